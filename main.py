@@ -1,0 +1,145 @@
+"""Resting Potential Lab: the command line. Parses arguments, builds a config, hands off.
+
+    python main.py run --steps N --out DIR [--seed S] [--sample-every K] [--no-progress]
+    python main.py validate
+    python main.py presets
+
+Exit codes: 0 done, 2 bad input (one line on stderr), 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message):
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    v = _non_negative_int(text)
+    if v == 0:
+        raise argparse.ArgumentTypeError("must be >= 1, got 0")
+    return v
+
+
+def _window(text: str) -> tuple[int, int]:
+    try:
+        a, b = (int(p) for p in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected FIRST:LAST steps, got {text!r}") from None
+    if a < 0 or b <= a:
+        raise argparse.ArgumentTypeError(f"need 0 <= FIRST < LAST, got {text!r}")
+    return a, b
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--preset", help="a shipped preset by name (see `presets`); default: mammalian")
+    src.add_argument("--config", metavar="FILE", help="a TOML config file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one config key, e.g. --set outside.K=20 (repeatable)")
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="main.py", description="Resting Potential Lab: the resting membrane "
+                           "potential emerging from individual ions.")
+    sub = parser.add_subparsers(dest="command", parser_class=OneLineParser)
+
+    p = sub.add_parser("run", help="headless run that writes timeseries.csv and summary.json")
+    _add_config_args(p)
+    p.add_argument("--steps", type=_non_negative_int, required=True, help="time steps to run")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--sample-every", type=_positive_int, metavar="K",
+                   help="record every K steps (default: steps/2000)")
+    p.add_argument("--window", type=_window, metavar="FIRST:LAST",
+                   help="steps averaged in summary.json (default: the second half)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+    p = sub.add_parser("validate", help="run the physics checks and print emergent V against theory")
+    p.add_argument("--quick", action="store_true", help="shorter runs (larger errors)")
+
+    sub.add_parser("presets", help="list the shipped presets")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help()
+        return 0
+    from simulation.config import ConfigError
+    try:
+        if args.command == "presets":
+            return cmd_presets()
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "validate":
+            from simulation.validate import main as validate_main
+            return validate_main(quick=args.quick)
+    except ConfigError as e:
+        sys.stderr.write(f"config error: {e}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def cmd_presets() -> int:
+    import tomllib
+    from simulation.config import PRESET_DIR, preset_names
+    for name in preset_names():
+        with open(PRESET_DIR / f"{name}.toml", "rb") as f:
+            data = tomllib.load(f)
+        print(f"{name:<16} {data.get('description', data.get('name', ''))}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from simulation import config as cfgmod
+    cfg = cfgmod.load(args.preset, args.config, args.overrides)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        sys.stderr.write(f"--out {args.out}: exists and is not a directory\n")
+        return EXIT_BAD_INPUT
+    from simulation.run import Interrupted, run
+    try:
+        summary = run(cfg, args.steps, args.out, seed=args.seed, sample_every=args.sample_every,
+                      progress=not args.no_progress, window=args.window)
+    except Interrupted as e:
+        sys.stderr.write(f"interrupted at step {e.summary['steps']}; recorded samples written to {args.out}\n")
+        return EXIT_INTERRUPTED
+    except OSError as e:
+        sys.stderr.write(f"cannot write to --out {args.out}: {e.strerror}\n")
+        return EXIT_BAD_INPUT
+    v, sem = summary["V_mean_mV"], summary["V_sem_mV"]
+    th = summary.get("theory") or {}
+    line = f"V = {v:.2f} ± {sem:.2f} mV" if v is not None and sem is not None else "V = n/a"
+    extras = ", ".join(f"{k[:-3]} {th[k]:.1f}" for k in ("E_K_mV", "V_GHK_mV", "V_MN_mV")
+                       if th.get(k) is not None)
+    print(f"{line} (window {summary['window']}); {extras} mV; "
+          f"{summary['particle_steps_per_s'] / 1e6:.0f} M particle-steps/s; wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Where the membrane is, and which site along it holds what.
+
+The membrane is a vertical band [x_left, x_right] of the box. Along it sit `n_sites` evenly spaced
+sites; each holds nothing (wall), a pore of one species, or a pump. Sites are filled in a
+van der Corput order, so any prefix of that order is spread evenly along the membrane: adding or
+removing channels of one type leaves every other channel and pump where it was.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+EMPTY = -1
+PUMP_SITE = 9  # site kind for a pump; channel sites hold their species index (0 K, 1 Na, 2 Cl)
+
+
+@dataclass(frozen=True)
+class MembraneGeometry:
+    width_nm: float
+    height_nm: float
+    x_left_nm: float
+    x_right_nm: float
+    site_spacing_nm: float
+    pore_width_nm: float
+
+    @property
+    def x_mid_nm(self) -> float:
+        return 0.5 * (self.x_left_nm + self.x_right_nm)
+
+    @property
+    def thickness_nm(self) -> float:
+        return self.x_right_nm - self.x_left_nm
+
+    @property
+    def n_sites(self) -> int:
+        return int(self.height_nm // self.site_spacing_nm)
+
+    @property
+    def site_y_nm(self) -> np.ndarray:
+        pitch = self.height_nm / self.n_sites
+        return (np.arange(self.n_sites) + 0.5) * pitch
+
+    @property
+    def area_in_nm2(self) -> float:
+        return self.x_left_nm * self.height_nm
+
+    @property
+    def area_out_nm2(self) -> float:
+        return (self.width_nm - self.x_right_nm) * self.height_nm
+
+
+def van_der_corput_order(n: int) -> np.ndarray:
+    """0..n-1 in bit-reversed order: every prefix is spread evenly over the range."""
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    bits = max(1, int(np.ceil(np.log2(n))))
+    k = np.arange(1 << bits)
+    rev = np.zeros_like(k)
+    for b in range(bits):
+        rev |= ((k >> b) & 1) << (bits - 1 - b)
+    return rev[rev < n]
+
+
+def interleave(kinds_counts: list[tuple[int, int]]) -> list[int]:
+    """Kinds repeated by count, interleaved so each kind is spread evenly through the list."""
+    items = []
+    for kind, count in kinds_counts:
+        items += [((j + 0.5) / count, kind) for j in range(count)]
+    items.sort()
+    return [kind for _, kind in items]
+
+
+class SiteLayout:
+    """Which site holds what; mutated by interventions that add or remove channels."""
+
+    def __init__(self, geometry: MembraneGeometry, kinds_counts: list[tuple[int, int]]):
+        self.geometry = geometry
+        self.order = van_der_corput_order(geometry.n_sites)
+        self.kind = np.full(geometry.n_sites, EMPTY, dtype=np.int64)
+        needed = sum(c for _, c in kinds_counts)
+        if needed > geometry.n_sites:
+            raise ValueError(f"the membrane has {geometry.n_sites} sites, {needed} are needed")
+        for site, kind in zip(self.order, interleave(kinds_counts)):
+            self.kind[site] = kind
+
+    def count(self, kind: int) -> int:
+        return int((self.kind == kind).sum())
+
+    def free_sites(self) -> int:
+        return int((self.kind == EMPTY).sum())
+
+    def set_count(self, kind: int, n: int) -> int:
+        """Add or remove sites of `kind` (latest in the order go first); returns the count reached."""
+        have = self.count(kind)
+        if n > have:
+            for site in self.order:
+                if have >= n:
+                    break
+                if self.kind[site] == EMPTY:
+                    self.kind[site] = kind
+                    have += 1
+        elif n < have:
+            for site in self.order[::-1]:
+                if have <= n:
+                    break
+                if self.kind[site] == kind:
+                    self.kind[site] = EMPTY
+                    have -= 1
+        return have
+
+    def sites_of(self, kind: int) -> np.ndarray:
+        return np.flatnonzero(self.kind == kind)

@@ -1,0 +1,176 @@
+"""Na⁺/K⁺ pump agents running the Post–Albers cycle on real particles.
+
+Each pump is a state machine at one membrane site:
+
+    INWARD_OPEN  --captures 3 Na⁺ within the capture radius on the inside-->  INWARD_OCCLUDED
+    INWARD_OCCLUDED  --rate k, spends 1 ATP, turns outward, releases 3 Na⁺ outside-->  OUTWARD_OPEN
+    OUTWARD_OPEN --captures 2 K⁺ within the capture radius on the outside-->  OUTWARD_OCCLUDED
+    OUTWARD_OCCLUDED --rate k, turns inward, releases 2 K⁺ inside (cycle done)-->  INWARD_OPEN
+
+The two conformational changes have the same rate k = 2 × max turnover, so a pump saturated with
+ions completes max turnover cycles per unit time; below saturation the capture of ions limits it.
+Held ions do not diffuse; they sit at the pump on the side they are on (left or right of the
+mid-line), so the charge count sees them there. One cycle moves one net charge out.
+The conformational changes do not depend on V here (a simplification; the real pump's forward rate
+falls somewhat with hyperpolarisation).
+"""
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+from numba import njit
+
+from particles.rng import STREAM_PUMP, STREAM_RELEASE, draw, hi_symmetric, step_key, unit
+from particles.species import Species
+from particles.state import HELD
+
+NA_PER_CYCLE = 3
+K_PER_CYCLE = 2
+_NA = int(Species.Na)
+_K = int(Species.K)
+
+
+class PumpPhase(IntEnum):
+    INWARD_OPEN = 0       # E1: binding Na⁺ from the cytoplasm
+    INWARD_OCCLUDED = 1   # E1·3Na: waiting to phosphorylate (ATP) and turn outward
+    OUTWARD_OPEN = 2      # E2-P: Na⁺ released outside, binding K⁺ from outside
+    OUTWARD_OCCLUDED = 3  # E2·2K: waiting to dephosphorylate and turn inward
+
+
+_IN_OPEN = int(PumpPhase.INWARD_OPEN)
+_IN_OCC = int(PumpPhase.INWARD_OCCLUDED)
+_OUT_OPEN = int(PumpPhase.OUTWARD_OPEN)
+_OUT_OCC = int(PumpPhase.OUTWARD_OCCLUDED)
+
+
+def flip_probability(max_turnover_per_us: float, dt_ns: float) -> float:
+    """Per-step probability of each conformational change, k = 2 × max turnover."""
+    k_per_ns = 2.0 * max_turnover_per_us * 1e-3
+    return float(-np.expm1(-k_per_ns * dt_ns))
+
+
+@njit(cache=True, inline="always")
+def _held_position(p, slot, inward, pump_y, x_left, x_right, x_mid):
+    x = 0.5 * (x_left + x_mid) if inward else 0.5 * (x_mid + x_right)
+    return x, pump_y[p] + 0.6 * (slot - 1.0)
+
+
+@njit(cache=True, inline="always")
+def _release(i, x, y, flags, held_by, to_inside, y_pump, x_left, x_right, height, h):
+    """Free a held particle just off the membrane face on one side, near the pump."""
+    depth = 0.3 + 0.4 * unit(h)
+    x[i] = x_left - depth if to_inside else x_right + depth
+    yy = y_pump + 1.0 * hi_symmetric(h)
+    y[i] = min(max(yy, 0.0), height)
+    flags[i] = 0
+    held_by[i] = -1
+
+
+@njit(cache=True)
+def release_all(x, y, species, flags, held_by, pump_y, phase, n_held, slots,
+                x_left, x_right, height, seed, step):
+    """Ouabain: every held ion goes back to the side it came from; occluded pumps reopen.
+
+    Inward phases hold Na⁺ taken from the inside, outward phases K⁺ taken from the outside, so
+    the inside charge does not change.
+    """
+    key = step_key(seed, step, STREAM_RELEASE)
+    for p in range(pump_y.size):
+        inward = phase[p] == _IN_OPEN or phase[p] == _IN_OCC
+        for k in range(slots.shape[1]):
+            i = slots[p, k]
+            if i >= 0:
+                _release(i, x, y, flags, held_by, inward, pump_y[p], x_left, x_right, height,
+                         draw(key, 1_000_000 + p * 4 + k))
+                slots[p, k] = -1
+        n_held[p] = 0
+        phase[p] = _IN_OPEN if inward else _OUT_OPEN
+
+
+@njit(cache=True)
+def advance_pumps(x, y, species, flags, held_by, charge, pump_y, phase, n_held, slots,
+                  p_flip, capture_r, x_left, x_right, x_mid, height, seed, step):
+    """Conformational changes, then captures; returns (dQ_in, cycles completed, ATP spent)."""
+    n_pumps = pump_y.size
+    dq = 0
+    cycles = 0
+    atp = 0
+    if n_pumps == 0:
+        return dq, cycles, atp
+    key = step_key(seed, step, STREAM_PUMP)
+    rkey = step_key(seed, step, STREAM_RELEASE)
+    any_open = False
+    for p in range(n_pumps):
+        ph = phase[p]
+        if ph == _IN_OCC and unit(draw(key, p)) < p_flip:
+            atp += 1
+            for k in range(NA_PER_CYCLE):
+                i = slots[p, k]
+                _release(i, x, y, flags, held_by, False, pump_y[p], x_left, x_right, height,
+                         draw(rkey, p * 4 + k))
+                dq -= charge[species[i]]
+                slots[p, k] = -1
+            n_held[p] = 0
+            phase[p] = _OUT_OPEN
+        elif ph == _OUT_OCC and unit(draw(key, p)) < p_flip:
+            cycles += 1
+            for k in range(K_PER_CYCLE):
+                i = slots[p, k]
+                _release(i, x, y, flags, held_by, True, pump_y[p], x_left, x_right, height,
+                         draw(rkey, p * 4 + k))
+                dq += charge[species[i]]
+                slots[p, k] = -1
+            n_held[p] = 0
+            phase[p] = _IN_OPEN
+        if phase[p] == _IN_OPEN or phase[p] == _OUT_OPEN:
+            any_open = True
+    if not any_open:
+        return dq, cycles, atp
+    r2 = capture_r * capture_r
+    for i in range(x.size):
+        xi = x[i]
+        s = species[i]
+        if s == _NA:
+            if xi >= x_left or xi < x_left - capture_r:
+                continue
+            face = x_left
+            want = _IN_OPEN
+            cap = NA_PER_CYCLE
+        elif s == _K:
+            if xi <= x_right or xi > x_right + capture_r:
+                continue
+            face = x_right
+            want = _OUT_OPEN
+            cap = K_PER_CYCLE
+        else:
+            continue
+        if flags[i] & HELD:
+            continue
+        yi = y[i]
+        # pumps are sorted by y and further apart than 2 r: only the neighbours can be in reach
+        lo = 0
+        hi = n_pumps
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if pump_y[mid] < yi:
+                lo = mid + 1
+            else:
+                hi = mid
+        for p in (lo - 1, lo):
+            if p < 0 or p >= n_pumps or phase[p] != want:
+                continue
+            dx = xi - face
+            dy = yi - pump_y[p]
+            if dx * dx + dy * dy > r2:
+                continue
+            k = n_held[p]
+            slots[p, k] = i
+            n_held[p] = k + 1
+            held_by[i] = p
+            flags[i] = HELD
+            x[i], y[i] = _held_position(p, k, want == _IN_OPEN, pump_y, x_left, x_right, x_mid)
+            if k + 1 == cap:
+                phase[p] = _IN_OCC if want == _IN_OPEN else _OUT_OCC
+            break
+    return dq, cycles, atp

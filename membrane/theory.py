@@ -1,0 +1,129 @@
+"""Analytic references, shown beside the emergent voltage and never fed into the dynamics.
+
+Small pure functions of concentrations (any consistent unit), permeabilities and temperature.
+Sign convention: V is the inside relative to the outside, in mV; u = V / V_T.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+from scipy.optimize import brentq
+
+BOLTZMANN_OVER_E_mV_per_K = 0.08617333262  # k/e in mV/K (CODATA 2018)
+ZERO_C_K = 273.15
+PUMP_RATIO = 1.5  # Na⁺ out : K⁺ in = 3 : 2, the r of Mullins & Noda (1963)
+CHARGE = {"K": 1, "Na": 1, "Cl": -1}
+
+
+def thermal_voltage_mV(temperature_C: float) -> float:
+    """V_T = kT/e (26.7 mV at 37 °C)."""
+    return BOLTZMANN_OVER_E_mV_per_K * (temperature_C + ZERO_C_K)
+
+
+def nernst_mV(z: int, c_in: float, c_out: float, temperature_C: float) -> float:
+    """E = (V_T / z) ln(c_out / c_in)."""
+    if c_in <= 0 or c_out <= 0:
+        return math.nan
+    return thermal_voltage_mV(temperature_C) / z * math.log(c_out / c_in)
+
+
+def _ghk_sums(perm: Mapping[str, float], c_in: Mapping[str, float], c_out: Mapping[str, float],
+              k_weight: float) -> tuple[float, float]:
+    num = den = 0.0
+    for ion, p in perm.items():
+        if p <= 0:
+            continue
+        w = k_weight if ion == "K" else 1.0
+        if CHARGE[ion] > 0:
+            num += w * p * c_out[ion]
+            den += w * p * c_in[ion]
+        else:
+            num += p * c_in[ion]
+            den += p * c_out[ion]
+    return num, den
+
+
+def ghk_voltage_mV(perm, c_in, c_out, temperature_C: float) -> float:
+    """Goldman–Hodgkin–Katz voltage equation for monovalent K⁺, Na⁺, Cl⁻."""
+    num, den = _ghk_sums(perm, c_in, c_out, 1.0)
+    if num <= 0 or den <= 0:
+        return math.nan
+    return thermal_voltage_mV(temperature_C) * math.log(num / den)
+
+
+def mullins_noda_mV(perm, c_in, c_out, temperature_C: float, r: float = PUMP_RATIO) -> float:
+    """Steady state with an electrogenic 3:2 pump balancing the Na⁺ and K⁺ leaks (Mullins & Noda
+    1963): the GHK equation with P_K weighted by r."""
+    num, den = _ghk_sums(perm, c_in, c_out, r)
+    if num <= 0 or den <= 0:
+        return math.nan
+    return thermal_voltage_mV(temperature_C) * math.log(num / den)
+
+
+def ghk_efflux_factor(z: int, u: float) -> float:
+    """Unidirectional efflux per (P · c_in): z u / (1 − e^(−z u)), → 1 as u → 0."""
+    zu = z * u
+    if abs(zu) < 1e-9:
+        return 1.0
+    return zu / -math.expm1(-zu)
+
+
+def ghk_influx_factor(z: int, u: float) -> float:
+    """Unidirectional influx per (P · c_out): z u e^(−z u) / (1 − e^(−z u))."""
+    zu = z * u
+    if abs(zu) < 1e-9:
+        return 1.0
+    return zu / math.expm1(zu)
+
+
+def ussing_ratio(z: int, c_in: float, c_out: float, v_mV: float, temperature_C: float) -> float:
+    """Influx / efflux for independent ions (Ussing 1949): (c_out / c_in) e^(−z V / V_T)."""
+    return c_out / c_in * math.exp(-z * v_mV / thermal_voltage_mV(temperature_C))
+
+
+def net_outward_current(v_mV: float, perm_abs, c_in, c_out, temperature_C: float,
+                        pump_current: float = 0.0) -> float:
+    """Σ z (efflux − influx) from the GHK flux equation, plus an outward pump current."""
+    u = v_mV / thermal_voltage_mV(temperature_C)
+    total = pump_current
+    for ion, p in perm_abs.items():
+        if p <= 0:
+            continue
+        z = CHARGE[ion]
+        total += z * p * (c_in[ion] * ghk_efflux_factor(z, u) - c_out[ion] * ghk_influx_factor(z, u))
+    return total
+
+
+def zero_current_mV(perm_abs, c_in, c_out, temperature_C: float, pump_current: float = 0.0) -> float:
+    """The voltage at which the GHK currents of every ion and the pump's current sum to zero.
+
+    `perm_abs` are absolute permeabilities in the units that make P·c a current comparable with
+    `pump_current` (outward positive)."""
+    f = lambda v: net_outward_current(v, perm_abs, c_in, c_out, temperature_C, pump_current)
+    lo, hi = -400.0, 400.0
+    if f(lo) * f(hi) > 0:
+        return math.nan
+    return brentq(f, lo, hi, xtol=1e-6)
+
+
+def donnan_mV(totals: Mapping[str, float], charge: Mapping[str, int], fixed_in: float,
+              area_in: float, area_out: float, capacitance_e_per_mV: float,
+              temperature_C: float) -> float:
+    """Gibbs–Donnan equilibrium for the present contents of the box.
+
+    `totals` are the particle counts of the permeant ions (both sides together), `fixed_in` the charge (e)
+    inside that cannot cross (fixed anions, and ions without channels). Every permeant ion is distributed
+    by Boltzmann across V, and V = Q_in / C: the unique root of Q_in(V) − C·V.
+    """
+    vt = thermal_voltage_mV(temperature_C)
+
+    def excess(v):
+        q = fixed_in
+        for ion, n in totals.items():
+            z = charge[ion]
+            w = area_in * math.exp(-z * v / vt)
+            q += z * n * w / (w + area_out)
+        return q - capacitance_e_per_mV * v
+
+    return brentq(excess, -500.0, 500.0, xtol=1e-6)

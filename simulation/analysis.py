@@ -1,0 +1,68 @@
+"""Statistics of a recorded run: honest standard errors and the window summary.
+
+Samples of V are correlated in time, so the standard error of their mean is
+sqrt(var · 2 τ_int / n), with τ_int the integrated autocorrelation time in samples, estimated with
+Sokal's self-consistent window (M ≥ 5 τ_int). A window shorter than ~50 τ_int gives a SEM that
+is itself uncertain; `effective_samples` says how many independent samples there were.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from membrane import theory
+
+PERMEANT = ("K", "Na", "Cl")
+
+
+def integrated_autocorrelation_time(x: np.ndarray, c: float = 5.0) -> float:
+    """τ_int = 1/2 + Σ_{t=1}^{M} ρ(t), in samples (1/2 for uncorrelated samples)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.size
+    if n < 4:
+        return 0.5
+    y = x - x.mean()
+    var = float(y @ y) / n
+    if var == 0.0:
+        return 0.5
+    f = np.fft.rfft(y, 2 * n)
+    acf = np.fft.irfft(f * np.conj(f))[:n] / (var * n)
+    tau = 0.5
+    for m in range(1, n):
+        tau += acf[m]
+        if m >= c * tau:
+            break
+    return max(0.5, float(tau))
+
+
+def mean_and_sem(x: np.ndarray) -> tuple[float, float, float]:
+    """(mean, standard error, effective number of independent samples)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.size
+    if n == 0:
+        return math.nan, math.nan, 0.0
+    if n == 1:
+        return float(x[0]), math.nan, 1.0
+    tau = integrated_autocorrelation_time(x)
+    n_eff = n / (2.0 * tau)
+    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(max(n_eff, 1.0))), float(n_eff)
+
+
+def measured_permeability(efflux: dict, influx: dict, span_ns: float, c_in: dict, c_out: dict,
+                          v_samples_mV: np.ndarray, temperature_C: float) -> dict:
+    """Absolute permeability per ion from both unidirectional fluxes over a window.
+
+    GHK: J_out = P c_in z u/(1 − e^(−z u)), J_in = P c_out z u e^(−z u)/(1 − e^(−z u)); so
+    P = (N_out + N_in) / (span · (c_in ⟨f_out⟩ + c_out ⟨f_in⟩)), with the factors averaged over the
+    V samples. Concentrations in particles/nm², P in nm²/ns (2D: transits/ns per particle/nm²).
+    """
+    vt = theory.thermal_voltage_mV(temperature_C)
+    out = {}
+    for ion in efflux:
+        z = theory.CHARGE[ion]
+        f_out = float(np.mean([theory.ghk_efflux_factor(z, v / vt) for v in v_samples_mV]))
+        f_in = float(np.mean([theory.ghk_influx_factor(z, v / vt) for v in v_samples_mV]))
+        denom = span_ns * (c_in[ion] * f_out + c_out[ion] * f_in)
+        out[ion] = (efflux[ion] + influx[ion]) / denom if denom > 0 else math.nan
+    return out

@@ -1,0 +1,373 @@
+"""The config: TOML presets and files, `--set` overrides, validation, one frozen result.
+
+Every key has a default (the mammalian neuron); a file gives only what it changes. A file with a
+`[channels]` table replaces the channel list whole: an ion it does not list does not cross.
+Validation happens once, here, and raises `ConfigError` with one line that names the key, what
+was wrong and what is allowed. The resolved config is a plain nested dict with the same tables
+and keys as the TOML, so it can be written back out (summary.json) and read again.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+DEFAULT_PRESET = "mammalian"
+PERMEANT = ("K", "Na", "Cl")
+BYTES_PER_PARTICLE = 64  # state arrays (~22 B) plus recorder and kernel scratch, generously
+MIN_COMPARTMENT_NM = 5.0
+
+
+class ConfigError(ValueError):
+    """A bad config value; str() is the one line the command line prints."""
+
+
+@dataclass(frozen=True)
+class Key:
+    default: Any
+    kind: type
+    lo: float | None = None        # inclusive lower bound
+    lo_open: bool = False          # lower bound exclusive
+    hi: float | None = None        # inclusive upper bound
+    nullable: bool = False
+
+    def allowed(self) -> str:
+        kind = {float: "a number", int: "a whole number", bool: "true or false", str: "a string"}[self.kind]
+        parts = []
+        if self.lo is not None:
+            parts.append(f"{'>' if self.lo_open else '>='} {self.lo:g}")
+        if self.hi is not None:
+            parts.append(f"<= {self.hi:g}")
+        return kind + (" " + " and ".join(parts) if parts else "")
+
+
+def _conc(default):
+    return Key(default, float, lo=0.0)
+
+
+SCHEMA: dict[str, Any] = {
+    "name": Key("Mammalian neuron", str),
+    "description": Key("", str),
+    "box": {
+        "width_nm": Key(85.0, float, lo=0.0, lo_open=True),
+        "height_nm": Key(800.0, float, lo=0.0, lo_open=True),
+        "membrane_x_nm": Key(None, float, lo=0.0, lo_open=True, nullable=True),
+        "membrane_thickness_nm": Key(20.0, float, lo=0.0, lo_open=True),
+    },
+    "physics": {
+        "temperature_C": Key(37.0, float),
+        "dt_ns": Key(0.025, float, lo=0.0, lo_open=True),
+        "particles": Key(160000, int, lo=10),
+        "capacitance_e_per_mV": Key(2.0, float, lo=0.0, lo_open=True),
+        "field": Key(True, bool),
+        "selectivity": Key(True, bool),
+    },
+    "inside": {"K": _conc(140.0), "Na": _conc(15.0), "Cl": _conc(10.0)},
+    "outside": {"K": _conc(5.0), "Na": _conc(145.0), "Cl": _conc(150.0)},
+    "fixed_anions": {
+        "enabled": Key(True, bool),
+        "charge": Key(-1, int, hi=-1),
+        "D_nm2_per_ns": Key(0.0, float, lo=0.0),
+    },
+    "diffusion": {  # nm²/ns
+        "K": Key(1.96, float, lo=0.0, lo_open=True),
+        "Na": Key(1.33, float, lo=0.0, lo_open=True),
+        "Cl": Key(2.03, float, lo=0.0, lo_open=True),
+        "X": Key(0.5, float, lo=0.0),
+    },
+    "membrane": {
+        "pore_width_nm": Key(1.2, float, lo=0.0, lo_open=True),
+        "site_spacing_nm": Key(8.0, float, lo=0.0, lo_open=True),
+        "channels_per_unit_permeability": Key(40, int, lo=1),
+    },
+    "channels": "per-ion",  # see CHANNEL_KEYS
+    "pump": {
+        "enabled": Key(True, bool),
+        "count": Key(20, int, lo=0),
+        "max_turnover_per_us": Key(40.0, float, lo=0.0, lo_open=True),
+        "capture_radius_nm": Key(2.5, float, lo=0.0, lo_open=True),
+    },
+}
+
+CHANNEL_KEYS = {
+    "relative_permeability": Key(0.0, float, lo=0.0),
+    "open_probability": Key(0.9, float, lo=0.0, lo_open=True, hi=1.0),
+    "mean_open_time_ns": Key(20.0, float, lo=0.0, lo_open=True),
+}
+DEFAULT_CHANNELS = {
+    "K": {"relative_permeability": 1.0, "open_probability": 0.9, "mean_open_time_ns": 20.0},
+    "Na": {"relative_permeability": 0.05, "open_probability": 0.66, "mean_open_time_ns": 10.0},
+    "Cl": {"relative_permeability": 0.45, "open_probability": 0.78, "mean_open_time_ns": 10.0},
+}
+
+
+def defaults() -> dict:
+    def build(schema):
+        return {k: build(v) if isinstance(v, dict) else v.default
+                for k, v in schema.items() if k != "channels"}
+    d = build(SCHEMA)
+    d["channels"] = copy.deepcopy(DEFAULT_CHANNELS)
+    return d
+
+
+class Config:
+    """A validated, resolved config. Read with `cfg["box.width_nm"]` or `cfg.data` (a copy)."""
+
+    def __init__(self, data: dict, source: str = "defaults"):
+        self._data = data
+        self.source = source
+
+    def __getitem__(self, dotted: str):
+        node = self._data
+        for part in dotted.split("."):
+            node = node[part]
+        return copy.deepcopy(node) if isinstance(node, dict) else node
+
+    @property
+    def data(self) -> dict:
+        return copy.deepcopy(self._data)
+
+    @property
+    def permeant(self) -> tuple[str, ...]:
+        """Ions with channels of non-zero permeability."""
+        return tuple(i for i in PERMEANT
+                     if i in self._data["channels"] and self._data["channels"][i]["relative_permeability"] > 0)
+
+    def replace(self, **dotted_values) -> "Config":
+        """A new validated config with some keys changed: replace(**{"outside.K": 20.0})."""
+        data = self.data
+        for k, v in dotted_values.items():
+            _set_dotted(data, k, v, "replace")
+        return Config(_validate_all(data, "replace"), self.source)
+
+    def __repr__(self):
+        return f"Config({self._data['name']!r} from {self.source})"
+
+
+# ---- loading -----------------------------------------------------------------------------------
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+
+
+def preset_path(name: str) -> Path:
+    path = PRESET_DIR / f"{name}.toml"
+    if not path.is_file():
+        raise ConfigError(f"unknown preset {name!r}; shipped presets: {', '.join(preset_names())}")
+    return path
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config path is a directory, not a TOML file: {path}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+
+
+def load(preset: str | None = None, config_file: str | os.PathLike | None = None,
+         overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Defaults, then a preset or a file merged over them, then `--set KEY=VALUE` overrides."""
+    if preset and config_file:
+        raise ConfigError("give either --preset or --config, not both")
+    data = defaults()
+    if config_file:
+        source = str(config_file)
+        _merge(data, _read_toml(Path(config_file)), source)
+    else:
+        name = preset or DEFAULT_PRESET
+        source = f"preset {name}"
+        _merge(data, _read_toml(preset_path(name)), source)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set outside.K=20")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        _set_dotted(data, key, _parse_value(raw.strip()), f"--set {key}")
+    return Config(_validate_all(data, source), source)
+
+
+def _parse_value(raw: str):
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw  # a bare word: kept as a string, the type check says if a string is wrong here
+
+
+def _merge(data: dict, new: dict, where: str) -> None:
+    for key, value in new.items():
+        if key == "channels":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: [channels] must be a table of ions ({', '.join(PERMEANT)})")
+            channels = {}
+            for ion, table in value.items():
+                if ion not in PERMEANT:
+                    raise ConfigError(f"{where}: unknown channel type channels.{ion}; allowed: {', '.join(PERMEANT)}")
+                if not isinstance(table, dict):
+                    raise ConfigError(f"{where}: channels.{ion} must be a table")
+                channels[ion] = copy.deepcopy(DEFAULT_CHANNELS[ion])
+                for k, v in table.items():
+                    channels[ion][k] = _check(f"channels.{ion}.{k}", CHANNEL_KEYS.get(k), v, where)
+            data["channels"] = channels
+            continue
+        spec = SCHEMA.get(key)
+        if spec is None:
+            raise ConfigError(f"{where}: unknown key {key!r}; allowed: {', '.join(SCHEMA)}")
+        if isinstance(spec, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: {key} must be a table [{key}]")
+            for k, v in value.items():
+                if k not in spec:
+                    raise ConfigError(f"{where}: unknown key {key}.{k}; allowed in [{key}]: {', '.join(spec)}")
+                data[key][k] = _check(f"{key}.{k}", spec[k], v, where)
+        else:
+            data[key] = _check(key, spec, value, where)
+
+
+def _set_dotted(data: dict, key: str, value, where: str) -> None:
+    parts = key.split(".")
+    if parts[0] == "channels":
+        if len(parts) != 3 or parts[1] not in PERMEANT or parts[2] not in CHANNEL_KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r}; channel keys are channels.ION.KEY with ION in "
+                              f"{', '.join(PERMEANT)} and KEY in {', '.join(CHANNEL_KEYS)}")
+        table = data["channels"].setdefault(parts[1], copy.deepcopy(DEFAULT_CHANNELS[parts[1]]))
+        table[parts[2]] = _check(key, CHANNEL_KEYS[parts[2]], value, where)
+        return
+    spec = SCHEMA.get(parts[0])
+    if len(parts) == 1 and isinstance(spec, Key):
+        data[key] = _check(key, spec, value, where)
+        return
+    if len(parts) == 2 and isinstance(spec, dict) and parts[1] in spec:
+        data[parts[0]][parts[1]] = _check(key, spec[parts[1]], value, where)
+        return
+    raise ConfigError(f"{where}: unknown key {key!r}; keys look like box.width_nm, outside.K, pump.enabled, "
+                      f"channels.Na.relative_permeability")
+
+
+def _check(key: str, spec: Key | None, value, where: str):
+    if spec is None:
+        raise ConfigError(f"{where}: unknown key {key!r}; allowed: {', '.join(CHANNEL_KEYS)}")
+    bad = f"{where}: {key} must be {spec.allowed()}, got {value!r}"
+    if spec.kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(bad)
+        return value
+    if spec.kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(bad)
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(bad)
+    if spec.kind is int:
+        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+            raise ConfigError(bad)
+        value = int(value)
+    else:
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(bad)
+    if spec.lo is not None and (value < spec.lo or (spec.lo_open and value == spec.lo)):
+        raise ConfigError(bad)
+    if spec.hi is not None and value > spec.hi:
+        raise ConfigError(bad)
+    return value
+
+
+# ---- cross-key checks ----------------------------------------------------------------------------
+
+def _validate_all(data: dict, where: str) -> dict:
+    """Checks that involve several keys; fills derived defaults (membrane_x_nm)."""
+    box, phys, mem = data["box"], data["physics"], data["membrane"]
+    if phys["temperature_C"] <= -273.15:
+        raise ConfigError(f"{where}: physics.temperature_C must be above absolute zero (-273.15), "
+                          f"got {phys['temperature_C']:g}")
+    if box["membrane_x_nm"] is None:
+        box["membrane_x_nm"] = box["width_nm"] / 2.0
+    half = box["membrane_thickness_nm"] / 2.0
+    left = box["membrane_x_nm"] - half
+    right = box["width_nm"] - box["membrane_x_nm"] - half
+    if left < MIN_COMPARTMENT_NM or right < MIN_COMPARTMENT_NM:
+        raise ConfigError(
+            f"{where}: the membrane does not fit: box.membrane_x_nm={box['membrane_x_nm']:g} with thickness "
+            f"{box['membrane_thickness_nm']:g} leaves {left:g} nm inside and {right:g} nm outside in a "
+            f"{box['width_nm']:g} nm box; each side needs at least {MIN_COMPARTMENT_NM:g} nm")
+    for side in ("inside", "outside"):
+        for ion in PERMEANT:
+            c = data[side][ion]
+            if c < 0:
+                raise ConfigError(f"{where}: {side}.{ion} must be >= 0 mM, got {c:g}")
+    for ion, ch in data["channels"].items():
+        if ch["relative_permeability"] > 0:
+            for side in ("inside", "outside"):
+                if data[side][ion] <= 0:
+                    raise ConfigError(f"{where}: {side}.{ion} must be > 0 mM while {ion} crosses the membrane "
+                                      f"(channels.{ion}.relative_permeability = {ch['relative_permeability']:g})")
+    for side in ("inside", "outside"):
+        c = data[side]
+        excess = c["Cl"] - c["K"] - c["Na"]
+        if excess > 0:
+            raise ConfigError(f"{where}: {side}: anions outweigh cations by {excess:g} mM "
+                              f"(Cl {c['Cl']:g} > K + Na {c['K'] + c['Na']:g}); lower {side}.Cl or raise K/Na")
+    # steps must stay well inside a pore and far thinner than the band
+    d_max = max(data["diffusion"][k] for k in ("K", "Na", "Cl", "X"))
+    d_max = max(d_max, data["fixed_anions"]["D_nm2_per_ns"])
+    a_limit = min(mem["pore_width_nm"] / 2.0, box["membrane_thickness_nm"] / 4.0)
+    dt_max = a_limit ** 2 / (6.0 * d_max)
+    if phys["dt_ns"] > dt_max:
+        raise ConfigError(f"{where}: physics.dt_ns = {phys['dt_ns']:g} makes steps too long for the pores and "
+                          f"membrane; allowed: <= {dt_max:.4g} ns with these D, pore width and thickness")
+    if mem["pore_width_nm"] >= mem["site_spacing_nm"]:
+        raise ConfigError(f"{where}: membrane.pore_width_nm ({mem['pore_width_nm']:g}) must be smaller than "
+                          f"membrane.site_spacing_nm ({mem['site_spacing_nm']:g}) so walls separate the pores")
+    if 2 * data["pump"]["capture_radius_nm"] >= mem["site_spacing_nm"]:
+        raise ConfigError(f"{where}: pump.capture_radius_nm must be < membrane.site_spacing_nm / 2 "
+                          f"({mem['site_spacing_nm'] / 2:g}), got {data['pump']['capture_radius_nm']:g}")
+    if mem["site_spacing_nm"] > box["height_nm"]:
+        raise ConfigError(f"{where}: membrane.site_spacing_nm must be <= box.height_nm ({box['height_nm']:g})")
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        pages = 8 << 30
+    max_particles = pages // 2 // BYTES_PER_PARTICLE
+    if phys["particles"] > max_particles:
+        raise ConfigError(f"{where}: physics.particles = {phys['particles']} will not fit in this machine's "
+                          f"memory ({pages / 2**30:.0f} GiB); allowed: <= {max_particles}")
+    # Channel and pump numbers must fit on the membrane's sites.
+    from simulation.layout import channel_plan  # local: layout imports this module's constants
+    plan = channel_plan(data)
+    n_sites = int(box["height_nm"] // mem["site_spacing_nm"])
+    needed = sum(plan.counts.values()) + data["pump"]["count"]
+    if needed > n_sites:
+        raise ConfigError(f"{where}: {needed} channels and pumps do not fit on the membrane's {n_sites} sites "
+                          f"(box.height_nm / membrane.site_spacing_nm); lower "
+                          f"membrane.channels_per_unit_permeability or pump.count, or raise box.height_nm")
+    return data
+
+
+def to_toml(data: dict) -> str:
+    """The resolved config written back as TOML (for reruns)."""
+    def fmt(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return repr(v)
+    lines = [f"{k} = {fmt(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    for table, body in data.items():
+        if not isinstance(body, dict) or table == "channels":
+            continue
+        lines += ["", f"[{table}]"] + [f"{k} = {fmt(v)}" for k, v in body.items() if v is not None]
+    for ion, body in data["channels"].items():
+        lines += ["", f"[channels.{ion}]"] + [f"{k} = {fmt(v)}" for k, v in body.items()]
+    return "\n".join(lines) + "\n"

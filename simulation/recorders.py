@@ -1,0 +1,163 @@
+"""Recorders: strided, read-only observers of a `Simulation` that write SPEC §4's files.
+
+`TimeseriesRecorder` appends one row per sample to timeseries.csv (flushed as it goes, so an
+interrupted run keeps what it recorded) and keeps the samples in memory for the summary.
+`summarise` turns the samples of the averaging window into summary.json's numbers.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from membrane import theory
+from membrane.voltage import IN, MEM, OUT
+from particles.species import NAMES
+from simulation.analysis import mean_and_sem, measured_permeability
+
+PERMEANT = ("K", "Na", "Cl")
+THEORY_COLUMNS = ("E_K_mV", "E_Na_mV", "E_Cl_mV", "V_GHK_mV")
+
+
+def columns() -> list[str]:
+    cols = ["step", "time_ns", "V_mV"]
+    for n in NAMES:
+        cols += [f"{n}_in", f"{n}_out", f"{n}_mem"]
+    cols += ["pump_cycles", "atp_spent"]
+    for ion in PERMEANT:
+        cols += [f"{ion}_efflux", f"{ion}_influx"]
+    return cols + list(THEORY_COLUMNS)
+
+
+class TimeseriesRecorder:
+    """Reads the simulation every `every` steps; writes a CSV row and keeps it."""
+
+    def __init__(self, sim, path: str | os.PathLike | None, every: int):
+        self.sim = sim
+        self.every = max(1, int(every))
+        self.rows: list[list] = []
+        self._file = open(path, "w", newline="") if path else None
+        self._writer = csv.writer(self._file) if self._file else None
+        if self._writer:
+            self._writer.writerow(columns())
+
+    def sample(self) -> None:
+        o = self.sim.observe()
+        th = self.sim.theory(o.conc_in_mM, o.conc_out_mM)
+        row = [o.step, round(o.time_ns, 6), round(o.v_mV, 4)]
+        for i in range(len(NAMES)):
+            row += [int(o.counts[i, IN]), int(o.counts[i, OUT]), int(o.counts[i, MEM])]
+        row += [o.pump_cycles, o.atp_spent]
+        for k in range(3):
+            row += [int(o.efflux[k]), int(o.influx[k])]
+        row += [round(th[c], 4) if math.isfinite(th[c]) else "" for c in THEORY_COLUMNS]
+        self.rows.append(row)
+        if self._writer:
+            self._writer.writerow(row)
+
+    def flush(self) -> None:
+        if self._file:
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file:
+            self._file.close()
+            self._file = None
+
+    def array(self) -> dict[str, np.ndarray]:
+        cols = columns()
+        if not self.rows:
+            return {c: np.zeros(0) for c in cols}
+        data = np.array([[np.nan if v == "" else v for v in r] for r in self.rows], dtype=np.float64)
+        return {c: data[:, k] for k, c in enumerate(cols)}
+
+
+def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | None = None) -> dict:
+    """Window means, honest SEM, theory at the window's mean concentrations, measured fluxes."""
+    steps = samples["step"]
+    if steps.size == 0:
+        return {"window": None, "V_mean_mV": None, "V_sem_mV": None}
+    if window is None:
+        window = (int(steps[-1] // 2), int(steps[-1]))
+    sel = (steps >= window[0]) & (steps <= window[1])
+    if sel.sum() < 2:
+        sel = np.ones_like(steps, dtype=bool)
+    w_steps = steps[sel]
+    v = samples["V_mV"][sel]
+    v_mean, v_sem, n_eff = mean_and_sem(v)
+    g = sim.geometry
+    k_in = sim.mM_per_density / g.area_in_nm2
+    k_out = sim.mM_per_density / g.area_out_nm2
+    c_in = {n: float(samples[f"{n}_in"][sel].mean() * k_in) for n in NAMES}
+    c_out = {n: float(samples[f"{n}_out"][sel].mean() * k_out) for n in NAMES}
+    th = sim.theory(c_in, c_out)
+    span_steps = float(w_steps[-1] - w_steps[0])
+    span_ns = span_steps * sim.dt_ns
+    cycles = samples["pump_cycles"][sel]
+    pump_rate = float((cycles[-1] - cycles[0]) / span_ns * 1e3) if span_ns > 0 else math.nan
+
+    # fluxes over the window: measured permeabilities and Ussing's ratio
+    eff = {ion: float(samples[f"{ion}_efflux"][sel][-1] - samples[f"{ion}_efflux"][sel][0]) for ion in PERMEANT}
+    inf = {ion: float(samples[f"{ion}_influx"][sel][-1] - samples[f"{ion}_influx"][sel][0]) for ion in PERMEANT}
+    dens_in = {ion: c_in[ion] / sim.mM_per_density for ion in PERMEANT}
+    dens_out = {ion: c_out[ion] / sim.mM_per_density for ion in PERMEANT}
+    crossing = [ion for ion, p in sim.effective_permeability.items() if p > 0]
+    p_meas = measured_permeability({i: eff[i] for i in crossing}, {i: inf[i] for i in crossing}, span_ns,
+                                   dens_in, dens_out, v, sim.temperature_C) if span_ns > 0 else {}
+    vt = sim.vt_mV
+    ussing = {}
+    for ion in crossing:
+        z = theory.CHARGE[ion]
+        # expected influx/efflux over the window for independent ions in the constant field
+        e_out = np.mean([theory.ghk_efflux_factor(z, x / vt) for x in v]) * c_in[ion]
+        e_in = np.mean([theory.ghk_influx_factor(z, x / vt) for x in v]) * c_out[ion]
+        ratio = inf[ion] / eff[ion] if eff[ion] > 0 else math.nan
+        ussing[ion] = {"influx": inf[ion], "efflux": eff[ion], "measured_ratio": ratio,
+                       "expected_ratio": float(e_in / e_out) if e_out > 0 else math.nan}
+    ref = p_meas.get("K")
+    p_rel = {ion: (p / ref if ref and ref > 0 and math.isfinite(p) else math.nan) for ion, p in p_meas.items()}
+    # zero-current potential with the pump's measured current, from the measured permeabilities
+    pump_current_per_ns = pump_rate * 1e-3
+    p_abs = {ion: p for ion, p in p_meas.items() if math.isfinite(p) and p > 0}
+    v_zero = theory.zero_current_mV(p_abs, dens_in, dens_out, sim.temperature_C,
+                                    pump_current_per_ns if sim.pumps_on else 0.0) if p_abs else math.nan
+    return {
+        "window": [int(w_steps[0]), int(w_steps[-1])],
+        "samples_in_window": int(sel.sum()),
+        "V_mean_mV": v_mean,
+        "V_sem_mV": v_sem,
+        "V_std_mV": float(v.std(ddof=1)) if v.size > 1 else math.nan,
+        "effective_samples": n_eff,
+        "concentrations_mM": {"in": c_in, "out": c_out},
+        "theory": th,
+        "effective_permeability": sim.effective_permeability,
+        "measured_permeability": p_rel,
+        "measured_permeability_abs_nm2_per_ns": p_abs,
+        "zero_current_mV": v_zero,
+        "ussing": ussing,
+        "pump_cycles_per_us": pump_rate,
+        "channels": sim.channel_counts(),
+        "pumps": int(sim.pump_y.size),
+    }
+
+
+def write_json(path: str | os.PathLike, data: dict) -> None:
+    """Write JSON atomically (temporary name, then rename); NaN becomes null."""
+    def clean(o):
+        if isinstance(o, dict):
+            return {k: clean(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [clean(v) for v in o]
+        if isinstance(o, (np.floating, float)):
+            return float(o) if math.isfinite(o) else None
+        if isinstance(o, np.integer):
+            return int(o)
+        return o
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(clean(data), indent=2) + "\n")
+    os.replace(tmp, path)
