@@ -4,8 +4,10 @@ The potential is φ = V for x < x_left, 0 for x > x_right, linear across the ban
 constant field). A move that changes a particle's energy z·φ is accepted with probability
 min(1, exp(−z·Δφ / V_T)); in the bulk Δφ = 0, so the field acts only in a pore. The membrane is
 a wall except at pores: a particle may enter the band only into an open pore of its own species,
-and a closed pore is shut at both mouths (nothing enters or leaves until it reopens), so in every
-gate state the rule is symmetric and detailed balance holds. Inside a pore its side walls reflect.
+and a closed pore holds still whatever is inside it (no ion enters, leaves or moves in it until it
+reopens). So in every gate state the rule is symmetric and detailed balance holds, and a pore open
+a fraction p of the time passes exactly p times the ions of an open one, however fast it flickers
+compared with the time an ion takes to cross it. Inside a pore its side walls reflect.
 Nothing ever jumps the band: the step half-width is a fraction of the band's thickness.
 
 Unidirectional fluxes are counted as tracer fluxes between the two reservoirs: an ion counts as
@@ -112,15 +114,13 @@ def move_particles(x, y, species, flags, step_a, charge, permeant, width, height
             continue  # a jump over the band: rejected (unreachable while a < thickness)
         if old_in:
             jo = pore_index(yo, pore_y0, pore_y1)
-            if jo < 0:
-                continue
+            if jo < 0 or pore_open[jo] == 0:
+                continue  # a closed pore holds its ions still
             if new_in:
                 if yn < pore_y0[jo]:
                     yn = 2.0 * pore_y0[jo] - yn
                 elif yn > pore_y1[jo]:
                     yn = 2.0 * pore_y1[jo] - yn
-            elif pore_open[jo] == 0:
-                continue
         else:
             j = pore_index(yn, pore_y0, pore_y1)
             if j < 0 or pore_open[j] == 0 or not permeant[s]:

@@ -88,7 +88,7 @@ SCHEMA: dict[str, Any] = {
     "channels": "per-ion",  # see CHANNEL_KEYS
     "pump": {
         "enabled": Key(True, bool),
-        "count": Key(20, int, lo=0),
+        "count": Key(12, int, lo=0),
         "max_turnover_per_us": Key(40.0, float, lo=0.0, lo_open=True),
         "capture_radius_nm": Key(2.5, float, lo=0.0, lo_open=True),
     },

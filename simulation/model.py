@@ -341,7 +341,7 @@ class Simulation:
         g, s = self.geometry, self.state
         per_mM = g.area_out_nm2 / self.mM_per_density
         sp = species_index(ion)
-        bulk_out = (s.x > g.x_right_nm) & (s.flags == 0)
+        bulk_out = (s.x > g.x_right_nm) & ((s.flags & HELD) == 0)
         have = int((bulk_out & (s.species == sp)).sum())
         delta = int(round(mM * per_mM)) - have
         X, Cl = int(Species.X), int(Species.Cl)

@@ -123,8 +123,21 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
     # zero-current potential with the pump's measured current, from the measured permeabilities
     pump_current_per_ns = pump_rate * 1e-3
     p_abs = {ion: p for ion, p in p_meas.items() if math.isfinite(p) and p > 0}
-    v_zero = theory.zero_current_mV(p_abs, dens_in, dens_out, sim.temperature_C,
-                                    pump_current_per_ns if sim.pumps_on else 0.0) if p_abs else math.nan
+    pump_i = pump_current_per_ns if sim.pumps_on else 0.0
+    v_zero = theory.zero_current_mV(p_abs, dens_in, dens_out, sim.temperature_C, pump_i) if p_abs else math.nan
+    # its uncertainty: the transit and cycle counts are Poisson; resample them and recompute
+    zero_sem = math.nan
+    if p_abs and span_ns > 0:
+        rng = np.random.default_rng(sim.seed)
+        n_cycles = max(float(cycles[-1] - cycles[0]), 0.0)
+        draws = []
+        for _ in range(200):
+            scale = {i: rng.poisson(eff[i] + inf[i]) / (eff[i] + inf[i]) if eff[i] + inf[i] > 0 else 1.0
+                     for i in p_abs}
+            ip = pump_i * (rng.poisson(n_cycles) / n_cycles if n_cycles > 0 else 1.0)
+            draws.append(theory.zero_current_mV({i: p_abs[i] * scale[i] for i in p_abs}, dens_in, dens_out,
+                                                sim.temperature_C, ip))
+        zero_sem = float(np.nanstd(draws))
     return {
         "window": [int(w_steps[0]), int(w_steps[-1])],
         "samples_in_window": int(sel.sum()),
@@ -138,6 +151,7 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
         "measured_permeability": p_rel,
         "measured_permeability_abs_nm2_per_ns": p_abs,
         "zero_current_mV": v_zero,
+        "zero_current_sem_mV": zero_sem,
         "ussing": ussing,
         "pump_cycles_per_us": pump_rate,
         "channels": sim.channel_counts(),

@@ -1,0 +1,161 @@
+"""The physics checks: emergent V (and fluxes) against theory, with tolerances from statistics.
+
+Each check runs the model headless on a small cell and compares a measured quantity with its
+theoretical value. The tolerance is three combined standard errors: for V against a theory
+column, the standard error of the mean of the difference series V(t) − theory(t) (it removes the
+slow common wander of the concentrations, and counts the correlation of the samples); for flux
+ratios, Poisson errors of the counts. `python main.py validate` prints the table; the tests call
+the same functions.
+
+Two cells, both scaled-down versions of the default geometry:
+- SMALL: narrow compartments that equilibrate fast (Nernst, GHK, Ussing, permeabilities).
+- MEDIUM: the default's compartment widths and channel density, so the gradients run down slowly
+  and the pump can be compared with its blocked self at the same gradients.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simulation.analysis import mean_and_sem
+from simulation.config import load
+from simulation.run import run
+
+SMALL = ["box.width_nm=36", "box.membrane_x_nm=18", "box.height_nm=160", "membrane.site_spacing_nm=4",
+         "pump.capture_radius_nm=1.5", "membrane.channels_per_unit_permeability=20",
+         "physics.particles=12000", "physics.capacitance_e_per_mV=0.5"]
+MEDIUM = ["box.width_nm=85", "box.membrane_x_nm=35", "box.height_nm=160",
+          "membrane.channels_per_unit_permeability=10", "pump.count=3", "physics.particles=32000"]
+Z_TOL = 3.0  # checks pass within three standard errors
+
+
+@dataclass
+class Check:
+    name: str
+    measured: float
+    expected: float
+    sigma: float
+    unit: str = "mV"
+    lo: float | None = None   # for range checks: measured must lie in [lo, hi] (sigma shown only)
+    hi: float | None = None
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def diff(self) -> float:
+        return self.measured - self.expected
+
+    @property
+    def passed(self) -> bool:
+        if not (math.isfinite(self.measured) and math.isfinite(self.expected)):
+            return False
+        if self.lo is not None:
+            return self.lo <= self.measured <= self.hi
+        return abs(self.diff) <= Z_TOL * self.sigma
+
+
+def run_case(preset: str, overrides: list[str], steps: int, seed: int, out_dir: str | None = None):
+    """Run one case headless; returns (summary, timeseries as a structured array)."""
+    tmp = None
+    if out_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="rpl-validate-")
+        out_dir = tmp.name
+    cfg = load(preset, None, overrides)
+    summary = run(cfg, steps, out_dir, seed=seed, sample_every=max(1, steps // 10000), progress=False)
+    series = np.genfromtxt(f"{out_dir}/timeseries.csv", delimiter=",", names=True)
+    if tmp is not None:
+        tmp.cleanup()
+    return summary, series
+
+
+def v_against(series, column: str, start_step: int) -> tuple[float, float, float]:
+    """Mean V, mean theory column, and the SEM of their difference, from start_step on."""
+    w = series["step"] >= start_step
+    diff_mean, diff_sem, _ = mean_and_sem(series["V_mV"][w] - series[column][w])
+    theory_mean = float(np.mean(series[column][w]))
+    return theory_mean + diff_mean, theory_mean, diff_sem
+
+
+def check_nernst(seed: int = 1, steps: int = 200_000) -> list[Check]:
+    _, ts = run_case("k-only", SMALL, steps, seed)
+    v, e_k, sem = v_against(ts, "E_K_mV", steps // 2)
+    return [Check("K+ only membrane: V = E_K", v, e_k, sem)]
+
+
+def check_ghk(seed: int = 1, steps: int = 200_000) -> list[Check]:
+    """GHK potential, Ussing's flux ratio for each ion, and the calibrated permeabilities."""
+    summary, ts = run_case("ghk-no-pump", SMALL, steps, seed)
+    v, ghk, sem = v_against(ts, "V_GHK_mV", steps // 2)
+    checks = [Check("K+/Na+/Cl- leaks, no pump: V = V_GHK", v, ghk, sem)]
+    for ion, u in summary["ussing"].items():
+        n_in, n_out = u["influx"], u["efflux"]
+        if n_in < 20 or n_out < 20:
+            continue  # too few transits for a ratio
+        r = u["measured_ratio"]
+        checks.append(Check(f"Ussing flux ratio {ion}: influx/efflux", r, u["expected_ratio"],
+                            r * math.sqrt(1 / n_in + 1 / n_out), unit=""))
+    n = {ion: summary["ussing"][ion]["influx"] + summary["ussing"][ion]["efflux"] for ion in summary["ussing"]}
+    for ion in ("Na", "Cl"):
+        p = summary["measured_permeability"].get(ion)
+        if p is None or n.get(ion, 0) < 20:
+            continue
+        checks.append(Check(f"permeability P_{ion}/P_K from fluxes = placed", p,
+                            summary["effective_permeability"][ion], p * math.sqrt(1 / n[ion] + 1 / n["K"]), unit=""))
+    return checks
+
+
+def check_pump(seed: int = 1, steps: int = 60_000) -> list[Check]:
+    """Pump on vs the same seed blocked; pump-on V against the zero-current potential with the
+    pump's measured current and the measured permeabilities."""
+    on, ts_on = run_case("mammalian", MEDIUM, steps, seed)
+    off, ts_off = run_case("ouabain", MEDIUM, steps, seed)
+    dv = off["V_mean_mV"] - on["V_mean_mV"]
+    sigma_dv = math.hypot(on["V_sem_mV"], off["V_sem_mV"])
+    zc_sigma = math.hypot(on["V_sem_mV"], on["zero_current_sem_mV"] or 0.0)
+    return [
+        Check("pump hyperpolarises: V(blocked) - V(pump on)", dv, 7.5, sigma_dv, lo=3.0, hi=12.0,
+              note="must lie in 3..12 mV"),
+        Check("pump on: V = zero-current V incl. pump current", on["V_mean_mV"], on["zero_current_mV"], zc_sigma,
+              extra={"pump_cycles_per_us": on["pump_cycles_per_us"], "V_MN_mV": on["theory"]["V_MN_mV"]}),
+    ]
+
+
+def check_default(seed: int = 1, steps: int = 30_000) -> list[Check]:
+    """The default preset at full size: V against the zero-current potential with its pump."""
+    s, _ = run_case("mammalian", [], steps, seed)
+    return [Check("default preset: V = zero-current V incl. pump", s["V_mean_mV"], s["zero_current_mV"],
+                  math.hypot(s["V_sem_mV"], s["zero_current_sem_mV"] or 0.0),
+                  extra={"V_MN_mV": s["theory"]["V_MN_mV"]})]
+
+
+def format_table(checks: list[Check]) -> str:
+    head = f"{'case':<52} {'emergent':>17} {'theory':>10} {'diff':>8} {'tol':>7}  result"
+    lines = [head, "-" * len(head)]
+    for c in checks:
+        u = c.unit
+        emergent = f"{c.measured:8.3f} ± {c.sigma:.3f}" if u == "" else f"{c.measured:7.2f} ± {c.sigma:.2f}"
+        theory = "3..12" if c.lo is not None else (f"{c.expected:10.3f}" if u == "" else f"{c.expected:10.2f}")
+        tol = "range" if c.lo is not None else f"{Z_TOL * c.sigma:7.2f}"
+        diff = f"{c.diff:8.2f}" if c.lo is None else f"{'':8}"
+        lines.append(f"{c.name:<52} {emergent:>17} {theory:>10} {diff} {tol:>7}  {'pass' if c.passed else 'FAIL'}")
+    return "\n".join(lines)
+
+
+def main(quick: bool = False) -> int:
+    t0 = time.time()
+    scale = 0.5 if quick else 1.0
+    checks = []
+    for fn, steps in ((check_nernst, 200_000), (check_ghk, 200_000), (check_pump, 60_000)):
+        checks += fn(steps=int(steps * scale))
+        sys.stderr.write(f"  {fn.__name__} done ({time.time() - t0:.0f} s)\n")
+    if not quick:
+        checks += check_default()
+    print(format_table(checks))
+    failed = sum(not c.passed for c in checks)
+    print(f"{len(checks) - failed} passed, {failed} failed ({time.time() - t0:.0f} s; tolerance {Z_TOL:g} standard errors)")
+    return 0 if failed == 0 else 1

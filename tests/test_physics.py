@@ -1,0 +1,31 @@
+"""Emergent physics against theory (the same checks `python main.py validate` prints).
+
+Each check passes when the emergent value lies within three standard errors of theory, the
+standard errors coming from the run's own statistics (see simulation/validate.py).
+"""
+import pytest
+
+from simulation import validate
+
+pytestmark = pytest.mark.physics
+
+
+def _assert_all(checks):
+    table = validate.format_table(checks)
+    assert all(c.passed for c in checks), "\n" + table
+
+
+def test_potassium_only_membrane_settles_at_the_nernst_potential():
+    _assert_all(validate.check_nernst(seed=1))
+
+
+def test_three_leaks_settle_at_ghk_with_ussing_fluxes_and_calibrated_permeabilities():
+    checks = validate.check_ghk(seed=2)
+    names = [c.name for c in checks]
+    assert any("Ussing flux ratio K" in n for n in names)
+    assert any("P_Na" in n for n in names) and any("P_Cl" in n for n in names)
+    _assert_all(checks)
+
+
+def test_pump_hyperpolarises_by_a_few_millivolts_and_sits_at_its_zero_current_potential():
+    _assert_all(validate.check_pump(seed=3))

@@ -1,0 +1,58 @@
+"""Placement: counts follow mM × area, each compartment starts exactly electroneutral."""
+import numpy as np
+import pytest
+
+from particles.species import Species, charges_array
+from particles.state import compartment_counts
+from simulation.config import load
+from simulation.model import Simulation
+
+IN = {"K": 140.0, "Na": 15.0, "Cl": 10.0}
+OUT = {"K": 20.0, "Na": 145.0, "Cl": 150.0}
+
+
+def test_counts_follow_concentration_and_area():
+    c = compartment_counts(IN, OUT, -1, True, 1000.0, 3000.0, 100_000)
+    # ratio of K inside to K outside = (140 × 1000) / (20 × 3000)
+    assert c.inside[Species.K] / c.outside[Species.K] == pytest.approx(140 * 1000 / (20 * 3000), rel=0.01)
+    total = c.inside.sum() + c.outside.sum()
+    assert abs(total - 100_000) < 10
+
+
+def test_each_side_is_exactly_neutral_with_A_and_X():
+    z = charges_array(-1)
+    c = compartment_counts(IN, OUT, -1, True, 1000.0, 3000.0, 50_000)
+    assert (c.inside * z).sum() == 0 and (c.outside * z).sum() == 0
+    assert c.inside[Species.X] == 0 and c.outside[Species.A] == 0
+    assert c.outside[Species.X] > 0  # 20 + 145 > 150: X⁻ fills the outside
+
+
+def test_divalent_fixed_anions_keep_neutrality():
+    z = charges_array(-2)
+    c = compartment_counts(IN, OUT, -2, True, 1000.0, 1000.0, 30_001)
+    assert (c.inside * z).sum() == 0
+
+
+def test_without_fixed_anions_chloride_fills_the_inside():
+    c = compartment_counts(IN, OUT, -1, False, 1000.0, 1000.0, 30_000)
+    assert c.inside[Species.A] == 0
+    assert c.inside[Species.Cl] == c.inside[Species.K] + c.inside[Species.Na]
+
+
+def test_anion_excess_is_an_error_naming_the_side():
+    with pytest.raises(ValueError, match="outside: anions outweigh cations"):
+        compartment_counts(IN, {"K": 5.0, "Na": 145.0, "Cl": 200.0}, -1, True, 1.0, 1.0, 1000)
+
+
+def test_simulation_starts_at_zero_volts_with_particles_in_their_compartments(tiny_config):
+    sim = Simulation(tiny_config, seed=3)
+    g = sim.geometry
+    assert sim.q_in == 0 and sim.v_mV == 0.0
+    s = sim.state
+    assert not ((s.x >= g.x_left_nm) & (s.x <= g.x_right_nm)).any()
+    assert (s.species[s.x > g.x_right_nm] != Species.A).all()
+    assert (s.species[s.x < g.x_left_nm] != Species.X).all()
+    c_in, c_out = sim.concentrations_mM()
+    for ion in ("K", "Na", "Cl"):
+        assert c_in[ion] == pytest.approx(tiny_config[f"inside.{ion}"], rel=0.05)
+        assert c_out[ion] == pytest.approx(tiny_config[f"outside.{ion}"], rel=0.1)
