@@ -88,9 +88,9 @@ SCHEMA: dict[str, Any] = {
     "channels": "per-ion",  # see CHANNEL_KEYS
     "pump": {
         "enabled": Key(True, bool),
-        "count": Key(12, int, lo=0),
-        "max_turnover_per_us": Key(40.0, float, lo=0.0, lo_open=True),
-        "capture_radius_nm": Key(2.5, float, lo=0.0, lo_open=True),
+        "count": Key(13, int, lo=0),
+        "max_turnover_per_us": Key(20.0, float, lo=0.0, lo_open=True),
+        "capture_radius_nm": Key(3.5, float, lo=0.0, lo_open=True),
     },
 }
 
@@ -344,14 +344,17 @@ def _validate_all(data: dict, where: str) -> dict:
         raise ConfigError(f"{where}: physics.particles = {phys['particles']} will not fit in this machine's "
                           f"memory ({pages / 2**30:.0f} GiB); allowed: <= {max_particles}")
     # Channel and pump numbers must fit on the membrane's sites.
-    from simulation.layout import channel_plan  # local: layout imports this module's constants
+    from simulation.layout import channel_plan, membrane_sites  # local: layout imports this module
+    n_sites = membrane_sites(data)
+    if data["pump"]["count"] > n_sites:
+        raise ConfigError(f"{where}: pump.count = {data['pump']['count']} pumps do not fit on the membrane's "
+                          f"{n_sites} sites (box.height_nm / membrane.site_spacing_nm); allowed: <= {n_sites}")
     plan = channel_plan(data)
-    n_sites = int(box["height_nm"] // mem["site_spacing_nm"])
     needed = sum(plan.counts.values()) + data["pump"]["count"]
     if needed > n_sites:
-        raise ConfigError(f"{where}: {needed} channels and pumps do not fit on the membrane's {n_sites} sites "
-                          f"(box.height_nm / membrane.site_spacing_nm); lower "
-                          f"membrane.channels_per_unit_permeability or pump.count, or raise box.height_nm")
+        raise ConfigError(f"{where}: even at one channel per unit permeability, {needed} channels and pumps do not "
+                          f"fit on the membrane's {n_sites} sites; lower pump.count or the permeability ratios, "
+                          f"or raise box.height_nm")
     return data
 
 

@@ -20,15 +20,16 @@ class ChannelPlan:
     counts: dict[str, int]                   # channels per ion
     effective_permeability: dict[str, float]  # achieved, relative to K (config units)
     unit_permeability: float                 # N_unit · p_K · D_K
+    channels_per_unit: int                   # N_unit actually used (lowered when the sites run out)
 
 
-def unit_permeability(data: dict) -> float:
+def membrane_sites(data: dict) -> int:
+    return int(data["box"]["height_nm"] // data["membrane"]["site_spacing_nm"])
+
+
+def _plan(data: dict, n_unit: int) -> ChannelPlan:
     k = data["channels"].get("K", {"open_probability": 0.9})
-    return data["membrane"]["channels_per_unit_permeability"] * k["open_probability"] * data["diffusion"]["K"]
-
-
-def channel_plan(data: dict) -> ChannelPlan:
-    unit = unit_permeability(data)
+    unit = n_unit * k["open_probability"] * data["diffusion"]["K"]
     counts, eff = {}, {}
     for ion in PERMEANT:
         ch = data["channels"].get(ion)
@@ -39,7 +40,20 @@ def channel_plan(data: dict) -> ChannelPlan:
         n = channel_count(ch["relative_permeability"], ch["open_probability"], d, unit)
         counts[ion] = n
         eff[ion] = achieved_permeability(n, ch["open_probability"], d, unit)
-    return ChannelPlan(counts, eff, unit)
+    return ChannelPlan(counts, eff, unit, n_unit)
+
+
+def channel_plan(data: dict) -> ChannelPlan:
+    """Channel counts for the config's permeabilities at `channels_per_unit_permeability`, or at the
+    largest smaller unit whose channels fit beside the pumps (the ratios are what matter; fewer
+    channels only make the membrane conduct less). The caller checks that the result fits."""
+    free = membrane_sites(data) - data["pump"]["count"]
+    plan = None
+    for n_unit in range(data["membrane"]["channels_per_unit_permeability"], 0, -1):
+        plan = _plan(data, n_unit)
+        if sum(plan.counts.values()) <= free:
+            break
+    return plan
 
 
 def species_index(ion: str) -> int:

@@ -18,8 +18,8 @@ from membrane import theory
 from membrane.channels import achieved_permeability, channel_count, initial_open, step_probabilities
 from membrane.crossing import pore_index
 from membrane.geometry import PUMP_SITE, MembraneGeometry, SiteLayout
-from membrane.pump import (K_PER_CYCLE, NA_PER_CYCLE, PumpPhase, flip_probability, release_all)
-from membrane.voltage import IN, MEM, OUT, inside_charge, region_counts, voltage_mV
+from membrane.pump import NA_PER_CYCLE, PumpPhase, flip_probability, release_all
+from membrane.voltage import IN, OUT, inside_charge, region_counts, voltage_mV
 from particles.diffusion import step_half_width_nm
 from particles.rng import STREAM_PLACE, uniform_array
 from particles.species import NAMES, N_SPECIES, Species, charges_array
@@ -92,6 +92,7 @@ class Simulation:
         self._channels_cfg = d["channels"]
         plan = channel_plan(d)
         self.unit_permeability = plan.unit_permeability
+        self.channels_per_unit = plan.channels_per_unit
         self.relative_permeability = {ion: (self._channels_cfg[ion]["relative_permeability"]
                                             if ion in self._channels_cfg else 0.0) for ion in PERMEANT}
         self.layout = SiteLayout(g, [(species_index(ion), plan.counts[ion]) for ion in PERMEANT]
@@ -230,8 +231,9 @@ class Simulation:
     def channel_counts(self) -> dict[str, int]:
         return {ion: self.layout.count(k) for k, ion in enumerate(PERMEANT)}
 
-    def theory(self, c_in: dict | None = None, c_out: dict | None = None) -> dict[str, float]:
-        """Nernst per ion, GHK, Mullins–Noda and Donnan from the present (or given) concentrations."""
+    def theory(self, c_in: dict | None = None, c_out: dict | None = None, donnan: bool = True) -> dict[str, float]:
+        """Nernst per ion, GHK, Mullins–Noda and (unless `donnan` is false: it recounts every
+        particle) Donnan, from the present or the given concentrations."""
         if c_in is None:
             c_in, c_out = self.concentrations_mM()
         T = self.temperature_C
@@ -239,7 +241,8 @@ class Simulation:
         out = {f"E_{ion}_mV": theory.nernst_mV(theory.CHARGE[ion], c_in[ion], c_out[ion], T) for ion in PERMEANT}
         out["V_GHK_mV"] = theory.ghk_voltage_mV(perm, c_in, c_out, T) if perm else math.nan
         out["V_MN_mV"] = theory.mullins_noda_mV(perm, c_in, c_out, T) if perm else math.nan
-        out["V_Donnan_mV"] = self.donnan_mV()
+        if donnan:
+            out["V_Donnan_mV"] = self.donnan_mV()
         return out
 
     def donnan_mV(self) -> float:
@@ -312,8 +315,7 @@ class Simulation:
             self._rebuild_pores()
             self._evict_from_missing_pores()
         achieved = self.effective_permeability[ion]
-        self._log(f"P_{ion} ×{relative / max(self._channels_cfg[ion]['relative_permeability'], 1e-12):.2g}"
-                  if self._channels_cfg[ion]["relative_permeability"] > 0 else f"P_{ion} = {achieved:.2g}")
+        self._log(f"P_{ion} = {achieved:.3g}")
         return achieved
 
     def scale_permeability(self, ion: str, factor: float) -> float:

@@ -47,7 +47,7 @@ class TimeseriesRecorder:
 
     def sample(self) -> None:
         o = self.sim.observe()
-        th = self.sim.theory(o.conc_in_mM, o.conc_out_mM)
+        th = self.sim.theory(o.conc_in_mM, o.conc_out_mM, donnan=False)
         row = [o.step, round(o.time_ns, 6), round(o.v_mV, 4)]
         for i in range(len(NAMES)):
             row += [int(o.counts[i, IN]), int(o.counts[i, OUT]), int(o.counts[i, MEM])]
@@ -155,6 +155,7 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
         "ussing": ussing,
         "pump_cycles_per_us": pump_rate,
         "channels": sim.channel_counts(),
+        "channels_per_unit_permeability_used": sim.channels_per_unit,
         "pumps": int(sim.pump_y.size),
     }
 

@@ -2,7 +2,6 @@
 exit code 2, Ctrl-C flushes what was recorded and exits 130."""
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -105,13 +104,17 @@ def test_ctrl_c_flushes_the_recorded_samples_and_exits_130(tmp_path):
                           "--sample-every", "20", *SETS], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     csv_path = out / "timeseries.csv"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if csv_path.exists() and len(csv_path.read_text().splitlines()) > 20:
-            break
-        time.sleep(0.2)
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=60)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if csv_path.exists() and len(csv_path.read_text().splitlines()) > 20:
+                break
+            time.sleep(0.2)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
     assert p.returncode == 130, err
     assert "Traceback" not in err
     rows = csv_path.read_text().splitlines()

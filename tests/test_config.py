@@ -78,7 +78,8 @@ def test_resolved_config_round_trips_through_toml(tmp_path):
     ("inside.Cl=200", "inside: anions outweigh cations by 45 mM"),
     ("physics.dt_ns=1", "physics.dt_ns"),
     ("physics.capacitance_e_per_mV=0", "capacitance_e_per_mV must be a number > 0"),
-    ("membrane.channels_per_unit_permeability=1000", "do not fit on the membrane"),
+    ("pump.count=1000", "pumps do not fit on the membrane"),
+    ("channels.Na.relative_permeability=1000", "do not fit on the membrane"),
 ])
 def test_bad_values_give_one_line_naming_the_key(override, words):
     with pytest.raises(ConfigError) as e:
@@ -115,3 +116,12 @@ def test_defaults_dict_has_every_spec_key():
         for k in keys:
             assert k in d[table]
     assert math.isclose(load()["box.membrane_x_nm"], 35.0)
+
+
+def test_channels_that_do_not_fit_are_scaled_down_keeping_the_ratios():
+    from simulation.layout import channel_plan
+    cfg = load(overrides=["channels.Na.relative_permeability=1.0"])
+    plan = channel_plan(cfg.data)
+    assert plan.channels_per_unit < 40
+    assert sum(plan.counts.values()) + cfg["pump.count"] <= 100
+    assert plan.effective_permeability["Na"] / plan.effective_permeability["K"] == pytest.approx(1.0, rel=0.1)

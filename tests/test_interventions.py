@@ -1,6 +1,5 @@
 """Interventions the live view and lecture scenarios call: each changes the model as it says,
 keeps the invariants, and leaves a labelled event."""
-import numpy as np
 import pytest
 
 from particles.species import Species

@@ -1,10 +1,8 @@
 """Placement: counts follow mM × area, each compartment starts exactly electroneutral."""
-import numpy as np
 import pytest
 
 from particles.species import Species, charges_array
 from particles.state import compartment_counts
-from simulation.config import load
 from simulation.model import Simulation
 
 IN = {"K": 140.0, "Na": 15.0, "Cl": 10.0}

@@ -1,7 +1,6 @@
 """Na⁺/K⁺ pump agents: 3 Na⁺ out and 2 K⁺ in per ATP-driven cycle on real particles, one net
 charge out per cycle, saturation with concentration, and ouabain returning held ions."""
 import numpy as np
-import pytest
 
 from membrane.pump import PumpPhase
 from particles.species import Species
