@@ -1,5 +1,7 @@
 """Resting Potential Lab: the command line. Parses arguments, builds a config, hands off.
 
+    python main.py                      the live window on the default preset (same as `live`)
+    python main.py live [--preset NAME | --config FILE] [--fullscreen] [--frames N --screenshot F]
     python main.py run --steps N --out DIR [--seed S] [--sample-every K] [--no-progress]
     python main.py validate
     python main.py presets
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 EXIT_BAD_INPUT = 2
@@ -64,6 +67,13 @@ def build_parser() -> OneLineParser:
                            "potential emerging from individual ions.")
     sub = parser.add_subparsers(dest="command", parser_class=OneLineParser)
 
+    p = sub.add_parser("live", help="the live window (the default command)")
+    _add_config_args(p)
+    p.add_argument("--fullscreen", action="store_true", help="open full screen (F11 toggles)")
+    p.add_argument("--frames", type=_positive_int, metavar="N", help="run N frames, then exit (no person needed)")
+    p.add_argument("--screenshot", metavar="FILE.png", help="with --frames: save the last frame as PNG")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+
     p = sub.add_parser("run", help="headless run that writes timeseries.csv and summary.json")
     _add_config_args(p)
     p.add_argument("--steps", type=_non_negative_int, required=True, help="time steps to run")
@@ -83,16 +93,16 @@ def build_parser() -> OneLineParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command is None:
-        build_parser().print_help()
-        return 0
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv or ["live"])
     from simulation.config import ConfigError
     try:
         if args.command == "presets":
             return cmd_presets()
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "live":
+            return cmd_live(args)
         if args.command == "validate":
             from simulation.validate import main as validate_main
             return validate_main(quick=args.quick)
@@ -115,6 +125,44 @@ def cmd_presets() -> int:
     return 0
 
 
+def _no_display_reason() -> str | None:
+    """Why no window can open here, or None. A set SDL_VIDEODRIVER (dummy, x11, ...) is trusted."""
+    if os.environ.get("SDL_VIDEODRIVER"):
+        return None
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "no display (DISPLAY is not set)"
+    return None
+
+
+def cmd_live(args) -> int:
+    if args.screenshot and not args.frames:
+        sys.stderr.write("live: --screenshot needs --frames N\n")
+        return EXIT_BAD_INPUT
+    if args.screenshot and not args.screenshot.lower().endswith(".png"):
+        sys.stderr.write(f"live: --screenshot {args.screenshot}: the file must end in .png\n")
+        return EXIT_BAD_INPUT
+    from simulation import config as cfgmod
+    cfg = cfgmod.load(args.preset, args.config, args.overrides)
+    reason = _no_display_reason()
+    no_display = (f"cannot open the live window: {{}}; for a headless run use "
+                  f"`python main.py run --steps 30000 --out runs/first`\n")
+    if reason:
+        sys.stderr.write(no_display.format(reason))
+        return EXIT_BAD_INPUT
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    from render.app import App, NoDisplay
+    try:
+        app = App(cfg, preset=args.preset or (None if args.config else "mammalian"), overrides=args.overrides,
+                  fullscreen=args.fullscreen, seed=args.seed)
+    except NoDisplay as e:
+        sys.stderr.write(no_display.format(str(e) or "no video device"))
+        return EXIT_BAD_INPUT
+    fps = app.run(frames=args.frames, screenshot=args.screenshot)
+    if args.frames:
+        print(f"fps: {fps:.1f}")
+    return 0
+
+
 def cmd_run(args) -> int:
     from simulation import config as cfgmod
     cfg = cfgmod.load(args.preset, args.config, args.overrides)
@@ -122,6 +170,10 @@ def cmd_run(args) -> int:
         sys.stderr.write(f"--out {args.out}: exists and is not a directory\n")
         return EXIT_BAD_INPUT
     from simulation.run import Interrupted, run
+    # Ctrl-C (and a plain `kill`) must stop the run and flush it, even when this process was
+    # started with SIGINT ignored (as background jobs of non-interactive shells are).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         summary = run(cfg, args.steps, args.out, seed=args.seed, sample_every=args.sample_every,
                       progress=not args.no_progress, window=args.window)

@@ -1,0 +1,143 @@
+"""Draw layers of the box view: compartments (optionally tinted by net charge), the membrane band,
+every channel and pump at its place, the particles in bulk, the unpaired charges along the faces,
+the tracked ion with its trail, and the minimap of the whole membrane.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pygame
+
+from membrane.pump import PumpPhase
+from particles.species import NAMES
+from render import style
+from render.pixels import draw_particles, species_colours
+from render.transform import ViewTransform
+
+PHASE_TEXT = {PumpPhase.INWARD_OPEN: "binds 3 Na+", PumpPhase.INWARD_OCCLUDED: "ATP: flips out",
+              PumpPhase.OUTWARD_OPEN: "binds 2 K+", PumpPhase.OUTWARD_OCCLUDED: "flips in"}
+SIGNS = np.array([1, 1, -1, -1, -1], dtype=np.int64)
+
+
+def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, *, tint_charge: bool,
+             show_charges: bool, tracked: int | None, trail: list) -> None:
+    g = sim.geometry
+    view = pygame.Rect(tf.left_px, tf.top_px, tf.width_px, tf.height_px)
+    surf.set_clip(view)
+    xl, _ = tf.to_screen(g.x_left_nm, 0)
+    xr, _ = tf.to_screen(g.x_right_nm, 0)
+    inside_col, outside_col = style.INSIDE_TINT, style.OUTSIDE_TINT
+    if tint_charge:  # tint each side by the sign and size of its net charge
+        q = sim.q_in
+        f = min(1.0, abs(q) / 200.0)
+        neg, pos = style.NEGATIVE_TINT, style.POSITIVE_TINT
+        inside_col = _mix(style.INSIDE_TINT, neg if q < 0 else pos, 0.55 * f)
+        outside_col = _mix(style.OUTSIDE_TINT, pos if q < 0 else neg, 0.55 * f)
+    pygame.draw.rect(surf, inside_col, (view.x, view.y, xl - view.x, view.height))
+    pygame.draw.rect(surf, outside_col, (xr, view.y, view.right - xr, view.height))
+    pygame.draw.rect(surf, style.MEMBRANE, (xl, view.y, xr - xl, view.height))
+
+    s = tf.px_per_nm
+    # channels
+    for j in range(sim.pore_y0.size):
+        _, y0 = tf.to_screen(0, sim.pore_y0[j])
+        _, y1 = tf.to_screen(0, sim.pore_y1[j])
+        if y1 < view.y or y0 > view.bottom:
+            continue
+        colour = style.SPECIES_COLOUR[NAMES[sim.pore_species[j]]]
+        rect = pygame.Rect(xl, y0, xr - xl, max(2, y1 - y0))
+        if sim.pore_open[j]:
+            pygame.draw.rect(surf, _mix(colour, (0, 0, 0), 0.55), rect)
+            pygame.draw.line(surf, colour, (xl, y0), (xr, y0), 2)
+            pygame.draw.line(surf, colour, (xl, y1), (xr, y1), 2)
+        else:
+            pygame.draw.rect(surf, style.PORE_CLOSED, rect)
+            mid = (xl + xr) / 2
+            pygame.draw.line(surf, colour, (mid, y0 - 0.6 * s), (mid, y1 + 0.6 * s), max(2, int(0.5 * s)))
+    # pumps
+    r_px = sim.capture_radius_nm * s
+    for p in range(sim.pump_y.size):
+        _, y = tf.to_screen(0, sim.pump_y[p])
+        if y < view.y - r_px or y > view.bottom + r_px:
+            continue
+        phase = PumpPhase(int(sim.pump_phase[p]))
+        inward = phase in (PumpPhase.INWARD_OPEN, PumpPhase.INWARD_OCCLUDED)
+        body = pygame.Rect(0, 0, (xr - xl) * 0.8, max(6, 2.6 * s))
+        body.center = ((xl + xr) / 2, y)
+        colour = style.PUMP if sim.pumps_on else style.PORE_CLOSED
+        pygame.draw.rect(surf, colour, body, border_radius=max(2, int(0.8 * s)))
+        # the open face: a notch toward the side it faces
+        notch_x = body.left if inward else body.right
+        pygame.draw.circle(surf, style.BACKGROUND, (notch_x, y), max(3, int(0.9 * s)))
+        if s >= 6:
+            label = PHASE_TEXT[phase] if sim.pumps_on else "blocked"
+            t = fonts["tiny"].render(label, True, style.BACKGROUND)
+            surf.blit(t, (body.centerx - t.get_width() / 2, body.bottom - t.get_height() - 1))
+
+    # particles, all at once, straight into the pixel array
+    radius = max(1, int(round(0.32 * s)))
+    colours = species_colours(surf, [style.SPECIES_COLOUR[n] for n in NAMES])
+    pix = pygame.surfarray.pixels2d(surf)
+    try:
+        st = sim.state
+        draw_particles(pix, st.x, st.y, st.species, colours, SIGNS, view.x, view.y, view.width, view.height,
+                       tf.x0_nm, tf.y0_nm, s, radius, surf.map_rgb((255, 255, 255)))
+    finally:
+        del pix
+
+    if show_charges:
+        _draw_unpaired_charges(surf, sim, tf, view, xl, xr, fonts)
+    if tracked is not None and tracked < sim.state.n:
+        if len(trail) >= 2:
+            pygame.draw.lines(surf, style.YELLOW, False, [tf.to_screen(x, y) for x, y in trail], 2)
+        cx, cy = tf.to_screen(sim.state.x[tracked], sim.state.y[tracked])
+        pygame.draw.circle(surf, style.YELLOW, (cx, cy), radius + 5, 2)
+    pygame.draw.line(surf, style.MEMBRANE_EDGE, (xl, view.y), (xl, view.bottom), 2)
+    pygame.draw.line(surf, style.MEMBRANE_EDGE, (xr, view.y), (xr, view.bottom), 2)
+    surf.set_clip(None)
+    # side labels
+    for text, x in (("INSIDE (cytoplasm)", (view.x + xl) / 2), ("OUTSIDE (bath)", (xr + view.right) / 2)):
+        t = fonts["body"].render(text, True, style.TEXT)
+        bg = pygame.Rect(0, 0, t.get_width() + 10, t.get_height() + 4)
+        bg.midtop = (x, view.y + 4)
+        pygame.draw.rect(surf, style.PANEL, bg, border_radius=4)
+        surf.blit(t, (bg.x + 5, bg.y + 2))
+    pygame.draw.rect(surf, style.PANEL_EDGE, view, 1)
+
+
+def _draw_unpaired_charges(surf, sim, tf, view, xl, xr, fonts):
+    """The net charge Q_in sits as a thin layer on the inner face, its mirror on the outer face:
+    draw the share of it that belongs to the visible stretch of membrane as + and − signs."""
+    q = sim.q_in
+    share = tf.visible_height_nm / sim.geometry.height_nm
+    n = int(round(abs(q) * share))
+    if n == 0:
+        return
+    inner = style.NEGATIVE_TINT if q < 0 else style.POSITIVE_TINT
+    outer = style.POSITIVE_TINT if q < 0 else style.NEGATIVE_TINT
+    size = max(3, int(view.height / max(n, 1) / 3))
+    size = min(size, 9)
+    for k in range(n):
+        y = view.y + (k + 0.5) * view.height / n
+        for x, colour, sign in ((xl - size - 3, inner, -1 if q < 0 else 1), (xr + size + 3, outer, 1 if q < 0 else -1)):
+            pygame.draw.line(surf, colour, (x - size, y), (x + size, y), 3)
+            if sign > 0:
+                pygame.draw.line(surf, colour, (x, y - size), (x, y + size), 3)
+
+
+def draw_minimap(surf, sim, tf: ViewTransform, rect: pygame.Rect) -> None:
+    """The whole membrane as a strip: channels and pumps at their places, the view's window."""
+    pygame.draw.rect(surf, style.PANEL, rect)
+    h = sim.geometry.height_nm
+    for j in range(sim.pore_y0.size):
+        y = rect.y + (sim.pore_y0[j] + sim.pore_y1[j]) / 2 / h * rect.height
+        c = style.SPECIES_COLOUR[NAMES[sim.pore_species[j]]]
+        pygame.draw.line(surf, c if sim.pore_open[j] else style.PORE_CLOSED, (rect.x + 2, y), (rect.right - 2, y), 2)
+    for p in range(sim.pump_y.size):
+        y = rect.y + sim.pump_y[p] / h * rect.height
+        pygame.draw.circle(surf, style.PUMP, (rect.centerx, y), max(2, rect.width // 4))
+    top = rect.y + tf.y0_nm / h * rect.height
+    pygame.draw.rect(surf, style.YELLOW, (rect.x, top, rect.width, max(3, tf.visible_height_nm / h * rect.height)), 2)
+
+
+def _mix(a, b, f):
+    return tuple(int(round(a[i] * (1 - f) + b[i] * f)) for i in range(3))
