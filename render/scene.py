@@ -70,8 +70,9 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, *, tint_
         pygame.draw.circle(surf, style.BACKGROUND, (notch_x, y), max(3, int(0.9 * s)))
         if s >= 6:
             label = PHASE_TEXT[phase] if sim.pumps_on else "blocked"
-            t = fonts["tiny"].render(label, True, style.BACKGROUND)
-            surf.blit(t, (body.centerx - t.get_width() / 2, body.bottom - t.get_height() - 1))
+            font = fonts["small"] if body.height > fonts["small"].get_height() + 2 else fonts["tiny"]
+            t = font.render(label, True, style.BACKGROUND if sim.pumps_on else style.TEXT)
+            surf.blit(t, (body.centerx - t.get_width() / 2, body.centery - t.get_height() / 2))
 
     # particles, all at once, straight into the pixel array
     radius = max(1, int(round(0.32 * s)))
@@ -95,10 +96,14 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, *, tint_
     pygame.draw.line(surf, style.MEMBRANE_EDGE, (xr, view.y), (xr, view.bottom), 2)
     surf.set_clip(None)
     # side labels
-    for text, x in (("INSIDE (cytoplasm)", (view.x + xl) / 2), ("OUTSIDE (bath)", (xr + view.right) / 2)):
+    for text, x0, x1 in (("INSIDE (cytoplasm)", view.x, xl), ("OUTSIDE (bath)", xr, view.right)):
+        x0, x1 = max(x0, view.x), min(x1, view.right)
+        if x1 - x0 < 40:
+            continue  # that side is scrolled out of view
         t = fonts["body"].render(text, True, style.TEXT)
         bg = pygame.Rect(0, 0, t.get_width() + 10, t.get_height() + 4)
-        bg.midtop = (x, view.y + 4)
+        bg.midtop = ((x0 + x1) / 2, view.y + 4)
+        bg.clamp_ip(view)
         pygame.draw.rect(surf, style.PANEL, bg, border_radius=4)
         surf.blit(t, (bg.x + 5, bg.y + 2))
     pygame.draw.rect(surf, style.PANEL_EDGE, view, 1)
@@ -114,11 +119,11 @@ def _draw_unpaired_charges(surf, sim, tf, view, xl, xr, fonts):
         return
     inner = style.NEGATIVE_TINT if q < 0 else style.POSITIVE_TINT
     outer = style.POSITIVE_TINT if q < 0 else style.NEGATIVE_TINT
-    size = max(3, int(view.height / max(n, 1) / 3))
-    size = min(size, 9)
+    size = min(max(4, int(view.height / max(n, 1) / 3)), 10)
     for k in range(n):
         y = view.y + (k + 0.5) * view.height / n
-        for x, colour, sign in ((xl - size - 3, inner, -1 if q < 0 else 1), (xr + size + 3, outer, 1 if q < 0 else -1)):
+        # on the membrane's own background, just inside each face, where they show against it
+        for x, colour, sign in ((xl + size + 3, inner, -1 if q < 0 else 1), (xr - size - 3, outer, 1 if q < 0 else -1)):
             pygame.draw.line(surf, colour, (x - size, y), (x + size, y), 3)
             if sign > 0:
                 pygame.draw.line(surf, colour, (x, y - size), (x, y + size), 3)

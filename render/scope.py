@@ -106,6 +106,7 @@ class Oscilloscope:
             sm = self.smoothed()
             pts = np.column_stack([xs, y_of(np.clip(sm, lo, hi))])
             pygame.draw.lines(surf, style.TRACE, False, pts.tolist(), max(2, plot.height // 120))
+            row_end: list[float] = []  # right end of the last label in each row, so labels never overlap
             for tm, label in self.markers:
                 if tm < t0:
                     continue
@@ -113,7 +114,11 @@ class Oscilloscope:
                 pygame.draw.line(surf, style.MARKER, (x, plot.y), (x, plot.bottom), 2)
                 text = fonts["small"].render(label, True, style.MARKER)
                 tx = min(x + 4, plot.right - text.get_width())
-                surf.blit(text, (tx, plot.y + 4))
+                row = next((i for i, end in enumerate(row_end) if tx > end + 4), len(row_end))
+                if row == len(row_end):
+                    row_end.append(0.0)
+                row_end[row] = tx + text.get_width()
+                surf.blit(text, (tx, plot.y + 4 + row * text.get_height()))
             span = t1 - t0
             unit, scale = ("µs", 1e-3) if span >= 2000 else ("ns", 1.0)
             cap = fonts["small"].render(f"last {span * scale:.3g} {unit} of model time", True, style.TEXT_DIM)
