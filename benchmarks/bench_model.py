@@ -42,12 +42,16 @@ def full_model(n: int, seconds: float) -> float:
     return timed(sim.step, sim.n_particles, seconds)
 
 
-def numpy_diffusion(n: int, seconds: float) -> float:
+def _particles_in_the_default_box(n: int):
+    """(config, width, height, x, y, generator): n particles spread uniformly over the box."""
     cfg = load()
     w, h = cfg["box.width_nm"], cfg["box.height_nm"]
     rng = np.random.default_rng(1)
-    x = rng.uniform(0, w, n)
-    y = rng.uniform(0, h, n)
+    return cfg, w, h, rng.uniform(0, w, n), rng.uniform(0, h, n), rng
+
+
+def numpy_diffusion(n: int, seconds: float) -> float:
+    cfg, w, h, x, y, rng = _particles_in_the_default_box(n)
     sigma = np.sqrt(2 * 1.96 * cfg["physics.dt_ns"])
 
     def step(k):
@@ -60,11 +64,7 @@ def numpy_diffusion(n: int, seconds: float) -> float:
 
 
 def numba_diffusion(n: int, seconds: float) -> float:
-    cfg = load()
-    w, h = cfg["box.width_nm"], cfg["box.height_nm"]
-    rng = np.random.default_rng(1)
-    x = rng.uniform(0, w, n)
-    y = rng.uniform(0, h, n)
+    cfg, w, h, x, y, _ = _particles_in_the_default_box(n)
     species = np.zeros(n, dtype=np.int8)
     a = np.array([np.sqrt(6 * 1.96 * cfg["physics.dt_ns"])])
     diffuse_free(x, y, species, a, w, h, 1, 0, 1)

@@ -67,8 +67,24 @@ def _release(i, x, y, flags, held_by, to_inside, y_pump, x_left, x_right, height
     held_by[i] = -1
 
 
+@njit(cache=True, inline="always")
+def _release_pump(p, to_inside, x, y, species, flags, held_by, charge, pump_y, n_held, slots,
+                  x_left, x_right, height, key, salt):
+    """Free every ion pump p holds onto one side; returns the charge they carry (e)."""
+    q = 0
+    for k in range(slots.shape[1]):
+        i = slots[p, k]
+        if i >= 0:
+            _release(i, x, y, flags, held_by, to_inside, pump_y[p], x_left, x_right, height,
+                     draw(key, salt + p * 4 + k))
+            q += charge[species[i]]
+            slots[p, k] = -1
+    n_held[p] = 0
+    return q
+
+
 @njit(cache=True)
-def release_all(x, y, species, flags, held_by, pump_y, phase, n_held, slots,
+def release_all(x, y, species, flags, held_by, charge, pump_y, phase, n_held, slots,
                 x_left, x_right, height, seed, step):
     """Ouabain: every held ion goes back to the side it came from; occluded pumps reopen.
 
@@ -78,13 +94,8 @@ def release_all(x, y, species, flags, held_by, pump_y, phase, n_held, slots,
     key = step_key(seed, step, STREAM_RELEASE)
     for p in range(pump_y.size):
         inward = phase[p] == _IN_OPEN or phase[p] == _IN_OCC
-        for k in range(slots.shape[1]):
-            i = slots[p, k]
-            if i >= 0:
-                _release(i, x, y, flags, held_by, inward, pump_y[p], x_left, x_right, height,
-                         draw(key, 1_000_000 + p * 4 + k))
-                slots[p, k] = -1
-        n_held[p] = 0
+        _release_pump(p, inward, x, y, species, flags, held_by, charge, pump_y, n_held, slots,
+                      x_left, x_right, height, key, 1_000_000)
         phase[p] = _IN_OPEN if inward else _OUT_OPEN
 
 
@@ -104,24 +115,14 @@ def advance_pumps(x, y, species, flags, held_by, charge, pump_y, phase, n_held, 
     for p in range(n_pumps):
         ph = phase[p]
         if ph == _IN_OCC and unit(draw(key, p)) < p_flip:
-            atp += 1
-            for k in range(NA_PER_CYCLE):
-                i = slots[p, k]
-                _release(i, x, y, flags, held_by, False, pump_y[p], x_left, x_right, height,
-                         draw(rkey, p * 4 + k))
-                dq -= charge[species[i]]
-                slots[p, k] = -1
-            n_held[p] = 0
+            atp += 1  # phosphorylated: turns outward, the 3 Na⁺ leave the inside
+            dq -= _release_pump(p, False, x, y, species, flags, held_by, charge, pump_y, n_held, slots,
+                                x_left, x_right, height, rkey, 0)
             phase[p] = _OUT_OPEN
         elif ph == _OUT_OCC and unit(draw(key, p)) < p_flip:
-            cycles += 1
-            for k in range(K_PER_CYCLE):
-                i = slots[p, k]
-                _release(i, x, y, flags, held_by, True, pump_y[p], x_left, x_right, height,
-                         draw(rkey, p * 4 + k))
-                dq += charge[species[i]]
-                slots[p, k] = -1
-            n_held[p] = 0
+            cycles += 1  # dephosphorylated: turns inward, the 2 K⁺ arrive inside
+            dq += _release_pump(p, True, x, y, species, flags, held_by, charge, pump_y, n_held, slots,
+                                x_left, x_right, height, rkey, 0)
             phase[p] = _IN_OPEN
         if phase[p] == _IN_OPEN or phase[p] == _OUT_OPEN:
             any_open = True

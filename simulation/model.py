@@ -273,7 +273,7 @@ class Simulation:
             return
         if not enabled:
             s, g = self.state, self.geometry
-            release_all(s.x, s.y, s.species, s.flags, s.held_by, self.pump_y, self.pump_phase,
+            release_all(s.x, s.y, s.species, s.flags, s.held_by, self.charge, self.pump_y, self.pump_phase,
                         self.pump_n_held, self.pump_slots, g.x_left_nm, g.x_right_nm, g.height_nm,
                         self.seed, self.step_count)
         self.pumps_on = enabled
