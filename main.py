@@ -3,6 +3,8 @@
     python main.py                      the live window on the default preset (same as `live`)
     python main.py live [--preset NAME | --config FILE] [--fullscreen] [--frames N --screenshot F]
     python main.py run --steps N --out DIR [--seed S] [--sample-every K] [--no-progress]
+    python main.py sweep --vary KEY=v1,v2,... [--seeds N] --steps N --out DIR [--workers N] [--scheduler ADDR]
+    python main.py plot RUN_DIR
     python main.py validate
     python main.py presets
 
@@ -85,6 +87,23 @@ def build_parser() -> OneLineParser:
                    help="steps averaged in summary.json (default: the second half)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
+    p = sub.add_parser("sweep", help="many runs in parallel on Dask: one table and one plot")
+    _add_config_args(p)
+    p.add_argument("--vary", action="append", required=True, metavar="KEY=v1,v2,...",
+                   help="a key and its values (repeatable: several keys make a grid)")
+    p.add_argument("--seeds", type=_positive_int, default=1, help="replicate seeds per grid point (default 1)")
+    p.add_argument("--first-seed", type=_non_negative_int, default=0, help="the first seed (default 0)")
+    p.add_argument("--steps", type=_positive_int, required=True, help="time steps per run")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (rerun it to resume)")
+    p.add_argument("--workers", type=_positive_int, help="local Dask workers (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDR", help="an existing Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--sample-every", type=_positive_int, metavar="K", help="record every K steps")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="table format (default csv)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+    p = sub.add_parser("plot", help="the figures of one finished run")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by `run` (or a sweep's runs/*)")
+
     p = sub.add_parser("validate", help="run the physics checks and print emergent V against theory")
     p.add_argument("--quick", action="store_true", help="shorter runs (larger errors)")
 
@@ -101,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_presets()
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "sweep":
+            return cmd_sweep(args)
+        if args.command == "plot":
+            return cmd_plot(args)
         if args.command == "live":
             return cmd_live(args)
         if args.command == "validate":
@@ -160,6 +183,50 @@ def cmd_live(args) -> int:
     fps = app.run(frames=args.frames, screenshot=args.screenshot)
     if args.frames:
         print(f"fps: {fps:.1f}")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from simulation import config as cfgmod
+    from simulation.sweep import parse_vary, sweep
+    base = cfgmod.load(args.preset, args.config, args.overrides)
+    vary = parse_vary(args.vary)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        sys.stderr.write(f"--out {args.out}: exists and is not a directory\n")
+        return EXIT_BAD_INPUT
+    if args.format == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            sys.stderr.write("--format parquet needs pyarrow: .venv/bin/pip install pyarrow\n")
+            return EXIT_BAD_INPUT
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        info = sweep(base, vary, args.seeds, args.steps, args.out, workers=args.workers, scheduler=args.scheduler,
+                     sample_every=args.sample_every, fmt=args.format, progress=not args.no_progress,
+                     first_seed=args.first_seed)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"interrupted; finished runs are kept in {args.out}/runs: run the same command to resume\n")
+        return EXIT_INTERRUPTED
+    except OSError as e:
+        if "scheduler" in str(e).lower() or "connect" in str(e).lower() or "timed out" in str(e).lower():
+            sys.stderr.write(f"--scheduler {args.scheduler}: cannot reach it ({e})\n")
+            return EXIT_BAD_INPUT
+        raise
+    print(f"{info['runs']} runs ({info['skipped']} already done, {info['ran']} run now, {info['wall_s']:.0f} s); "
+          f"wrote {args.out}/sweep.{args.format}, summary.{args.format}, sweep.png, sweep.svg")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    d = args.run_dir
+    for f in ("summary.json", "timeseries.csv"):
+        if not os.path.isfile(os.path.join(d, f)):
+            sys.stderr.write(f"plot: {d} is not a finished run directory (no {f})\n")
+            return EXIT_BAD_INPUT
+    from simulation.figures import run_figure
+    paths = run_figure(d)
+    print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
 

@@ -263,7 +263,7 @@ class App:
                     d["membrane"]["channels_per_unit_permeability"] * s))),
             })
         try:
-            new = cfg.replace(**changes)
+            new = cfg.replace(changes, "restart")
         except ConfigError as e:
             self.say(f"cannot: {e}")
             return

@@ -138,12 +138,13 @@ class Config:
         return tuple(i for i in PERMEANT
                      if i in self._data["channels"] and self._data["channels"][i]["relative_permeability"] > 0)
 
-    def replace(self, **dotted_values) -> "Config":
-        """A new validated config with some keys changed: replace(**{"outside.K": 20.0})."""
+    def replace(self, changes: dict, where: str = "change") -> "Config":
+        """A new validated config with some keys changed: replace({"outside.K": 20.0}).
+        Errors name `where` (e.g. the sweep point) before the key."""
         data = self.data
-        for k, v in dotted_values.items():
-            _set_dotted(data, k, v, "replace")
-        return Config(_validate_all(data, "replace"), self.source)
+        for k, v in changes.items():
+            _set_dotted(data, k, v, where)
+        return Config(_validate_all(data, where), self.source)
 
     def __repr__(self):
         return f"Config({self._data['name']!r} from {self.source})"
@@ -196,6 +197,24 @@ def load(preset: str | None = None, config_file: str | os.PathLike | None = None
         key = key.strip()
         _set_dotted(data, key, _parse_value(raw.strip()), f"--set {key}")
     return Config(_validate_all(data, source), source)
+
+
+def from_data(data: dict, source: str = "data") -> Config:
+    """A validated Config from a resolved config dict (as summary.json holds it): how sweep tasks
+    carry their whole config to a worker."""
+    merged = defaults()
+    _merge(merged, {k: v for k, v in data.items() if v is not None}, source)
+    for table, body in data.items():
+        if isinstance(body, dict) and table != "channels":
+            for k, v in body.items():
+                if v is None:
+                    merged[table][k] = None
+    return Config(_validate_all(merged, source), source)
+
+
+def parse_value(raw: str):
+    """A command-line value read as TOML (20, 1.5, false, "text"); a bare word stays a string."""
+    return _parse_value(raw)
 
 
 def _parse_value(raw: str):

@@ -157,6 +157,7 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
         "channels": sim.channel_counts(),
         "channels_per_unit_permeability_used": sim.channels_per_unit,
         "pumps": int(sim.pump_y.size),
+        "mM_per_particle": {"in": k_in, "out": k_out},  # converts the file's counts to mM
     }
 
 

@@ -29,3 +29,23 @@ def test_three_leaks_settle_at_ghk_with_ussing_fluxes_and_calibrated_permeabilit
 
 def test_pump_hyperpolarises_by_a_few_millivolts_and_sits_at_its_zero_current_potential():
     _assert_all(validate.check_pump(seed=3))
+
+
+def test_outside_potassium_sweep_without_pump_lands_on_ghk_at_every_point(tmp_path):
+    """The classic V against log [K⁺]o, pump off: every point within 3 standard errors of GHK."""
+    import numpy as np
+
+    from simulation.config import load
+    from simulation.sweep import parse_vary, sweep
+
+    steps = 150_000
+    base = load("ghk-no-pump", None, validate.SMALL)
+    sweep(base, parse_vary(["outside.K=5,20,80"]), 1, steps, tmp_path, workers=2, progress=False)
+    checks = []
+    for run in sorted((tmp_path / "runs").iterdir()):
+        ts = np.genfromtxt(run / "timeseries.csv", delimiter=",", names=True)
+        v, ghk, sem = validate.v_against(ts, "V_GHK_mV", steps // 2)
+        checks.append(validate.Check(f"{run.name}: V = V_GHK", v, ghk, sem))
+    assert len(checks) == 3
+    _assert_all(checks)
+    assert (tmp_path / "sweep.png").exists()

@@ -1,0 +1,130 @@
+"""Figures (matplotlib, Agg backend, PNG and SVG): a sweep's V against the varied key, and one
+run's V and concentrations over time.
+
+When the varied key is an outside K⁺ concentration the x-axis is logarithmic and the classic
+curves are drawn over the points: the Nernst E_K line, GHK and (with the pump on) Mullins–Noda,
+all from the config's concentrations and the channels' effective permeabilities — the figure of
+resting potential against log [K⁺]o whose slope approaches 61.5 mV per decade only at high [K⁺]o.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from membrane import theory  # noqa: E402
+from simulation.config import Config  # noqa: E402
+
+ION_COLOURS = {"K": "#0072B2", "Na": "#D55E00", "Cl": "#009E73"}
+
+
+def _save(fig, out: Path, stem: str) -> list[Path]:
+    paths = []
+    for ext in ("png", "svg"):
+        final = out / f"{stem}.{ext}"
+        tmp = out / f".{stem}.tmp.{ext}"
+        fig.savefig(tmp, dpi=130, bbox_inches="tight")
+        tmp.replace(final)
+        paths.append(final)
+    plt.close(fig)
+    return paths
+
+
+def sweep_figure(rows: list[dict], summary_rows: list[dict], keys: list[str], base: Config, out: Path) -> list[Path]:
+    x_key = next((k for k in keys if isinstance(summary_rows[0][k], (int, float)) and
+                  not isinstance(summary_rows[0][k], bool)), keys[0])
+    others = [k for k in keys if k != x_key]
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    groups: dict[tuple, list[dict]] = {}
+    for r in summary_rows:
+        groups.setdefault(tuple(r[k] for k in others), []).append(r)
+    numeric_x = isinstance(summary_rows[0][x_key], (int, float)) and not isinstance(summary_rows[0][x_key], bool)
+    for rest, rs in groups.items():
+        label = ", ".join(f"{k}={v}" for k, v in zip(others, rest)) or "emergent V"
+        xs = [r[x_key] for r in rs] if numeric_x else list(range(len(rs)))
+        # error bar: the spread of seeds when there are several, else the run's own SEM
+        err = [r["V_mean_mV_std"] / math.sqrt(r["n"]) if r["n"] > 1 and math.isfinite(r["V_mean_mV_std"])
+               else r["V_sem_mV_mean"] for r in rs]
+        ax.errorbar(xs, [r["V_mean_mV_mean"] for r in rs], yerr=err, fmt="o", capsize=4, label=label, zorder=3)
+        if not numeric_x:
+            ax.set_xticks(xs, [str(r[x_key]) for r in rs])
+    if numeric_x:  # the theory each run had, at its own window-mean concentrations
+        for key, marker, colour, label in (("V_GHK_mV", "x", "#56B4E9", "GHK at each run's concentrations"),
+                                           ("V_MN_mV", "+", "#E69F00", "Mullins–Noda at each run's")):
+            if key == "V_MN_mV" and not any(r["pump_enabled"] for r in rows):
+                continue
+            ax.plot([r[x_key] for r in summary_rows], [r[f"{key}_mean"] for r in summary_rows], marker,
+                    color=colour, ms=9, mew=2, ls="none", label=label, zorder=4)
+    if x_key == "outside.K":
+        values = sorted({r[x_key] for r in summary_rows})
+        _k_out_theory(ax, values, base)
+        ax.set_xscale("log")
+        ax.set_xticks(values, [f"{v:g}" for v in values])
+        ax.minorticks_off()
+        ax.set_xlabel("[K⁺] outside (mM, log scale)")
+    else:
+        ax.set_xlabel(x_key)
+    ax.set_ylabel("resting potential V (mV), mean ± SEM")
+    ax.set_title(f"{base['name']}: V against {x_key}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, out, "sweep")
+
+
+def _k_out_theory(ax, k_values, base: Config) -> None:
+    from simulation.layout import channel_plan
+    d = base.data
+    perm = {i: p for i, p in channel_plan(d).effective_permeability.items() if p > 0}
+    k = np.logspace(math.log10(min(k_values) / 1.5), math.log10(max(k_values) * 1.5), 200)
+    c_in = dict(d["inside"])
+    T = d["physics"]["temperature_C"]
+    cl_out = d["outside"]["Cl"]
+
+    def c_out(kk):
+        return {"K": kk, "Na": d["outside"]["Na"], "Cl": cl_out}
+    ax.plot(k, [theory.nernst_mV(1, c_in["K"], kk, T) for kk in k], "--", color=ION_COLOURS["K"], label="Nernst E_K")
+    ax.plot(k, [theory.ghk_voltage_mV(perm, c_in, c_out(kk), T) for kk in k], "-", color="#56B4E9", label="GHK")
+    if d["pump"]["enabled"] and d["pump"]["count"] > 0:
+        ax.plot(k, [theory.mullins_noda_mV(perm, c_in, c_out(kk), T) for kk in k], "-", color="#E69F00",
+                label="Mullins–Noda (pump 3:2)")
+    slope = theory.thermal_voltage_mV(T) * math.log(10)
+    ax.text(0.02, 0.96, f"Nernst slope {slope:.1f} mV per decade", transform=ax.transAxes, va="top", fontsize=8)
+
+
+def run_figure(run_dir: str | Path) -> list[Path]:
+    """V over time with the theory lines, and the concentrations over time, for one run."""
+    run_dir = Path(run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    ts = np.genfromtxt(run_dir / "timeseries.csv", delimiter=",", names=True)
+    t_us = ts["time_ns"] / 1000
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+    a1.plot(t_us, ts["V_mV"], color="0.6", lw=0.6, label="V (emergent)")
+    if ts.size > 20:
+        k = max(1, ts.size // 100)
+        a1.plot(t_us, np.convolve(ts["V_mV"], np.ones(k) / k, mode="same"), color="k", lw=1.5, label="V, running mean")
+    for col, colour, label in (("E_K_mV", ION_COLOURS["K"], "E_K"), ("E_Na_mV", ION_COLOURS["Na"], "E_Na"),
+                               ("E_Cl_mV", ION_COLOURS["Cl"], "E_Cl"), ("V_GHK_mV", "#56B4E9", "GHK")):
+        a1.plot(t_us, ts[col], "--", color=colour, lw=1.2, label=label)
+    a1.set_ylabel("mV")
+    a1.set_ylim(-110, 80)
+    a1.legend(fontsize=8, ncol=3)
+    a1.set_title(f"{summary['config']['name']} (seed {summary['seed']}): V = {summary['V_mean_mV']:.1f} ± "
+                 f"{summary['V_sem_mV']:.1f} mV over steps {summary['window'][0]}–{summary['window'][1]}")
+    k_in = summary["mM_per_particle"]["in"]
+    k_out = summary["mM_per_particle"]["out"]
+    for ion, colour in ION_COLOURS.items():
+        a2.plot(t_us, ts[f"{ion}_in"] * k_in, color=colour, label=f"{ion} inside")
+        a2.plot(t_us, ts[f"{ion}_out"] * k_out, color=colour, ls=":", label=f"{ion} outside")
+    a2.set_yscale("log")
+    a2.set_ylabel("concentration (mM)")
+    a2.set_xlabel("model time (µs)")
+    a2.legend(fontsize=8, ncol=3)
+    for a in (a1, a2):
+        a.grid(alpha=0.3)
+    return _save(fig, run_dir, "run")

@@ -1,0 +1,109 @@
+"""Sweeps on a local Dask cluster: tables, run directories, figures, resuming, formats."""
+import csv
+import json
+import os
+import shutil
+
+import pytest
+
+from simulation.config import ConfigError, load
+from simulation.sweep import parse_vary, plan, sweep
+from tests.conftest import TINY
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    base = load("mammalian", None, TINY)
+    info = sweep(base, parse_vary(["outside.K=5,20", "pump.enabled=true,false"]), 2, 600, out,
+                 workers=2, progress=False)
+    return out, info
+
+
+def _rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_sweep_writes_one_row_per_run_and_one_per_point(finished):
+    out, info = finished
+    assert info["runs"] == 8 and info["ran"] == 8
+    rows = _rows(out / "sweep.csv")
+    assert len(rows) == 8
+    for col in ("outside.K", "pump.enabled", "seed", "run_dir", "V_mean_mV", "V_sem_mV", "E_K_mV", "V_GHK_mV",
+                "V_MN_mV", "pump_cycles_per_us", "P_Na_effective", "P_Na_measured", "ussing_K_measured",
+                "ussing_K_expected", "wall_s", "version"):
+        assert col in rows[0]
+    for r in rows:
+        run = out / r["run_dir"]
+        s = json.loads((run / "summary.json").read_text())
+        assert s["seed"] == int(r["seed"]) and s["config"]["outside"]["K"] == float(r["outside.K"])
+    summary = _rows(out / "summary.csv")
+    assert len(summary) == 4 and all(r["n"] == "2" for r in summary)
+    assert "V_mean_mV_mean" in summary[0] and "V_mean_mV_std" in summary[0]
+    assert "pump_share_mV" in summary[0]  # the pump's share when pump.enabled is varied
+
+
+def test_figures_are_valid_images(finished):
+    out, _ = finished
+    import matplotlib.image as mpimg
+    img = mpimg.imread(out / "sweep.png")
+    assert img.shape[0] > 200 and img.shape[1] > 200
+    assert (out / "sweep.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_resume_runs_only_what_is_missing(finished, tmp_path):
+    out, _ = finished
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    victim = sorted((copy / "runs").iterdir())[0]
+    shutil.rmtree(victim)
+    (copy / "runs" / ".tmp-half-written-123").mkdir()   # what an interrupted run leaves
+    (copy / "sweep.csv").unlink()
+    kept = {p.name: (p / "summary.json").stat().st_mtime for p in (copy / "runs").iterdir() if not p.name.startswith(".")}
+    base = load("mammalian", None, TINY)
+    info = sweep(base, parse_vary(["outside.K=5,20", "pump.enabled=true,false"]), 2, 600, copy, workers=1,
+                 progress=False)
+    assert info["ran"] == 1 and info["skipped"] == 7
+    assert (victim / "summary.json").exists()
+    assert not list((copy / "runs").glob(".tmp-*"))
+    for name, mtime in kept.items():
+        assert (copy / "runs" / name / "summary.json").stat().st_mtime == mtime
+    assert len(_rows(copy / "sweep.csv")) == 8
+
+
+def test_parquet_tables(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    base = load("mammalian", None, TINY)
+    sweep(base, parse_vary(["outside.K=5,10"]), 1, 300, tmp_path, workers=1, fmt="parquet", progress=False)
+    t = pq.read_table(tmp_path / "sweep.parquet")
+    assert t.num_rows == 2 and "V_mean_mV" in t.column_names
+    assert t.schema.metadata[b"version"]
+
+
+def test_bad_vary_values_fail_before_anything_runs(tmp_path):
+    base = load("mammalian", None, TINY)
+    with pytest.raises(ConfigError, match="outside.K=-1"):
+        plan(base, parse_vary(["outside.K=5,-1"]), 1)
+    with pytest.raises(ConfigError, match="expected KEY=v1"):
+        parse_vary(["outside.K"])
+    with pytest.raises(ConfigError, match="unknown key"):
+        plan(base, parse_vary(["box.colour=1,2"]), 1)
+    assert not os.listdir(tmp_path)
+
+
+def test_plot_of_one_run(finished):
+    out, _ = finished
+    from simulation.figures import run_figure
+    run = sorted((out / "runs").iterdir())[0]
+    paths = run_figure(run)
+    assert all(p.exists() and p.stat().st_size > 1000 for p in paths)
+
+
+def test_the_same_sweep_runs_unchanged_on_an_existing_scheduler(tmp_path):
+    from dask.distributed import LocalCluster
+    base = load("mammalian", None, TINY)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        info = sweep(base, parse_vary(["outside.K=5,10"]), 1, 300, tmp_path, scheduler=cluster.scheduler_address,
+                     progress=False)
+    assert info["ran"] == 2 and len(_rows(tmp_path / "sweep.csv")) == 2
