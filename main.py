@@ -225,7 +225,11 @@ def cmd_plot(args) -> int:
             sys.stderr.write(f"plot: {d} is not a finished run directory (no {f})\n")
             return EXIT_BAD_INPUT
     from simulation.figures import run_figure
-    paths = run_figure(d)
+    try:
+        paths = run_figure(d)
+    except (KeyError, ValueError, IndexError) as e:
+        sys.stderr.write(f"plot: {d}: summary.json or timeseries.csv is not as `run` writes it ({e!r})\n")
+        return EXIT_BAD_INPUT
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 

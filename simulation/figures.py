@@ -107,7 +107,8 @@ def run_figure(run_dir: str | Path) -> list[Path]:
     a1.plot(t_us, ts["V_mV"], color="0.6", lw=0.6, label="V (emergent)")
     if ts.size > 20:
         k = max(1, ts.size // 100)
-        a1.plot(t_us, np.convolve(ts["V_mV"], np.ones(k) / k, mode="same"), color="k", lw=1.5, label="V, running mean")
+        c = np.cumsum(np.insert(ts["V_mV"], 0, 0.0))
+        a1.plot(t_us[k - 1:], (c[k:] - c[:-k]) / k, color="k", lw=1.5, label="V, running mean")
     for col, colour, label in (("E_K_mV", ION_COLOURS["K"], "E_K"), ("E_Na_mV", ION_COLOURS["Na"], "E_Na"),
                                ("E_Cl_mV", ION_COLOURS["Cl"], "E_Cl"), ("V_GHK_mV", "#56B4E9", "GHK")):
         a1.plot(t_us, ts[col], "--", color=colour, lw=1.2, label=label)
@@ -116,8 +117,12 @@ def run_figure(run_dir: str | Path) -> list[Path]:
     a1.legend(fontsize=8, ncol=3)
     a1.set_title(f"{summary['config']['name']} (seed {summary['seed']}): V = {summary['V_mean_mV']:.1f} ± "
                  f"{summary['V_sem_mV']:.1f} mV over steps {summary['window'][0]}–{summary['window'][1]}")
-    k_in = summary["mM_per_particle"]["in"]
-    k_out = summary["mM_per_particle"]["out"]
+    if "mM_per_particle" in summary:
+        k_in, k_out = summary["mM_per_particle"]["in"], summary["mM_per_particle"]["out"]
+    else:  # runs from before 0.1.0's summary had it: the first sample is the configured state
+        cfg = summary["config"]
+        k_in = cfg["inside"]["K"] / ts["K_in"][0]
+        k_out = cfg["outside"]["Na"] / ts["Na_out"][0]
     for ion, colour in ION_COLOURS.items():
         a2.plot(t_us, ts[f"{ion}_in"] * k_in, color=colour, label=f"{ion} inside")
         a2.plot(t_us, ts[f"{ion}_out"] * k_out, color=colour, ls=":", label=f"{ion} outside")

@@ -128,6 +128,9 @@ def aggregate(rows: list[dict], keys: list[str]) -> list[dict]:
     for point, rs in groups.items():
         row = dict(zip(keys, point))
         row["n"] = len(rs)
+        row["version"] = rs[0]["version"]
+        row["seeds"] = " ".join(str(r["seed"]) for r in rs)
+        row["run_dirs"] = " ".join(r["run_dir"] for r in rs)
         for c in numeric:
             vals = [r[c] for r in rs if r[c] is not None and math.isfinite(r[c])]
             n = len(vals)
