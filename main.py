@@ -167,8 +167,8 @@ def cmd_live(args) -> int:
     from simulation import config as cfgmod
     cfg = cfgmod.load(args.preset, args.config, args.overrides)
     reason = _no_display_reason()
-    no_display = (f"cannot open the live window: {{}}; for a headless run use "
-                  f"`python main.py run --steps 30000 --out runs/first`\n")
+    no_display = ("cannot open the live window: {}; for a headless run use "
+                  "`python main.py run --steps 30000 --out runs/first`\n")
     if reason:
         sys.stderr.write(no_display.format(reason))
         return EXIT_BAD_INPUT

@@ -32,10 +32,6 @@ class ParticleState:
     def n(self) -> int:
         return int(self.x.size)
 
-    def copy(self) -> "ParticleState":
-        return ParticleState(self.x.copy(), self.y.copy(), self.species.copy(),
-                             self.flags.copy(), self.held_by.copy())
-
 
 @dataclass(frozen=True)
 class Counts:
@@ -80,7 +76,7 @@ def compartment_counts(conc_in: dict, conc_out: dict, a_charge: int, fixed_anion
         n[Species.Cl] = min(n[Species.Cl], n[Species.K] + n[Species.Na])
     if fixed_anions:
         q = n_in[Species.K] + n_in[Species.Na] - n_in[Species.Cl]
-        n_in[Species.K] -= q % abs(a_charge)   # make the excess divisible by |z_A|
+        n_in[Species.Cl] += q % abs(a_charge)   # make the excess divisible by |z_A| (never negative)
         n_in[Species.A] = (n_in[Species.K] + n_in[Species.Na] - n_in[Species.Cl]) // abs(a_charge)
     else:
         n_in[Species.Cl] = n_in[Species.K] + n_in[Species.Na]
@@ -113,5 +109,6 @@ def place(counts: Counts, seed: int, height_nm: float, in_x: tuple[float, float]
 
 
 def species_totals(state: ParticleState) -> dict[str, int]:
+    """Particles per species name (conserved exactly by every step)."""
     counts = np.bincount(state.species, minlength=N_SPECIES)
     return {name: int(c) for name, c in zip(NAMES, counts)}

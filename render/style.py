@@ -20,8 +20,6 @@ YELLOW = (240, 228, 66)
 GREY = (150, 150, 150)
 
 SPECIES_COLOUR = {"K": BLUE, "Na": VERMILION, "Cl": BLUISH_GREEN, "A": REDDISH_PURPLE, "X": GREY}
-SPECIES_LABEL = {"K": "K⁺", "Na": "Na⁺", "Cl": "Cl⁻", "A": "A⁻ (fixed)", "X": "X⁻"}
-SPECIES_SIGN = {"K": "+", "Na": "+", "Cl": "−", "A": "−", "X": "−"}
 
 BACKGROUND = (16, 18, 24)
 PANEL = (28, 31, 40)

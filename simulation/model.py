@@ -22,8 +22,8 @@ from membrane.pump import NA_PER_CYCLE, PumpPhase, flip_probability, release_all
 from membrane.voltage import IN, OUT, inside_charge, region_counts, voltage_mV
 from particles.diffusion import step_half_width_nm
 from particles.rng import STREAM_PLACE, uniform_array
-from particles.species import NAMES, N_SPECIES, Species, charges_array
-from particles.state import FAR_IN, FAR_OUT, HELD, ParticleState, compartment_counts, place
+from particles.species import NAMES, Species, charges_array
+from particles.state import FAR_IN, FAR_OUT, HELD, ParticleState, compartment_counts, place, species_totals
 from simulation.config import Config
 from simulation.layout import PERMEANT, channel_plan, pores_from_sites, species_index
 from simulation.stepper import advance
@@ -388,8 +388,7 @@ class Simulation:
         return int(inside_charge(self.state.x, self.state.species, self.charge, self.geometry.x_mid_nm))
 
     def species_totals(self) -> dict[str, int]:
-        c = np.bincount(self.state.species, minlength=N_SPECIES)
-        return {n: int(c[i]) for i, n in enumerate(NAMES)}
+        return species_totals(self.state)
 
     def pump_summary(self) -> dict[str, int]:
         return {ph.name: int((self.pump_phase == ph).sum()) for ph in PumpPhase}

@@ -11,7 +11,7 @@ from particles.state import compartment_counts
 conc = st.floats(min_value=0.5, max_value=600.0, allow_nan=False)
 
 
-@settings(deadline=None, max_examples=200)
+@settings(deadline=None, max_examples=200, derandomize=True)
 @given(k_in=conc, na_in=conc, k_out=conc, na_out=conc, cl_frac_in=st.floats(0.0, 1.0), cl_frac_out=st.floats(0.0, 1.0),
        a_charge=st.sampled_from([-1, -2, -3]), fixed=st.booleans(), area_ratio=st.floats(0.2, 5.0),
        particles=st.integers(2000, 200_000))
@@ -26,7 +26,7 @@ def test_every_compartment_starts_exactly_neutral(k_in, na_in, k_out, na_out, cl
     assert abs(c.inside.sum() + c.outside.sum() - particles) <= 0.02 * particles + 10
 
 
-@settings(deadline=None, max_examples=300)
+@settings(deadline=None, max_examples=300, derandomize=True)
 @given(c_in=st.fixed_dictionaries({"K": conc, "Na": conc, "Cl": conc}),
        c_out=st.fixed_dictionaries({"K": conc, "Na": conc, "Cl": conc}),
        p=st.fixed_dictionaries({"K": st.floats(0.01, 10), "Na": st.floats(0.0, 10), "Cl": st.floats(0.0, 10)}),
