@@ -203,12 +203,16 @@ class Simulation:
         g = self.geometry
         return region_counts(self.state.x, self.state.species, g.x_left_nm, g.x_right_nm)
 
+    @property
+    def mM_per_particle(self) -> tuple[float, float]:
+        """The concentration (mM) one particle makes in the inside and in the outside bulk."""
+        g = self.geometry
+        return self.mM_per_density / g.area_in_nm2, self.mM_per_density / g.area_out_nm2
+
     def concentrations_mM(self, counts: np.ndarray | None = None) -> tuple[dict, dict]:
         """Bulk concentrations (mM) inside and outside, from the current counts."""
         c = self.region_counts() if counts is None else counts
-        g = self.geometry
-        k_in = self.mM_per_density / g.area_in_nm2
-        k_out = self.mM_per_density / g.area_out_nm2
+        k_in, k_out = self.mM_per_particle
         return ({n: float(c[i, IN] * k_in) for i, n in enumerate(NAMES)},
                 {n: float(c[i, OUT] * k_out) for i, n in enumerate(NAMES)})
 

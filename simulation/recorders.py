@@ -17,7 +17,7 @@ import numpy as np
 from membrane import theory
 from membrane.voltage import IN, MEM, OUT
 from particles.species import NAMES
-from simulation.analysis import mean_and_sem, measured_permeability
+from simulation.analysis import mean_and_sem, mean_flux_factors, measured_permeability
 
 PERMEANT = ("K", "Na", "Cl")
 THEORY_COLUMNS = ("E_K_mV", "E_Na_mV", "E_Cl_mV", "V_GHK_mV")
@@ -89,9 +89,7 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
     w_steps = steps[sel]
     v = samples["V_mV"][sel]
     v_mean, v_sem, n_eff = mean_and_sem(v)
-    g = sim.geometry
-    k_in = sim.mM_per_density / g.area_in_nm2
-    k_out = sim.mM_per_density / g.area_out_nm2
+    k_in, k_out = sim.mM_per_particle
     c_in = {n: float(samples[f"{n}_in"][sel].mean() * k_in) for n in NAMES}
     c_out = {n: float(samples[f"{n}_out"][sel].mean() * k_out) for n in NAMES}
     th = sim.theory(c_in, c_out)
@@ -106,15 +104,14 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
     dens_in = {ion: c_in[ion] / sim.mM_per_density for ion in PERMEANT}
     dens_out = {ion: c_out[ion] / sim.mM_per_density for ion in PERMEANT}
     crossing = [ion for ion, p in sim.effective_permeability.items() if p > 0]
+    factors = {ion: mean_flux_factors(theory.CHARGE[ion], v, sim.temperature_C) for ion in crossing}
     p_meas = measured_permeability({i: eff[i] for i in crossing}, {i: inf[i] for i in crossing}, span_ns,
-                                   dens_in, dens_out, v, sim.temperature_C) if span_ns > 0 else {}
-    vt = sim.vt_mV
+                                   dens_in, dens_out, factors) if span_ns > 0 else {}
     ussing = {}
     for ion in crossing:
-        z = theory.CHARGE[ion]
         # expected influx/efflux over the window for independent ions in the constant field
-        e_out = np.mean([theory.ghk_efflux_factor(z, x / vt) for x in v]) * c_in[ion]
-        e_in = np.mean([theory.ghk_influx_factor(z, x / vt) for x in v]) * c_out[ion]
+        f_out, f_in = factors[ion]
+        e_out, e_in = f_out * c_in[ion], f_in * c_out[ion]
         ratio = inf[ion] / eff[ion] if eff[ion] > 0 else math.nan
         ussing[ion] = {"influx": inf[ion], "efflux": eff[ion], "measured_ratio": ratio,
                        "expected_ratio": float(e_in / e_out) if e_out > 0 else math.nan}
