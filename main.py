@@ -114,7 +114,7 @@ def build_parser() -> OneLineParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv or ["live"])
-    from simulation.config import ConfigError
+    from simulation.core.config import ConfigError
     try:
         if args.command == "presets":
             return cmd_presets()
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "live":
             return cmd_live(args)
         if args.command == "validate":
-            from simulation.validate import main as validate_main
+            from simulation.checks.validate import main as validate_main
             return validate_main(quick=args.quick)
     except ConfigError as e:
         sys.stderr.write(f"config error: {e}\n")
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_presets() -> int:
     import tomllib
-    from simulation.config import PRESET_DIR, preset_names
+    from simulation.core.config import PRESET_DIR, preset_names
     for name in preset_names():
         with open(PRESET_DIR / f"{name}.toml", "rb") as f:
             data = tomllib.load(f)
@@ -164,7 +164,7 @@ def cmd_live(args) -> int:
     if args.screenshot and not args.screenshot.lower().endswith(".png"):
         sys.stderr.write(f"live: --screenshot {args.screenshot}: the file must end in .png\n")
         return EXIT_BAD_INPUT
-    from simulation import config as cfgmod
+    from simulation.core import config as cfgmod
     cfg = cfgmod.load(args.preset, args.config, args.overrides)
     reason = _no_display_reason()
     no_display = ("cannot open the live window: {}; for a headless run use "
@@ -187,8 +187,8 @@ def cmd_live(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from simulation import config as cfgmod
-    from simulation.sweep import parse_vary, sweep
+    from simulation.core import config as cfgmod
+    from simulation.headless.sweep import parse_vary, sweep
     base = cfgmod.load(args.preset, args.config, args.overrides)
     vary = parse_vary(args.vary)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
@@ -224,7 +224,7 @@ def cmd_plot(args) -> int:
         if not os.path.isfile(os.path.join(d, f)):
             sys.stderr.write(f"plot: {d} is not a finished run directory (no {f})\n")
             return EXIT_BAD_INPUT
-    from simulation.figures import run_figure
+    from simulation.headless.figures import run_figure
     try:
         paths = run_figure(d)
     except (KeyError, ValueError, IndexError) as e:
@@ -235,12 +235,12 @@ def cmd_plot(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from simulation import config as cfgmod
+    from simulation.core import config as cfgmod
     cfg = cfgmod.load(args.preset, args.config, args.overrides)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         sys.stderr.write(f"--out {args.out}: exists and is not a directory\n")
         return EXIT_BAD_INPUT
-    from simulation.run import Interrupted, run
+    from simulation.headless.run import Interrupted, run
     # Ctrl-C (and a plain `kill`) must stop the run and flush it, even when this process was
     # started with SIGINT ignored (as background jobs of non-interactive shells are).
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import pygame  # noqa: E402
 
 from render.app import App  # noqa: E402
-from simulation.config import load  # noqa: E402
+from simulation.core.config import load  # noqa: E402
 
 
 def main() -> None:

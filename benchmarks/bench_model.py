@@ -20,8 +20,8 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from particles.diffusion import diffuse_free  # noqa: E402
-from simulation.config import load  # noqa: E402
-from simulation.model import Simulation  # noqa: E402
+from simulation.core.config import load  # noqa: E402
+from simulation.core.model import Simulation  # noqa: E402
 
 
 def timed(fn, n_particles: int, seconds: float) -> float:

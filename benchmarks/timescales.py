@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from simulation.config import load  # noqa: E402
-from simulation.model import Simulation  # noqa: E402
+from simulation.core.config import load  # noqa: E402
+from simulation.core.model import Simulation  # noqa: E402
 
 
 def main() -> None:

@@ -1,25 +1,62 @@
-"""Leak channels: how many of each type, where, and their two-state stochastic gating.
+"""Leak channels: how many of each type, where, their two-state stochastic gating, and the
+channel set that owns them.
 
 A channel of species s is a pore `pore_width_nm` wide through the band. Its permeability is
 proportional to p_open · D_s (the pore geometry is the same for every type, and so is the access
 to its mouths, which scales with D as well). Relative permeability 1 is the permeability of
-`channels_per_unit_permeability` K⁺ channels of this config, so a species with relative
-permeability P_s gets n_s = round(P_s · N_unit · p_K · D_K / (p_s · D_s)) channels. The achieved
-effective permeability after rounding is reported; the measured one comes from the fluxes.
+`channels_per_unit_permeability` channels of the reference species (K⁺), so a species with
+relative permeability P_s gets n_s = round(P_s · N_unit · p_K · D_K / (p_s · D_s)) channels. The
+achieved effective permeability after rounding is reported; the measured one comes from the fluxes.
 
 Gating is a two-state Markov chain per channel: closing rate 1/τ_open, opening rate
 p/(1-p)/τ_open, so the open fraction is p and the mean open time τ_open.
+
+`ChannelSet` owns the pore arrays (`Pores`, what the kernels read), the gate state of every
+channel site, the channel types' gating and permeabilities, and the intervention that changes a
+type's permeability (adding or removing channels on the shared `SiteLayout`).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
+from membrane.geometry import MembraneGeometry, SiteLayout
 from particles.rng import STREAM_GATING, STREAM_PLACE, draw, step_key, unit, uniform_array
+from particles.species import PERMEANT, Species
+from particles.state import HELD, ParticleState
+
+REFERENCE = Species.K   # relative permeabilities are relative to this species' channels
+
+
+class Pores(NamedTuple):
+    """Every channel's pore, sorted along the membrane (what the kernels read)."""
+    y0: np.ndarray        # float64, nm: lower edge
+    y1: np.ndarray        # float64, nm: upper edge
+    species: np.ndarray   # int8: the species the pore admits
+    is_open: np.ndarray   # uint8: gate state, changed by `gate_channels`
+    p_close: np.ndarray   # float64: per-step probability that an open pore closes
+    p_open: np.ndarray    # float64: per-step probability that a closed pore opens
+
+
+@dataclass(frozen=True)
+class Gating:
+    open_probability: float
+    mean_open_time_ns: float
+
+
+@dataclass(frozen=True)
+class ChannelPlan:
+    counts: dict[str, int]                   # channels per ion
+    effective_permeability: dict[str, float]  # achieved, relative to the reference (config units)
+    unit_permeability: float                 # N_unit · p_ref · D_ref
+    channels_per_unit: int                   # N_unit actually used (lowered when the sites run out)
 
 
 def channel_count(rel_perm: float, p_open: float, d_nm2_per_ns: float, unit_permeability: float) -> int:
-    """Channels of one type needed for `rel_perm` (unit_permeability = N_unit · p_K · D_K)."""
+    """Channels of one type needed for `rel_perm` (unit_permeability = N_unit · p_ref · D_ref)."""
     if rel_perm <= 0.0 or p_open <= 0.0:
         return 0
     return int(round(rel_perm * unit_permeability / (p_open * d_nm2_per_ns)))
@@ -27,6 +64,31 @@ def channel_count(rel_perm: float, p_open: float, d_nm2_per_ns: float, unit_perm
 
 def achieved_permeability(n: int, p_open: float, d_nm2_per_ns: float, unit_permeability: float) -> float:
     return n * p_open * d_nm2_per_ns / unit_permeability
+
+
+def plan_channels(relative: dict[str, float], gating: dict[str, Gating], d_nm2_per_ns: dict[str, float],
+                  free_sites: int, max_per_unit: int) -> ChannelPlan:
+    """Channel counts for the relative permeabilities at `max_per_unit` channels per unit, or at the
+    largest smaller unit whose channels fit on `free_sites` (the ratios are what matter; fewer
+    channels only make the membrane conduct less). The caller checks that the result fits.
+    `relative` lists only the ion types the membrane has; `gating` has every permeant species."""
+    plan = None
+    ref = REFERENCE.name
+    for n_unit in range(max_per_unit, 0, -1):
+        unit_p = n_unit * gating[ref].open_probability * d_nm2_per_ns[ref]
+        counts, eff = {}, {}
+        for s in PERMEANT:
+            ion = s.name
+            if ion not in relative:
+                counts[ion], eff[ion] = 0, 0.0
+                continue
+            p = gating[ion].open_probability
+            counts[ion] = channel_count(relative[ion], p, d_nm2_per_ns[ion], unit_p)
+            eff[ion] = achieved_permeability(counts[ion], p, d_nm2_per_ns[ion], unit_p)
+        plan = ChannelPlan(counts, eff, unit_p, n_unit)
+        if sum(counts.values()) <= free_sites:
+            break
+    return plan
 
 
 def step_probabilities(p_open: float, mean_open_ns: float, dt_ns: float) -> tuple[float, float]:
@@ -45,8 +107,9 @@ def initial_open(p_open: np.ndarray, seed: int, salt: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def gate_channels(is_open, p_close, p_open, seed, step):
+def gate_channels(pores, seed, step):
     """One step of every channel's two-state Markov chain."""
+    is_open, p_close, p_open = pores.is_open, pores.p_close, pores.p_open
     key = step_key(seed, step, STREAM_GATING)
     for j in range(is_open.size):
         u = unit(draw(key, j))
@@ -55,3 +118,103 @@ def gate_channels(is_open, p_close, p_open, seed, step):
                 is_open[j] = 0
         elif u < p_open[j]:
             is_open[j] = 1
+
+
+@njit(cache=True, inline="always")
+def pore_index(y, pore_y0, pore_y1):
+    """Index of the pore whose span [y0, y1] holds y (pores sorted, disjoint), or -1."""
+    lo = 0
+    hi = pore_y0.size
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if pore_y0[mid] <= y:
+            lo = mid + 1
+        else:
+            hi = mid
+    j = lo - 1
+    if j >= 0 and y <= pore_y1[j]:
+        return j
+    return -1
+
+
+class ChannelSet:
+    """The membrane's leak channels: pores, gates, types and their permeabilities."""
+
+    def __init__(self, geometry: MembraneGeometry, layout: SiteLayout, relative: dict[str, float],
+                 gating: dict[str, Gating], d_nm2_per_ns: dict[str, float], unit_permeability: float,
+                 dt_ns: float, seed: int):
+        self.geometry = geometry
+        self.layout = layout
+        self.relative = {s.name: float(relative.get(s.name, 0.0)) for s in PERMEANT}
+        self.gating = dict(gating)            # per permeant species (defaults for types not placed)
+        self.has_type = {s.name: s.name in relative for s in PERMEANT}
+        self.d_nm2_per_ns = dict(d_nm2_per_ns)
+        self.unit_permeability = unit_permeability
+        self.dt_ns = dt_ns
+        p_site = np.zeros(geometry.n_sites)
+        for s in PERMEANT:
+            p_site[layout.kind == s] = self._p_open(s.name)
+        self._site_open = initial_open(p_site, seed, 0)
+        self._rebuild()
+
+    def _p_open(self, ion: str) -> float:
+        """A placed type's open probability (a type the membrane never had: always open)."""
+        return self.gating[ion].open_probability if self.has_type[ion] else 1.0
+
+    def _rebuild(self) -> None:
+        """Pore arrays from the site layout, keeping every surviving channel's gate state."""
+        sites = self.layout.channel_sites()    # increasing site index is increasing y
+        y = self.geometry.site_y_nm[sites]
+        half = self.geometry.pore_width_nm / 2
+        species = self.layout.kind[sites].astype(np.int8)
+        p_close = np.zeros(sites.size)
+        p_open = np.zeros(sites.size)
+        for s in PERMEANT:
+            g = self.gating[s.name] if self.has_type[s.name] else Gating(1.0, 1.0)
+            p_close[species == s], p_open[species == s] = step_probabilities(
+                g.open_probability, g.mean_open_time_ns, self.dt_ns)
+        self.sites = sites
+        self.pores = Pores(y - half, y + half, species, self._site_open[sites].astype(np.uint8), p_close, p_open)
+
+    # ---- reading ------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        return {s.name: self.layout.count(s) for s in PERMEANT}
+
+    def effective_permeability(self) -> dict[str, float]:
+        """Achieved permeability per ion, relative to the reference, from the channels placed."""
+        return {s.name: achieved_permeability(self.layout.count(s), self._p_open(s.name), self.d_nm2_per_ns[s.name],
+                                              self.unit_permeability) for s in PERMEANT}
+
+    def crossing(self) -> tuple[str, ...]:
+        """Species that have channels now."""
+        return tuple(ion for ion, p in self.effective_permeability().items() if p > 0)
+
+    # ---- interventions -------------------------------------------------------------------------
+
+    def set_relative_permeability(self, ion: str, relative: float, state: ParticleState) -> float:
+        """Place as many `ion` channels as `relative` permeability needs (within free sites).
+
+        Returns the relative permeability achieved. Ions inside a pore that is removed are put
+        back just off the membrane on their side of the mid-line (the charge count is unchanged).
+        """
+        s = Species[ion]
+        self.has_type[ion] = True
+        want = channel_count(relative, self._p_open(ion), self.d_nm2_per_ns[ion], self.unit_permeability)
+        had = self.layout.count(s)
+        got = self.layout.set_count(s, min(want, had + self.layout.free_sites()))
+        self.relative[ion] = relative
+        if got != had:
+            self._site_open[self.sites] = self.pores.is_open   # the gates as the kernels left them
+            new_sites = self.layout.sites_of(s)
+            self._site_open[new_sites[~np.isin(new_sites, self.sites)]] = 1
+            self._rebuild()
+            self._evict_from_missing_pores(state)
+        return self.effective_permeability()[ion]
+
+    def _evict_from_missing_pores(self, state: ParticleState) -> None:
+        g = self.geometry
+        band = (state.x >= g.x_left_nm) & (state.x <= g.x_right_nm) & ((state.flags & HELD) == 0)
+        for i in np.flatnonzero(band):
+            if pore_index(state.y[i], self.pores.y0, self.pores.y1) < 0:
+                state.x[i] = g.x_left_nm - 0.2 if state.x[i] < g.x_mid_nm else g.x_right_nm + 0.2

@@ -15,15 +15,35 @@ efflux when it reaches the outside bulk beyond `margin` nm from the membrane hav
 the inside bulk beyond `margin` (and the reverse for influx). An ion that leaves a pore and
 re-enters it at once (frequent in 2D) is not counted twice, so Ussing's flux ratio applies.
 Pumps clear these marks on the ions they carry, so only crossings through channels count.
+The counts go into a tally with one row per fixed block of particles (`N_BLOCKS`, whatever the
+number of threads), so threads never write the same counter and the totals are exact.
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
 
+from membrane.channels import pore_index
 from particles.diffusion import propose_step
 from particles.rng import STREAM_METROPOLIS, STREAM_MOVE, draw, step_key, unit
 from particles.state import FAR_IN, FAR_OUT, HELD
+
+N_BLOCKS = 64            # blocks of particles with a tally row each (fixed: results do not depend on threads)
+EFFLUX, INFLUX = 0, 1    # first index of a tally row and of the crossing counters
+
+
+class Field(NamedTuple):
+    """How the pores treat ions: the thermal voltage, and the live switches."""
+    vt_mV: float
+    on: bool          # off: every move in a pore is accepted as if Δφ = 0
+    selective: bool   # off: every pore admits every permeant species
+
+
+def new_tally(n_species: int) -> np.ndarray:
+    """Cumulative transits [block, EFFLUX/INFLUX, species]; sum over blocks for the totals."""
+    return np.zeros((N_BLOCKS, 2, n_species), dtype=np.int64)
 
 
 @njit(cache=True, inline="always")
@@ -36,104 +56,80 @@ def potential_mV(x, v_mV, x_left, x_right):
     return v_mV * (x_right - x) / (x_right - x_left)
 
 
-@njit(cache=True, inline="always")
-def pore_index(y, pore_y0, pore_y1):
-    """Index of the pore whose span [y0, y1] holds y (pores sorted, disjoint), or -1."""
-    lo = 0
-    hi = pore_y0.size
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if pore_y0[mid] <= y:
-            lo = mid + 1
-        else:
-            hi = mid
-    j = lo - 1
-    if j >= 0 and y <= pore_y1[j]:
-        return j
-    return -1
-
-
 @njit(cache=True, parallel=True)
-def move_particles(x, y, species, flags, step_a, charge, permeant, width, height,
-                   x_left, x_right, x_mid, pore_y0, pore_y1, pore_species, pore_open,
-                   v_mV, vt_mV, field_on, selective, margin, seed, step):
+def move_particles(particles, kinds, band, pores, field, v_mV, seed, step, tally):
     """One Brownian step of every free particle, resolved against the membrane.
 
-    Returns (dQ_in, K, Na, Cl effluxes, K, Na, Cl influxes): the change of the inside charge from
-    particles crossing the mid-line, and the reservoir-to-reservoir transits completed this step.
+    Moves `particles` in place, adds the reservoir-to-reservoir transits completed this step to
+    `tally`, and returns dQ_in: the change of the inside charge from particles crossing the
+    mid-line.
     """
-    far_in = x_left - margin
-    far_out = x_right + margin
+    x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
+    step_a, charge, permeant = kinds.step_a_nm, kinds.charge, kinds.permeant
+    width, height = band.width_nm, band.height_nm
+    x_left, x_right, x_mid = band.x_left_nm, band.x_right_nm, band.x_mid_nm
+    pore_y0, pore_y1, pore_species, pore_open = pores.y0, pores.y1, pores.species, pores.is_open
+    vt_mV, field_on, selective = field.vt_mV, field.on, field.selective
+    far_in = x_left - band.margin_nm
+    far_out = x_right + band.margin_nm
     key = step_key(seed, step, STREAM_MOVE)
     mkey = step_key(seed, step, STREAM_METROPOLIS)
-    dq = 0
-    e0 = 0
-    e1 = 0
-    e2 = 0
-    i0 = 0
-    i1 = 0
-    i2 = 0
-    for i in prange(x.size):
-        f = flags[i]
-        if f & HELD:
-            continue
-        s = species[i]
-        a = step_a[s]
-        if a == 0.0:
-            continue
-        xo = x[i]
-        yo = y[i]
-        xn, yn, _ = propose_step(key, i, xo, yo, a, width, height)
-        if (xn < x_left and xo < x_left) or (xn > x_right and xo > x_right):
-            x[i] = xn  # bulk to bulk: plain Brownian motion
+    n = x.size
+    dq_block = np.zeros(N_BLOCKS, dtype=np.int64)
+    for b in prange(N_BLOCKS):
+        dq_b = 0
+        for i in range(b * n // N_BLOCKS, (b + 1) * n // N_BLOCKS):
+            f = flags[i]
+            if f & HELD:
+                continue
+            s = species[i]
+            a = step_a[s]
+            if a == 0.0:
+                continue
+            xo = x[i]
+            yo = y[i]
+            xn, yn, _ = propose_step(key, i, xo, yo, a, width, height)
+            if (xn < x_left and xo < x_left) or (xn > x_right and xo > x_right):
+                x[i] = xn  # bulk to bulk: plain Brownian motion
+                y[i] = yn
+                if xn < far_in:
+                    if not (f & FAR_IN):
+                        flags[i] = FAR_IN
+                        if f & FAR_OUT:
+                            tally[b, INFLUX, s] += 1
+                elif xn > far_out:
+                    if not (f & FAR_OUT):
+                        flags[i] = FAR_OUT
+                        if f & FAR_IN:
+                            tally[b, EFFLUX, s] += 1
+                continue
+            old_in = xo >= x_left and xo <= x_right
+            new_in = xn >= x_left and xn <= x_right
+            if not old_in and not new_in:
+                continue  # a jump over the band: rejected (unreachable while a < thickness)
+            if old_in:
+                jo = pore_index(yo, pore_y0, pore_y1)
+                if jo < 0 or pore_open[jo] == 0:
+                    continue  # a closed pore holds its ions still
+                if new_in:
+                    if yn < pore_y0[jo]:
+                        yn = 2.0 * pore_y0[jo] - yn
+                    elif yn > pore_y1[jo]:
+                        yn = 2.0 * pore_y1[jo] - yn
+            else:
+                j = pore_index(yn, pore_y0, pore_y1)
+                if j < 0 or pore_open[j] == 0 or not permeant[s]:
+                    continue
+                if selective and pore_species[j] != s:
+                    continue
+            z = charge[s]
+            if field_on:
+                de = z * (potential_mV(xn, v_mV, x_left, x_right) - potential_mV(xo, v_mV, x_left, x_right))
+                if de > 0.0 and unit(draw(mkey, i)) >= np.exp(-de / vt_mV):
+                    continue
+            x[i] = xn
             y[i] = yn
-            if xn < far_in:
-                if not (f & FAR_IN):
-                    flags[i] = FAR_IN
-                    if f & FAR_OUT:
-                        if s == 0:
-                            i0 += 1
-                        elif s == 1:
-                            i1 += 1
-                        elif s == 2:
-                            i2 += 1
-            elif xn > far_out:
-                if not (f & FAR_OUT):
-                    flags[i] = FAR_OUT
-                    if f & FAR_IN:
-                        if s == 0:
-                            e0 += 1
-                        elif s == 1:
-                            e1 += 1
-                        elif s == 2:
-                            e2 += 1
-            continue
-        old_in = xo >= x_left and xo <= x_right
-        new_in = xn >= x_left and xn <= x_right
-        if not old_in and not new_in:
-            continue  # a jump over the band: rejected (unreachable while a < thickness)
-        if old_in:
-            jo = pore_index(yo, pore_y0, pore_y1)
-            if jo < 0 or pore_open[jo] == 0:
-                continue  # a closed pore holds its ions still
-            if new_in:
-                if yn < pore_y0[jo]:
-                    yn = 2.0 * pore_y0[jo] - yn
-                elif yn > pore_y1[jo]:
-                    yn = 2.0 * pore_y1[jo] - yn
-        else:
-            j = pore_index(yn, pore_y0, pore_y1)
-            if j < 0 or pore_open[j] == 0 or not permeant[s]:
-                continue
-            if selective and pore_species[j] != s:
-                continue
-        z = charge[s]
-        if field_on:
-            de = z * (potential_mV(xn, v_mV, x_left, x_right) - potential_mV(xo, v_mV, x_left, x_right))
-            if de > 0.0 and unit(draw(mkey, i)) >= np.exp(-de / vt_mV):
-                continue
-        x[i] = xn
-        y[i] = yn
-        if (xo < x_mid) != (xn < x_mid):
-            dq += z if xn < x_mid else -z
-    return dq, e0, e1, e2, i0, i1, i2
+            if (xo < x_mid) != (xn < x_mid):
+                dq_b += z if xn < x_mid else -z
+        dq_block[b] = dq_b
+    return dq_block.sum()

@@ -8,11 +8,23 @@ removing channels of one type leaves every other channel and pump where it was.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
+# Site kinds: a channel site holds the species id of its channel (>= 0); these mark the others.
 EMPTY = -1
-PUMP_SITE = 9  # site kind for a pump; channel sites hold their species index (0 K, 1 Na, 2 Cl)
+PUMP_SITE = -2
+
+
+class Band(NamedTuple):
+    """The box and the membrane band as the kernels see them (nm)."""
+    width_nm: float
+    height_nm: float
+    x_left_nm: float
+    x_right_nm: float
+    x_mid_nm: float
+    margin_nm: float   # transits are counted between the reservoirs beyond this distance
 
 
 @dataclass(frozen=True)
@@ -23,6 +35,10 @@ class MembraneGeometry:
     x_right_nm: float
     site_spacing_nm: float
     pore_width_nm: float
+
+    def band(self, margin_nm: float) -> Band:
+        return Band(float(self.width_nm), float(self.height_nm), float(self.x_left_nm), float(self.x_right_nm),
+                    float(self.x_mid_nm), float(margin_nm))
 
     @property
     def x_mid_nm(self) -> float:
@@ -63,12 +79,13 @@ def van_der_corput_order(n: int) -> np.ndarray:
 
 
 def interleave(kinds_counts: list[tuple[int, int]]) -> list[int]:
-    """Kinds repeated by count, interleaved so each kind is spread evenly through the list."""
+    """Kinds repeated by count, interleaved so each kind is spread evenly through the list
+    (at equal places, the kind listed first comes first)."""
     items = []
-    for kind, count in kinds_counts:
-        items += [((j + 0.5) / count, kind) for j in range(count)]
+    for rank, (kind, count) in enumerate(kinds_counts):
+        items += [((j + 0.5) / count, rank, kind) for j in range(count)]
     items.sort()
-    return [kind for _, kind in items]
+    return [kind for _, _, kind in items]
 
 
 class SiteLayout:
@@ -111,3 +128,7 @@ class SiteLayout:
 
     def sites_of(self, kind: int) -> np.ndarray:
         return np.flatnonzero(self.kind == kind)
+
+    def channel_sites(self) -> np.ndarray:
+        """Every site holding a channel, in order along the membrane (increasing y)."""
+        return np.flatnonzero(self.kind >= 0)

@@ -13,17 +13,22 @@ Held ions do not diffuse; they sit at the pump on the side they are on (left or 
 mid-line), so the charge count sees them there. One cycle moves one net charge out.
 The conformational changes do not depend on V here (a simplification; the real pump's forward rate
 falls somewhat with hyperpolarisation).
+
+`PumpSet` owns the pumps' arrays (`Pumps`, what the kernels read), whether they run, and the
+intervention that blocks them (ouabain).
 """
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
+from membrane.geometry import Band
 from particles.rng import STREAM_PUMP, STREAM_RELEASE, draw, hi_symmetric, step_key, unit
 from particles.species import Species
-from particles.state import HELD
+from particles.state import HELD, ParticleState
 
 NA_PER_CYCLE = 3
 K_PER_CYCLE = 2
@@ -42,6 +47,16 @@ _IN_OPEN = int(PumpPhase.INWARD_OPEN)
 _IN_OCC = int(PumpPhase.INWARD_OCCLUDED)
 _OUT_OPEN = int(PumpPhase.OUTWARD_OPEN)
 _OUT_OCC = int(PumpPhase.OUTWARD_OCCLUDED)
+
+
+class Pumps(NamedTuple):
+    """Every pump's place and cycle state (what the kernels read and change)."""
+    y_nm: np.ndarray      # float64, sorted along the membrane
+    phase: np.ndarray     # int8, PumpPhase
+    n_held: np.ndarray    # int8, ions held now
+    slots: np.ndarray     # int64[pump, NA_PER_CYCLE]: indices of the held particles, -1 for none
+    p_flip: float         # per-step probability of each conformational change
+    capture_r_nm: float   # reach of a binding site from the membrane face
 
 
 def flip_probability(max_turnover_per_us: float, dt_ns: float) -> float:
@@ -68,41 +83,43 @@ def _release(i, x, y, flags, held_by, to_inside, y_pump, x_left, x_right, height
 
 
 @njit(cache=True, inline="always")
-def _release_pump(p, to_inside, x, y, species, flags, held_by, charge, pump_y, n_held, slots,
-                  x_left, x_right, height, key, salt):
+def _release_pump(p, to_inside, particles, charge, band, pumps, key, salt):
     """Free every ion pump p holds onto one side; returns the charge they carry (e)."""
+    slots = pumps.slots
     q = 0
     for k in range(slots.shape[1]):
         i = slots[p, k]
         if i >= 0:
-            _release(i, x, y, flags, held_by, to_inside, pump_y[p], x_left, x_right, height,
-                     draw(key, salt + p * 4 + k))
-            q += charge[species[i]]
+            _release(i, particles.x, particles.y, particles.flags, particles.held_by, to_inside, pumps.y_nm[p],
+                     band.x_left_nm, band.x_right_nm, band.height_nm, draw(key, salt + p * 4 + k))
+            q += charge[particles.species[i]]
             slots[p, k] = -1
-    n_held[p] = 0
+    pumps.n_held[p] = 0
     return q
 
 
 @njit(cache=True)
-def release_all(x, y, species, flags, held_by, charge, pump_y, phase, n_held, slots,
-                x_left, x_right, height, seed, step):
+def release_all(particles, charge, band, pumps, seed, step):
     """Ouabain: every held ion goes back to the side it came from; occluded pumps reopen.
 
     Inward phases hold Na⁺ taken from the inside, outward phases K⁺ taken from the outside, so
     the inside charge does not change.
     """
+    phase = pumps.phase
     key = step_key(seed, step, STREAM_RELEASE)
-    for p in range(pump_y.size):
+    for p in range(phase.size):
         inward = phase[p] == _IN_OPEN or phase[p] == _IN_OCC
-        _release_pump(p, inward, x, y, species, flags, held_by, charge, pump_y, n_held, slots,
-                      x_left, x_right, height, key, 1_000_000)
+        _release_pump(p, inward, particles, charge, band, pumps, key, 1_000_000)
         phase[p] = _IN_OPEN if inward else _OUT_OPEN
 
 
 @njit(cache=True)
-def advance_pumps(x, y, species, flags, held_by, charge, pump_y, phase, n_held, slots,
-                  p_flip, capture_r, x_left, x_right, x_mid, height, seed, step):
+def advance_pumps(particles, charge, band, pumps, seed, step):
     """Conformational changes, then captures; returns (dQ_in, cycles completed, ATP spent)."""
+    x, y, species, flags, held_by = particles.x, particles.y, particles.species, particles.flags, particles.held_by
+    pump_y, phase, n_held, slots = pumps.y_nm, pumps.phase, pumps.n_held, pumps.slots
+    p_flip, capture_r = pumps.p_flip, pumps.capture_r_nm
+    x_left, x_right, x_mid = band.x_left_nm, band.x_right_nm, band.x_mid_nm
     n_pumps = pump_y.size
     dq = 0
     cycles = 0
@@ -116,13 +133,11 @@ def advance_pumps(x, y, species, flags, held_by, charge, pump_y, phase, n_held, 
         ph = phase[p]
         if ph == _IN_OCC and unit(draw(key, p)) < p_flip:
             atp += 1  # phosphorylated: turns outward, the 3 Na⁺ leave the inside
-            dq -= _release_pump(p, False, x, y, species, flags, held_by, charge, pump_y, n_held, slots,
-                                x_left, x_right, height, rkey, 0)
+            dq -= _release_pump(p, False, particles, charge, band, pumps, rkey, 0)
             phase[p] = _OUT_OPEN
         elif ph == _OUT_OCC and unit(draw(key, p)) < p_flip:
             cycles += 1  # dephosphorylated: turns inward, the 2 K⁺ arrive inside
-            dq += _release_pump(p, True, x, y, species, flags, held_by, charge, pump_y, n_held, slots,
-                                x_left, x_right, height, rkey, 0)
+            dq += _release_pump(p, True, particles, charge, band, pumps, rkey, 0)
             phase[p] = _IN_OPEN
         if phase[p] == _IN_OPEN or phase[p] == _OUT_OPEN:
             any_open = True
@@ -175,3 +190,40 @@ def advance_pumps(x, y, species, flags, held_by, charge, pump_y, phase, n_held, 
                 phase[p] = _IN_OCC if want == _IN_OPEN else _OUT_OCC
             break
     return dq, cycles, atp
+
+
+class PumpSet:
+    """The Na⁺/K⁺ pumps on the membrane: their arrays, whether they run, and ouabain."""
+
+    def __init__(self, y_nm: np.ndarray, max_turnover_per_us: float, capture_radius_nm: float, dt_ns: float,
+                 enabled: bool):
+        y = np.sort(np.asarray(y_nm, dtype=np.float64))
+        n = y.size
+        self.arrays = Pumps(y, np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int8),
+                            np.full((n, NA_PER_CYCLE), -1, dtype=np.int64),
+                            flip_probability(max_turnover_per_us, dt_ns), float(capture_radius_nm))
+        self.enabled = bool(enabled)
+
+    @property
+    def n(self) -> int:
+        return int(self.arrays.y_nm.size)
+
+    def set_enabled(self, enabled: bool, state: ParticleState, charge: np.ndarray, band: Band, seed: int,
+                    step: int) -> bool:
+        """Unblock (True) or block with ouabain (False): blocking returns held ions to their side.
+        Returns whether anything changed."""
+        enabled = bool(enabled)
+        if enabled == self.enabled:
+            return False
+        if not enabled:
+            release_all(state, charge, band, self.arrays, seed, step)
+        self.enabled = enabled
+        return True
+
+    def renumber(self, new_index: np.ndarray) -> None:
+        """Particles were removed: point the held slots at the particles' new indices."""
+        held = self.arrays.slots >= 0
+        self.arrays.slots[held] = new_index[self.arrays.slots[held]]
+
+    def phase_counts(self) -> dict[str, int]:
+        return {ph.name: int((self.arrays.phase == ph).sum()) for ph in PumpPhase}

@@ -10,10 +10,11 @@ from typing import Mapping
 
 from scipy.optimize import brentq
 
+from particles.species import CHARGE
+
 BOLTZMANN_OVER_E_mV_per_K = 0.08617333262  # k/e in mV/K (CODATA 2018)
 ZERO_C_K = 273.15
 PUMP_RATIO = 1.5  # Na⁺ out : K⁺ in = 3 : 2, the r of Mullins & Noda (1963)
-CHARGE = {"K": 1, "Na": 1, "Cl": -1}
 
 
 def thermal_voltage_mV(temperature_C: float) -> float:
@@ -45,7 +46,7 @@ def _ghk_sums(perm: Mapping[str, float], c_in: Mapping[str, float], c_out: Mappi
 
 
 def ghk_voltage_mV(perm, c_in, c_out, temperature_C: float) -> float:
-    """Goldman–Hodgkin–Katz voltage equation for monovalent K⁺, Na⁺, Cl⁻."""
+    """Goldman–Hodgkin–Katz voltage equation for monovalent ions (charges from the species table)."""
     num, den = _ghk_sums(perm, c_in, c_out, 1.0)
     if num <= 0 or den <= 0:
         return math.nan

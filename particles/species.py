@@ -1,37 +1,67 @@
-"""The species table: name, charge and default diffusion coefficient of every ion kind.
+"""The species table: the one place the kinds of particle are listed.
 
-A particle's species is a small integer index into these arrays (a particle is an index, not an
-object). Colours live in `render/`, never here.
+Each row gives a species' name (in files and config keys), its label (for people), its charge z,
+its default diffusion coefficient, whether it can cross the membrane (through channels of its own
+type, when the config gives them) and its role in placement: a SOLUTE is given in mM on each side,
+the FIXED anion fills the inside's missing negative charge, a FILLER keeps the outside neutral.
+A particle's species is its row number (a particle is an index, not an object). Everything else —
+config keys, columns, channel types, theory charges, the view's legend — is derived from here.
+Colours live in `render/`, never here. To add a species: add its row, its colour in
+`render/style.py` and its default concentrations in `simulation/core/config.py`.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
 
-
-class Species(IntEnum):
-    K = 0
-    Na = 1
-    Cl = 2
-    A = 3  # fixed anion, inside only, never crosses
-    X = 4  # impermeant anion, outside only, where needed for neutrality
+SOLUTE = "solute"    # given in mM inside and outside
+FIXED = "fixed"      # the cytoplasm's impermeant anions: make up the inside's missing charge
+FILLER = "filler"    # impermeant ion placed only where a compartment needs it for neutrality
 
 
-NAMES: tuple[str, ...] = tuple(s.name for s in Species)
-N_SPECIES = len(NAMES)
-PERMEANT: tuple[Species, ...] = (Species.K, Species.Na, Species.Cl)
-PERMEANT_NAMES: tuple[str, ...] = tuple(s.name for s in PERMEANT)
+@dataclass(frozen=True)
+class SpeciesInfo:
+    name: str
+    label: str
+    z: int                # charge in e (the fixed anion's comes from the config)
+    d_nm2_per_ns: float   # default diffusion coefficient
+    permeant: bool        # can cross the membrane through its own channels
+    role: str
 
-# Charge in elementary charges; A's comes from the config (default -1).
-DEFAULT_CHARGE = {"K": 1, "Na": 1, "Cl": -1, "A": -1, "X": -1}
 
 # Diffusion coefficients in water at 25 °C, nm²/ns (= 1e-5 cm²/s); Hille, Ion Channels, table 14.1.
-DEFAULT_D_nm2_per_ns = {"K": 1.96, "Na": 1.33, "Cl": 2.03, "A": 0.0, "X": 0.5}
+TABLE: tuple[SpeciesInfo, ...] = (
+    SpeciesInfo("K", "K+", +1, 1.96, True, SOLUTE),
+    SpeciesInfo("Na", "Na+", +1, 1.33, True, SOLUTE),
+    SpeciesInfo("Cl", "Cl-", -1, 2.03, True, SOLUTE),
+    SpeciesInfo("A", "A- fixed", -1, 0.0, False, FIXED),    # inside only, never crosses
+    SpeciesInfo("X", "X-", -1, 0.5, False, FILLER),         # outside only, where needed for neutrality
+)
+
+Species = IntEnum("Species", [(s.name, i) for i, s in enumerate(TABLE)], module=__name__)
+Species.__doc__ = "Species ids: a particle's `species` value is its row in TABLE."
+
+NAMES: tuple[str, ...] = tuple(s.name for s in TABLE)
+N_SPECIES = len(TABLE)
+INFO: dict[str, SpeciesInfo] = {s.name: s for s in TABLE}
+LABEL: dict[str, str] = {s.name: s.label for s in TABLE}
+CHARGE: dict[str, int] = {s.name: s.z for s in TABLE}
+PERMEANT: tuple[Species, ...] = tuple(Species[s.name] for s in TABLE if s.permeant)
+PERMEANT_NAMES: tuple[str, ...] = tuple(s.name for s in PERMEANT)
+SOLUTES: tuple[str, ...] = tuple(s.name for s in TABLE if s.role == SOLUTE)
+FIXED_ANION = Species[next(s.name for s in TABLE if s.role == FIXED)]
+OUTSIDE_FILLER = Species[next(s.name for s in TABLE if s.role == FILLER)]
+# Without fixed anions the cytoplasm's missing negative charge is made up by this solute.
+FIXED_ANION_SUBSTITUTE = Species.Cl
+# Species whose diffusion coefficient the config's [diffusion] table sets (the fixed anion's D is
+# set with the fixed anions, in [fixed_anions]).
+DIFFUSING_NAMES: tuple[str, ...] = tuple(s.name for s in TABLE if s.role != FIXED)
 
 
 def charges_array(a_charge: int) -> np.ndarray:
-    """z per species index, with the fixed anion's charge from the config."""
-    z = np.array([DEFAULT_CHARGE[n] for n in NAMES], dtype=np.int64)
-    z[Species.A] = a_charge
+    """z per species id, with the fixed anion's charge from the config."""
+    z = np.array([s.z for s in TABLE], dtype=np.int64)
+    z[FIXED_ANION] = a_charge
     return z

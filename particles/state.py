@@ -1,18 +1,22 @@
 """The particle state as a structure of arrays, and its placement from concentrations.
 
-`x`, `y` (nm), `species` (index into `particles.species`), `flags` (bits below) and `held_by`
-(the pump holding the particle, or -1). Placement turns the requested mM on each side into counts
-in proportion to concentration × area, scaled so the box holds about `particles` particles, and
-makes each compartment exactly electroneutral with A⁻ (inside) and X⁻ (outside).
+`ParticleState` bundles `x`, `y` (nm), `species` (row of `particles.species.TABLE`), `flags`
+(bits below) and `held_by` (the pump holding the particle, or -1); `SpeciesArrays` bundles what the
+kernels need per species (step half-width, charge, permeant). Both are NamedTuples, so Numba
+kernels take them whole. Placement turns the requested mM on each side into counts in proportion
+to concentration × area, scaled so the box holds about `particles` particles, and makes each
+compartment exactly electroneutral with the fixed anion (inside) and the filler (outside).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from particles.rng import STREAM_PLACE, uniform_array
-from particles.species import NAMES, N_SPECIES, Species
+from particles.species import (CHARGE, FIXED_ANION, FIXED_ANION_SUBSTITUTE, NAMES, N_SPECIES, OUTSIDE_FILLER,
+                               SOLUTES, Species)
 
 # flags bits
 HELD = np.uint8(1)       # held by a pump: does not diffuse
@@ -20,17 +24,23 @@ FAR_IN = np.uint8(2)     # last reservoir visited: the inside bulk, beyond the t
 FAR_OUT = np.uint8(4)    # last reservoir visited: the outside bulk, beyond the transit margin
 
 
-@dataclass
-class ParticleState:
+class ParticleState(NamedTuple):
     x: np.ndarray        # float64, nm
     y: np.ndarray        # float64, nm
-    species: np.ndarray  # int8
-    flags: np.ndarray    # uint8
+    species: np.ndarray  # int8, species id
+    flags: np.ndarray    # uint8, bits above
     held_by: np.ndarray  # int32, pump index or -1
 
     @property
     def n(self) -> int:
         return int(self.x.size)
+
+
+class SpeciesArrays(NamedTuple):
+    """Per-species parameters of the kernels, indexed by species id."""
+    step_a_nm: np.ndarray   # float64: half-width of the uniform Brownian step
+    charge: np.ndarray      # int64: z
+    permeant: np.ndarray    # bool: may enter a pore at all
 
 
 @dataclass(frozen=True)
@@ -41,46 +51,59 @@ class Counts:
     mM_per_density: float  # mM represented by one particle per nm²
 
 
+def _solute_charge(c: np.ndarray):
+    """Σ z·c over the solutes, summed in table order (cations minus anions)."""
+    q = 0
+    for name in SOLUTES:
+        q = q + CHARGE[name] * c[Species[name]]
+    return q
+
+
 def compartment_counts(conc_in: dict, conc_out: dict, a_charge: int, fixed_anions: bool,
                        area_in_nm2: float, area_out_nm2: float, particles: int) -> Counts:
     """Counts per species on each side, electroneutral to the elementary charge.
 
-    `conc_in`/`conc_out` give K, Na, Cl in mM. Inside, A⁻ (charge `a_charge`) makes up the missing
-    negative charge when `fixed_anions` is on; otherwise Cl⁻ does. Outside, X⁻ does.
-    Raises ValueError naming the compartment when its anions outweigh its cations.
+    `conc_in`/`conc_out` give every solute in mM. Inside, the fixed anion (charge `a_charge`)
+    makes up the missing negative charge when `fixed_anions` is on; otherwise the substitute
+    solute (Cl⁻) does. Outside, the filler (X⁻) does. Raises ValueError naming the compartment
+    when its anions outweigh its cations.
     """
     c_in = np.zeros(N_SPECIES)
     c_out = np.zeros(N_SPECIES)
-    for s in (Species.K, Species.Na, Species.Cl):
-        c_in[s] = conc_in[s.name]
-        c_out[s] = conc_out[s.name]
+    for name in SOLUTES:
+        c_in[Species[name]] = conc_in[name]
+        c_out[Species[name]] = conc_out[name]
     for label, c in (("inside", c_in), ("outside", c_out)):
-        excess = c[Species.Cl] - c[Species.K] - c[Species.Na]
+        excess = -_solute_charge(c)
         if excess > 1e-9:
-            raise ValueError(f"{label}: anions outweigh cations by {excess:g} mM "
-                             f"(Cl {c[Species.Cl]:g} > K + Na {c[Species.K] + c[Species.Na]:g})")
-    missing_in = c_in[Species.K] + c_in[Species.Na] - c_in[Species.Cl]
+            anions = " + ".join(n for n in SOLUTES if CHARGE[n] < 0)
+            cations = " + ".join(n for n in SOLUTES if CHARGE[n] > 0)
+            raise ValueError(f"{label}: anions outweigh cations by {excess:g} mM ({anions} > {cations})")
+    missing_in = _solute_charge(c_in)
     if fixed_anions:
-        c_in[Species.A] = missing_in / abs(a_charge)
+        c_in[FIXED_ANION] = missing_in / abs(a_charge)
     else:
-        c_in[Species.Cl] += missing_in
-    c_out[Species.X] = c_out[Species.K] + c_out[Species.Na] - c_out[Species.Cl]
+        c_in[FIXED_ANION_SUBSTITUTE] += missing_in / abs(CHARGE[FIXED_ANION_SUBSTITUTE.name])
+    c_out[OUTSIDE_FILLER] = _solute_charge(c_out) / abs(CHARGE[OUTSIDE_FILLER.name])
 
     total_mM_area = float((c_in * area_in_nm2).sum() + (c_out * area_out_nm2).sum())
     density_per_mM = particles / total_mM_area          # particles per nm² per mM
     n_in = np.rint(c_in * area_in_nm2 * density_per_mM).astype(np.int64)
     n_out = np.rint(c_out * area_out_nm2 * density_per_mM).astype(np.int64)
 
-    # Exact neutrality in whole charges (rounding may leave Cl⁻ one above K⁺ + Na⁺).
+    # Exact neutrality in whole charges: rounding may leave the solutes' anions a charge or two
+    # above their cations; take the surplus from the most abundant anion.
     for n in (n_in, n_out):
-        n[Species.Cl] = min(n[Species.Cl], n[Species.K] + n[Species.Na])
+        anion = max((Species[a] for a in SOLUTES if CHARGE[a] < 0), key=lambda s: n[s])
+        while _solute_charge(n) < 0 and n[anion] > 0:
+            n[anion] -= 1
+    q = _solute_charge(n_in)
     if fixed_anions:
-        q = n_in[Species.K] + n_in[Species.Na] - n_in[Species.Cl]
-        n_in[Species.Cl] += q % abs(a_charge)   # make the excess divisible by |z_A| (never negative)
-        n_in[Species.A] = (n_in[Species.K] + n_in[Species.Na] - n_in[Species.Cl]) // abs(a_charge)
+        n_in[FIXED_ANION_SUBSTITUTE] += q % abs(a_charge)   # make the excess divisible by |z_A|
+        n_in[FIXED_ANION] = _solute_charge(n_in) // abs(a_charge)
     else:
-        n_in[Species.Cl] = n_in[Species.K] + n_in[Species.Na]
-    n_out[Species.X] = n_out[Species.K] + n_out[Species.Na] - n_out[Species.Cl]
+        n_in[FIXED_ANION_SUBSTITUTE] += q // abs(CHARGE[FIXED_ANION_SUBSTITUTE.name])
+    n_out[OUTSIDE_FILLER] = _solute_charge(n_out) // abs(CHARGE[OUTSIDE_FILLER.name])
     if (n_in < 0).any() or (n_out < 0).any():
         raise ValueError("too few particles to place every species; raise physics.particles")
     return Counts(n_in, n_out, 1.0 / density_per_mM)

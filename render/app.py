@@ -15,13 +15,14 @@ import numpy as np
 import pygame
 
 from render import style
-from render.controls import ACTIONS, KEYMAP, MOUSE_HELP, layout_buttons
+from particles.species import LABEL, NAMES, OUTSIDE_FILLER, PERMEANT_NAMES
+from render.controls import MOUSE_HELP, Action, keymap, layout_buttons
 from render.panel import draw_readouts
 from render.scene import draw_box, draw_minimap
 from render.scope import Oscilloscope
 from render.transform import ViewTransform
-from simulation.config import Config, ConfigError, load, preset_names
-from simulation.model import Simulation
+from simulation.core.config import Config, ConfigError, load, preset_names
+from simulation.core.model import Simulation
 
 DEFAULT_SIZE = (1280, 720)
 FPS_CAP = 60
@@ -114,7 +115,7 @@ class App:
         self.scope_rect = pygame.Rect(right, scope_top, w - right - pad, scope_h)
         self.readout_rect = pygame.Rect(right, self.scope_rect.bottom + pad // 2, w - right - pad,
                                         bottom - self.scope_rect.bottom - pad // 2)
-        self.buttons = layout_buttons(self.buttons_rect.inflate(-2 * pad, -pad // 2))
+        self.buttons = layout_buttons(self.buttons_rect.inflate(-2 * pad, -pad // 2), ACTIONS)
 
     # ---- toggles shown on buttons -------------------------------------------------------------
 
@@ -130,7 +131,7 @@ class App:
     def selectivity_off(self) -> bool:
         return not self.sim.selective
 
-    # ---- actions (the table in render.controls names these) -----------------------------------
+    # ---- actions (bound to keys and buttons by ACTIONS, below the class) ----------------------
 
     def toggle_pause(self):
         self.paused = not self.paused
@@ -160,34 +161,24 @@ class App:
 
     def _set_k_out(self, factor: float):
         c = self.sim.concentrations_mM()[1]["K"]
-        self.sim.set_outside_concentration("K", max(0.5, c * factor))
+        try:
+            self.sim.set_outside_concentration("K", max(0.5, c * factor))
+        except ConfigError as e:
+            self.say(f"cannot: {e}")
+            return
         self.tracked = None  # particles may have been renumbered
         self.trail.clear()
 
-    def _scale(self, ion: str, factor: float):
+    def scale_permeability(self, ion: str, factor: float):
         before = self.sim.channel_counts()[ion]
-        self.sim.scale_permeability(ion, factor)
+        try:
+            self.sim.scale_permeability(ion, factor)
+        except ConfigError as e:
+            self.say(f"cannot: {e}")
+            return
         after = self.sim.channel_counts()[ion]
         if factor > 1 and after == before:
             self.say(f"no free place on the membrane for more {ion} channels")
-
-    def pk_up(self):
-        self._scale("K", 2.0)
-
-    def pk_down(self):
-        self._scale("K", 0.5)
-
-    def pna_up(self):
-        self._scale("Na", 2.0)
-
-    def pna_down(self):
-        self._scale("Na", 0.5)
-
-    def pcl_up(self):
-        self._scale("Cl", 2.0)
-
-    def pcl_down(self):
-        self._scale("Cl", 0.5)
 
     def toggle_field(self):
         self.sim.set_field(not self.sim.field_on)
@@ -321,7 +312,7 @@ class App:
         for e in sim.events[self._events_seen:]:
             self.scope.mark(e.time_ns, e.label)
         self._events_seen = len(sim.events)
-        self._rate_log.append((sim.time_ns, sim.crossings.copy(), int(sim.pump_totals[1])))
+        self._rate_log.append((sim.time_ns, sim.crossings, int(sim.pump_totals[1])))
         if self.tracked is not None and self.tracked < sim.state.n:
             self.trail.append((float(sim.state.x[self.tracked]), float(sim.state.y[self.tracked])))
 
@@ -336,7 +327,7 @@ class App:
             elif ev.type == pygame.KEYDOWN:
                 action = KEYMAP.get(ev.key)
                 if action is not None:
-                    getattr(self, action.method)()
+                    action.do(self)
             elif ev.type == pygame.MOUSEBUTTONDOWN and ev.button in (1, 3):
                 self._click(ev.pos, ev.button)
             elif ev.type == pygame.MOUSEBUTTONUP and ev.button == 1:
@@ -360,7 +351,7 @@ class App:
     def _click(self, pos, button):
         for b in self.buttons:
             if b.rect.collidepoint(pos):
-                getattr(self, b.action.method)()
+                b.action.do(self)
                 return
         if self.minimap_rect.collidepoint(pos):
             frac = (pos[1] - self.minimap_rect.y) / self.minimap_rect.height
@@ -395,7 +386,7 @@ class App:
         if span_us <= 0:
             return {}, 0.0
         d = (c1 - c0) / span_us
-        return {ion: (d[0, k], d[1, k]) for k, ion in enumerate(("K", "Na", "Cl"))}, (a1 - a0) / span_us
+        return {ion: (d[0, k], d[1, k]) for k, ion in enumerate(NAMES) if ion in PERMEANT_NAMES}, (a1 - a0) / span_us
 
     def _draw(self):
         sim, surf, f = self.sim, self.screen, self.fonts
@@ -421,7 +412,7 @@ class App:
             "particles": sim.n_particles})
         mouse = pygame.mouse.get_pos()
         for b in self.buttons:
-            on = bool(getattr(self, b.action.toggle)) if b.action.toggle else False
+            on = bool(b.action.is_on(self)) if b.action.is_on else False
             b.draw(surf, f["small"], on, b.rect.collidepoint(mouse))
         if self.toast and time.perf_counter() < self.toast[1]:
             t = f["body"].render(self.toast[0], True, style.BACKGROUND)
@@ -446,10 +437,11 @@ class App:
     def _draw_legend(self):
         f, surf, r = self.fonts, self.screen, self.legend_rect
         x = r.x
-        for name in ("K", "Na", "Cl", "A", "X"):
-            if name == "X" and not (self.sim.state.species == 4).any():
+        present = np.bincount(self.sim.state.species, minlength=len(NAMES)) > 0
+        for k, name in enumerate(NAMES):
+            if k == OUTSIDE_FILLER and not present[k]:
                 continue
-            label = {"K": "K+", "Na": "Na+", "Cl": "Cl-", "A": "A- fixed", "X": "X-"}[name]
+            label = LABEL[name]
             rad = max(4, r.height // 6)
             pygame.draw.circle(surf, style.SPECIES_COLOUR[name], (x + rad, r.centery), rad)
             t = f["body"].render(label, True, style.TEXT)
@@ -488,3 +480,53 @@ class App:
             return 0.0
         steps = sum(k for _, k in list(self._step_log)[1:])
         return steps / max(self._step_log[-1][0] - self._step_log[0][0], 1e-9)
+
+
+
+def _act(keys, key_label, button, help_text, do, is_on=None) -> Action:
+    return Action(tuple(keys), key_label, button, help_text, do, is_on)
+
+
+def _permeability_actions() -> tuple[Action, ...]:
+    """÷2 and ×2 for each permeant species' channels, on the digit keys 1, 2 (K⁺), 3, 4 (Na⁺), …"""
+    out = []
+    for k, ion in enumerate(PERMEANT_NAMES):
+        down, up = 2 * k + 1, 2 * k + 2
+        out += [_act((pygame.K_0 + down,), str(down), f"P_{ion} ÷2", f"half the {LABEL[ion]} channels",
+                     lambda a, ion=ion: a.scale_permeability(ion, 0.5)),
+                _act((pygame.K_0 + up,), str(up), f"P_{ion} ×2", f"twice the {LABEL[ion]} channels",
+                     lambda a, ion=ion: a.scale_permeability(ion, 2.0))]
+    return tuple(out)
+
+
+ACTIONS: tuple[Action, ...] = (
+    _act((pygame.K_SPACE,), "Space", "Pause", "pause / run", App.toggle_pause, lambda a: a.paused),
+    _act((pygame.K_n,), "N", "Step", "one step (pauses)", App.single_step),
+    _act((pygame.K_MINUS, pygame.K_KP_MINUS), "-", "Slower", "half the steps per frame", App.slower),
+    _act((pygame.K_EQUALS, pygame.K_PLUS, pygame.K_KP_PLUS), "+", "Faster", "double the steps per frame", App.faster),
+    _act((pygame.K_m,), "M", "Slow-mo", "slow motion: one step every few frames", App.toggle_slow, lambda a: a.slow),
+    _act((pygame.K_r,), "R", "Reset", "start the cell again from V = 0", App.reset),
+    _act((pygame.K_TAB,), "Tab", "Preset", "next preset (restarts)", App.next_preset),
+    _act((pygame.K_o,), "O", "Ouabain", "block / unblock the Na/K pumps", App.toggle_pumps,
+         lambda a: a.pumps_blocked),
+    _act((pygame.K_j,), "J", "[K]o ÷2", "halve outside K+", App.k_out_down),
+    _act((pygame.K_k,), "K", "[K]o ×2", "double outside K+ (hyperkalemia)", App.k_out_up),
+) + _permeability_actions() + (
+    _act((pygame.K_f,), "F", "Field off", "pores ignore V: nothing pushes back", App.toggle_field,
+         lambda a: a.field_off),
+    _act((pygame.K_l,), "L", "Select. off", "every pore passes every ion", App.toggle_selectivity,
+         lambda a: a.selectivity_off),
+    _act((pygame.K_a,), "A", "No A-", "remove / restore the fixed anions (restarts)", App.toggle_anions,
+         lambda a: a.anions_removed),
+    _act((pygame.K_LEFTBRACKET,), "[", "Cell ÷2", "halve the cell (restarts): noisier V", App.cell_down),
+    _act((pygame.K_RIGHTBRACKET,), "]", "Cell ×2", "double the cell (restarts): steadier V", App.cell_up),
+    _act((pygame.K_t,), "T", "Tint", "tint each side by its net charge", App.toggle_tint, lambda a: a.tint),
+    _act((pygame.K_c,), "C", "Charges", "show the unpaired charges on the faces", App.toggle_charges,
+         lambda a: a.charges),
+    _act((pygame.K_h, pygame.K_F1), "H", "Help", "this help", App.toggle_help, lambda a: a.help),
+    _act((pygame.K_F11,), "F11", None, "full screen on / off", App.toggle_fullscreen),
+    _act((pygame.K_UP, pygame.K_PAGEUP), "Up", None, "scroll up the membrane", App.scroll_up),
+    _act((pygame.K_DOWN, pygame.K_PAGEDOWN), "Down", None, "scroll down the membrane", App.scroll_down),
+    _act((pygame.K_ESCAPE,), "Esc", None, "quit", App.quit),
+)
+KEYMAP = keymap(ACTIONS)

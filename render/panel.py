@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pygame
 
+from particles.species import LABEL, SOLUTES
 from render import style
-
-IONS = ("K", "Na", "Cl")
 
 
 def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, info: dict) -> None:
@@ -17,7 +16,7 @@ def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, info: di
     body, small = fonts["body"], fonts["small"]
     lh = body.get_height()
     x, y = rect.x + pad, rect.y + pad
-    cols = [x, x + body.size("Cl-  ")[0], 0, 0, 0]
+    cols = [x, x + max(body.size(LABEL[i] + "  ")[0] for i in SOLUTES), 0, 0, 0]
     bar_w = int(rect.width * 0.30)
     cols[2] = cols[1] + bar_w + pad
     cols[3] = cols[2] + body.size("in 000.0 ")[0]
@@ -26,10 +25,10 @@ def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, info: di
     cross = small.render("crossings per µs: out / in", True, style.TEXT_DIM)
     surf.blit(cross, (cols[3], y))
     y += small.get_height() + 2
-    c_max = max(max(info["c_in"][i], info["c_out"][i]) for i in IONS) or 1.0
-    for ion in IONS:
+    c_max = max(max(info["c_in"][i], info["c_out"][i]) for i in SOLUTES) or 1.0
+    for ion in SOLUTES:
         colour = style.SPECIES_COLOUR[ion]
-        surf.blit(body.render(ion + ("+" if ion != "Cl" else "-"), True, colour), (x, y))
+        surf.blit(body.render(LABEL[ion], True, colour), (x, y))
         for k, (side, val) in enumerate((("in", info["c_in"][ion]), ("out", info["c_out"][ion]))):
             yy = y + k * lh // 2
             w = int(bar_w * val / c_max)

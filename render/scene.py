@@ -8,14 +8,14 @@ import numpy as np
 import pygame
 
 from membrane.pump import PumpPhase
-from particles.species import NAMES
+from particles.species import NAMES, TABLE
 from render import style
 from render.pixels import draw_particles, species_colours
 from render.transform import ViewTransform
 
 PHASE_TEXT = {PumpPhase.INWARD_OPEN: "binds 3 Na+", PumpPhase.INWARD_OCCLUDED: "ATP: flips out",
               PumpPhase.OUTWARD_OPEN: "binds 2 K+", PumpPhase.OUTWARD_OCCLUDED: "flips in"}
-SIGNS = np.array([1, 1, -1, -1, -1], dtype=np.int64)
+SIGNS = np.array([1 if s.z > 0 else -1 for s in TABLE], dtype=np.int64)   # drawn as + or − per species
 
 
 def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, *, tint_charge: bool,
@@ -38,14 +38,15 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, *, tint_
 
     s = tf.px_per_nm
     # channels
-    for j in range(sim.pore_y0.size):
-        _, y0 = tf.to_screen(0, sim.pore_y0[j])
-        _, y1 = tf.to_screen(0, sim.pore_y1[j])
+    pores = sim.channels.pores
+    for j in range(pores.y0.size):
+        _, y0 = tf.to_screen(0, pores.y0[j])
+        _, y1 = tf.to_screen(0, pores.y1[j])
         if y1 < view.y or y0 > view.bottom:
             continue
-        colour = style.SPECIES_COLOUR[NAMES[sim.pore_species[j]]]
+        colour = style.SPECIES_COLOUR[NAMES[pores.species[j]]]
         rect = pygame.Rect(xl, y0, xr - xl, max(2, y1 - y0))
-        if sim.pore_open[j]:
+        if pores.is_open[j]:
             pygame.draw.rect(surf, _mix(colour, (0, 0, 0), 0.55), rect)
             pygame.draw.line(surf, colour, (xl, y0), (xr, y0), 2)
             pygame.draw.line(surf, colour, (xl, y1), (xr, y1), 2)
@@ -54,12 +55,13 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, *, tint_
             mid = (xl + xr) / 2
             pygame.draw.line(surf, colour, (mid, y0 - 0.6 * s), (mid, y1 + 0.6 * s), max(2, int(0.5 * s)))
     # pumps
-    r_px = sim.capture_radius_nm * s
-    for p in range(sim.pump_y.size):
-        _, y = tf.to_screen(0, sim.pump_y[p])
+    pumps = sim.pumps.arrays
+    r_px = pumps.capture_r_nm * s
+    for p in range(pumps.y_nm.size):
+        _, y = tf.to_screen(0, pumps.y_nm[p])
         if y < view.y - r_px or y > view.bottom + r_px:
             continue
-        phase = PumpPhase(int(sim.pump_phase[p]))
+        phase = PumpPhase(int(pumps.phase[p]))
         inward = phase in (PumpPhase.INWARD_OPEN, PumpPhase.INWARD_OCCLUDED)
         body = pygame.Rect(0, 0, (xr - xl) * 0.8, max(6, 2.6 * s))
         body.center = ((xl + xr) / 2, y)
@@ -133,12 +135,13 @@ def draw_minimap(surf, sim, tf: ViewTransform, rect: pygame.Rect) -> None:
     """The whole membrane as a strip: channels and pumps at their places, the view's window."""
     pygame.draw.rect(surf, style.PANEL, rect)
     h = sim.geometry.height_nm
-    for j in range(sim.pore_y0.size):
-        y = rect.y + (sim.pore_y0[j] + sim.pore_y1[j]) / 2 / h * rect.height
-        c = style.SPECIES_COLOUR[NAMES[sim.pore_species[j]]]
-        pygame.draw.line(surf, c if sim.pore_open[j] else style.PORE_CLOSED, (rect.x + 2, y), (rect.right - 2, y), 2)
-    for p in range(sim.pump_y.size):
-        y = rect.y + sim.pump_y[p] / h * rect.height
+    pores = sim.channels.pores
+    for j in range(pores.y0.size):
+        y = rect.y + (pores.y0[j] + pores.y1[j]) / 2 / h * rect.height
+        c = style.SPECIES_COLOUR[NAMES[pores.species[j]]]
+        pygame.draw.line(surf, c if pores.is_open[j] else style.PORE_CLOSED, (rect.x + 2, y), (rect.right - 2, y), 2)
+    for y_nm in sim.pumps.arrays.y_nm:
+        y = rect.y + y_nm / h * rect.height
         pygame.draw.circle(surf, style.PUMP, (rect.centerx, y), max(2, rect.width // 4))
     top = rect.y + tf.y0_nm / h * rect.height
     pygame.draw.rect(surf, style.YELLOW, (rect.x, top, rect.width, max(3, tf.visible_height_nm / h * rect.height)), 2)

@@ -6,20 +6,11 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 import pytest
 
-from simulation.config import load
-from simulation.validate import SMALL
-
-TINY = ["box.height_nm=160", "box.width_nm=36", "box.membrane_x_nm=18", "membrane.site_spacing_nm=4",
-        "pump.capture_radius_nm=1.5", "membrane.channels_per_unit_permeability=20", "physics.particles=4000",
-        "physics.capacitance_e_per_mV=0.5", "pump.count=6"]
+from simulation.core.config import load
+from tests.cells import TINY
 
 
 @pytest.fixture
 def tiny_config():
     """The mammalian cell shrunk to 4000 particles (pumps on)."""
     return load("mammalian", None, TINY)
-
-
-@pytest.fixture
-def small_overrides():
-    return list(SMALL)

@@ -1,11 +1,13 @@
 """Where the golden cases find the model: the one place to follow when modules move."""
-from simulation.config import load  # noqa: F401
-from simulation.model import Simulation  # noqa: F401
-from simulation.recorders import TimeseriesRecorder  # noqa: F401
+from particles.species import PERMEANT
+from simulation.core.config import load  # noqa: F401
+from simulation.core.model import Simulation  # noqa: F401
+from simulation.headless.recorders import TimeseriesRecorder  # noqa: F401
 
 
 def model_arrays(sim) -> dict:
     """The membrane's state arrays (pores, gates, pumps) and the counters."""
-    return {"pore_y0": sim.pore_y0, "pore_species": sim.pore_species, "pore_open": sim.pore_open,
-            "pump_phase": sim.pump_phase, "pump_slots": sim.pump_slots, "crossings": sim.crossings,
+    pores, pumps = sim.channels.pores, sim.pumps.arrays
+    return {"pore_y0": pores.y0, "pore_species": pores.species, "pore_open": pores.is_open,
+            "pump_phase": pumps.phase, "pump_slots": pumps.slots, "crossings": sim.crossings[:, list(PERMEANT)],
             "pump_totals": sim.pump_totals}

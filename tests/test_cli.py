@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from simulation.config import preset_names
-from tests.conftest import TINY
+from simulation.core.config import preset_names
+from tests.cells import TINY
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = [a for s in TINY for a in ("--set", s)]

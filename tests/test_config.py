@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from simulation.config import ConfigError, defaults, load, preset_names, to_toml
+from simulation.core.config import ConfigError, defaults, load, preset_names, to_toml
 
 
 def test_defaults_are_the_mammalian_neuron():
@@ -119,7 +119,7 @@ def test_defaults_dict_has_every_spec_key():
 
 
 def test_channels_that_do_not_fit_are_scaled_down_keeping_the_ratios():
-    from simulation.layout import channel_plan
+    from simulation.core.config import channel_plan
     cfg = load(overrides=["channels.Na.relative_permeability=1.0"])
     plan = channel_plan(cfg.data)
     assert plan.channels_per_unit < 40

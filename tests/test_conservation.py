@@ -5,7 +5,7 @@ import numpy as np
 
 from membrane.crossing import pore_index
 from particles.state import HELD
-from simulation.model import Simulation
+from simulation.core.model import Simulation
 
 
 def _region(sim):
@@ -16,11 +16,11 @@ def _region(sim):
 def test_counts_and_charge_are_conserved_exactly(tiny_config):
     sim = Simulation(tiny_config, seed=11)
     totals = sim.species_totals()
-    total_charge = int((sim.charge[sim.state.species]).sum())
+    total_charge = int((sim.kinds.charge[sim.state.species]).sum())
     for _ in range(20):
         sim.step(250)
         assert sim.species_totals() == totals
-        assert int((sim.charge[sim.state.species]).sum()) == total_charge
+        assert int((sim.kinds.charge[sim.state.species]).sum()) == total_charge
         assert sim.q_in == sim.recount_inside_charge()
     assert sim.pump_totals[0] > 0, "the pumps should have cycled in 5000 steps"
 
@@ -41,13 +41,13 @@ def test_the_band_holds_only_pore_ions_of_the_right_species_and_held_ions(tiny_c
         band = _region(sim) == 1
         free = band & ((s.flags & HELD) == 0)
         for i in np.flatnonzero(free):
-            j = pore_index(s.y[i], sim.pore_y0, sim.pore_y1)
+            j = pore_index(s.y[i], sim.channels.pores.y0, sim.channels.pores.y1)
             assert j >= 0, "a free particle inside the membrane wall"
-            assert sim.pore_species[j] == s.species[i], "an ion in a pore of another species"
+            assert sim.channels.pores.species[j] == s.species[i], "an ion in a pore of another species"
         held = np.flatnonzero(band & ((s.flags & HELD) != 0))
         for i in held:
             p = s.held_by[i]
-            assert i in sim.pump_slots[p]
+            assert i in sim.pumps.arrays.slots[p]
 
 
 def test_crossings_happen_only_through_open_pores_or_pumps(tiny_config):
@@ -68,8 +68,8 @@ def test_crossings_happen_only_through_open_pores_or_pumps(tiny_config):
         # or captured by a pump
         new = np.flatnonzero((before != 1) & (after == 1) & ~held_after)
         for i in new:
-            j = pore_index(s.y[i], sim.pore_y0, sim.pore_y1)
-            assert j >= 0 and sim.pore_species[j] == s.species[i] and sim.pore_open[j] == 1
+            j = pore_index(s.y[i], sim.channels.pores.y0, sim.channels.pores.y1)
+            assert j >= 0 and sim.channels.pores.species[j] == s.species[i] and sim.channels.pores.is_open[j] == 1
         entered_pores += new.size
         # leaving a pump: only on its release (the pump that held it has moved on)
         released = np.flatnonzero(held_before & ~held_after)

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from particles.diffusion import diffuse_free, step_half_width_nm
-from particles.species import DEFAULT_D_nm2_per_ns, NAMES
+from particles.species import INFO, NAMES, PERMEANT_NAMES
 
 DT = 0.025
 
 
-@pytest.mark.parametrize("name", ["K", "Na", "Cl"])
+@pytest.mark.parametrize("name", PERMEANT_NAMES)
 def test_msd_gives_the_diffusion_coefficient(name):
-    d = DEFAULT_D_nm2_per_ns[name]
+    d = INFO[name].d_nm2_per_ns
     n, steps = 20000, 400
     box = 10_000.0  # walls far away: free diffusion
     x = np.full(n, box / 2)

@@ -1,17 +1,18 @@
 """Interventions the live view and lecture scenarios call: each changes the model as it says,
 keeps the invariants, and leaves a labelled event."""
+import numpy as np
 import pytest
 
 from particles.species import Species
-from simulation.config import load
-from simulation.model import Simulation
+from simulation.core.config import ConfigError, load
+from simulation.core.model import Simulation
 
-from tests.conftest import TINY
+from tests.cells import TINY
 
 
 def _outside_charge(sim):
     s = sim.state
-    return int(sim.charge[s.species[s.x > sim.geometry.x_mid_nm]].sum())
+    return int(sim.kinds.charge[s.species[s.x > sim.geometry.x_mid_nm]].sum())
 
 
 def test_raising_outside_potassium_adds_k_and_x_and_keeps_the_outside_neutral(tiny_config):
@@ -39,8 +40,8 @@ def test_lowering_outside_potassium_removes_particles_and_keeps_pumps_consistent
     assert sim.concentrations_mM()[1]["K"] == pytest.approx(1.0, abs=0.3)
     assert _outside_charge(sim) == q_out
     s = sim.state
-    for p in range(sim.pump_y.size):
-        for i in sim.pump_slots[p]:
+    for p in range(sim.pumps.n):
+        for i in sim.pumps.arrays.slots[p]:
             if i >= 0:
                 assert s.held_by[i] == p
     sim.step(500)
@@ -58,14 +59,16 @@ def test_outside_chloride_is_exchanged_with_x():
 def test_scaling_sodium_permeability_adds_channels_and_leaves_the_others_in_place():
     sim = Simulation(load("mammalian", None, TINY + ["pump.count=0"]), seed=34)
     sim.step(500)
-    k_sites = set(sim.layout.sites_of(0))
+    k_sites = set(sim.channels.layout.sites_of(Species.K))
     n_na = sim.channel_counts()["Na"]
     achieved = sim.scale_permeability("Na", 4.0)
     assert sim.channel_counts()["Na"] == 4 * n_na
-    assert achieved == pytest.approx(4 * sim.config["channels.Na.relative_permeability"], rel=0.1)
-    assert set(sim.layout.sites_of(0)) == k_sites
-    sim.scale_permeability("Na", 100.0)   # more than the membrane has room for: it fills up
-    assert sim.layout.free_sites() == 0
+    assert achieved == pytest.approx(4 * sim.initial_config["channels.Na.relative_permeability"], rel=0.1)
+    assert sim.config["channels.Na.relative_permeability"] == pytest.approx(
+        4 * sim.initial_config["channels.Na.relative_permeability"])
+    assert set(sim.channels.layout.sites_of(Species.K)) == k_sites
+    sim.scale_permeability("Na", 3.0)   # more than the free sites hold: the membrane fills up
+    assert sim.channels.layout.free_sites() == 0
     sim.scale_permeability("K", 0.5)
     assert sim.channel_counts()["K"] == len(k_sites) // 2
     sim.step(500)
@@ -94,3 +97,39 @@ def test_field_off_lets_the_potential_run_away_past_e_k():
     e_k = on.theory()["E_K_mV"]
     assert abs(on.v_mV - e_k) < 30
     assert off.v_mV < e_k - 60
+
+
+def test_live_changes_obey_the_config_rules_and_change_nothing_when_refused(tiny_config):
+    sim = Simulation(tiny_config, seed=37)
+    sim.step(100)
+    before = (sim.channel_counts(), sim.species_totals(), len(sim.events), sim.config)
+    with pytest.raises(ConfigError, match="channels.Na.relative_permeability must be a number >= 0"):
+        sim.set_relative_permeability("Na", -0.1)
+    with pytest.raises(ConfigError, match="outside.K must be a number >= 0"):
+        sim.set_outside_concentration("K", -1.0)
+    with pytest.raises(ConfigError, match="outside.K must be > 0 mM while K crosses"):
+        sim.set_outside_concentration("K", 0.0)
+    with pytest.raises(ConfigError, match="do not fit"):
+        sim.set_relative_permeability("Na", 500.0)
+    with pytest.raises(ConfigError, match="no channel type 'A'"):
+        sim.set_relative_permeability("A", 1.0)
+    assert (sim.channel_counts(), sim.species_totals(), len(sim.events), sim.config) == before
+
+
+def test_every_live_change_is_recorded_as_config_keys_so_a_run_can_be_replayed(tiny_config):
+    sim = Simulation(tiny_config, seed=38)
+    sim.step(200)
+    sim.set_outside_concentration("K", 2.5)     # below K + Na = Cl: the outside loses Cl- too
+    sim.set_pumps(False)
+    sim.scale_permeability("Cl", 0.5)
+    sim.step(200)
+    assert sim.events[0].changes == {"outside.K": 2.5, "outside.Cl": pytest.approx(147.5)}
+    assert sim.events[1].changes == {"pump.enabled": False}
+    assert sim.config["outside.Cl"] == pytest.approx(147.5) and not sim.config["pump.enabled"]
+    replay = Simulation(tiny_config, seed=38)
+    replay.step(200)
+    replay.set_outside_concentration("K", sim.events[0].changes["outside.K"])
+    replay.set_pumps(sim.events[1].changes["pump.enabled"])
+    replay.set_relative_permeability("Cl", sim.events[2].changes["channels.Cl.relative_permeability"])
+    replay.step(200)
+    assert np.array_equal(replay.state.x, sim.state.x) and replay.q_in == sim.q_in

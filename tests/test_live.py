@@ -11,10 +11,10 @@ import numpy as np
 import pygame
 import pytest
 
-from render.app import WM_CLASS, App
-from render.controls import ACTIONS
-from simulation.config import load
-from tests.conftest import TINY
+from render.app import ACTIONS, KEYMAP, WM_CLASS, App
+from render.controls import key_table_markdown
+from simulation.core.config import load
+from tests.cells import TINY
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -60,9 +60,21 @@ def test_no_display_is_one_line_with_the_headless_alternative():
     assert "Traceback" not in r.stderr
 
 
-def test_every_key_in_the_table_is_handled(app):
+def test_every_action_is_bound_to_a_callable_and_a_key_of_its_own():
     for a in ACTIONS:
-        assert callable(getattr(app, a.method)), a.method
+        assert callable(a.do) and (a.is_on is None or callable(a.is_on)), a.help
+    keys = [k for a in ACTIONS for k in a.keys]
+    assert len(keys) == len(set(keys)) == len(KEYMAP), "a key bound to two actions"
+
+
+def test_every_toggle_reads_the_app(app):
+    for a in ACTIONS:
+        if a.is_on is not None:
+            assert isinstance(a.is_on(app), bool), a.help
+
+
+def test_readme_key_table_is_the_action_table():
+    assert key_table_markdown(ACTIONS) in (ROOT / "README.md").read_text()
 
 
 def test_pause_step_and_speed(app):
@@ -107,7 +119,7 @@ def test_outside_potassium_and_permeability_keys_change_the_model(app):
 
 def test_buttons_do_what_their_keys_do(app):
     app.run(frames=1)
-    button = next(b for b in app.buttons if b.action.method == "toggle_pumps")
+    button = next(b for b in app.buttons if b.action.do is App.toggle_pumps)
     click(app, button.rect.center)
     assert not app.sim.pumps_on
 

@@ -5,7 +5,7 @@ standard errors coming from the run's own statistics (see simulation/validate.py
 """
 import pytest
 
-from simulation import validate
+from simulation.checks import validate
 
 pytestmark = pytest.mark.physics
 
@@ -35,8 +35,8 @@ def test_outside_potassium_sweep_without_pump_lands_on_ghk_at_every_point(tmp_pa
     """The classic V against log [K⁺]o, pump off: every point within 3 standard errors of GHK."""
     import numpy as np
 
-    from simulation.config import load
-    from simulation.sweep import parse_vary, sweep
+    from simulation.core.config import load
+    from simulation.headless.sweep import parse_vary, sweep
 
     steps = 150_000
     base = load("ghk-no-pump", None, validate.SMALL)

@@ -3,7 +3,7 @@ import pytest
 
 from particles.species import Species, charges_array
 from particles.state import compartment_counts
-from simulation.model import Simulation
+from simulation.core.model import Simulation
 
 IN = {"K": 140.0, "Na": 15.0, "Cl": 10.0}
 OUT = {"K": 20.0, "Na": 145.0, "Cl": 150.0}

@@ -1,8 +1,8 @@
 """Every shipped preset builds at full size, runs, and keeps the invariants."""
 import pytest
 
-from simulation.config import load, preset_names
-from simulation.model import Simulation
+from simulation.core.config import load, preset_names
+from simulation.core.model import Simulation
 
 
 @pytest.mark.parametrize("name", preset_names())
@@ -15,3 +15,36 @@ def test_preset_runs(name):
     assert sim.q_in == sim.recount_inside_charge()
     th = sim.theory()
     assert all(k in th for k in ("E_K_mV", "E_Na_mV", "E_Cl_mV", "V_GHK_mV", "V_MN_mV", "V_Donnan_mV"))
+
+
+def _given(table, prefix=""):
+    for k, v in table.items():
+        if isinstance(v, dict):
+            yield from _given(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_preset_gives_only_what_it_changes(name):
+    """The defaults are the mammalian neuron: no preset repeats one (a [channels] table replaces
+    the channel list whole, so what it lists is a change even where a value equals the default)."""
+    import tomllib
+
+    from simulation.core.config import PRESET_DIR, defaults
+    given = tomllib.loads((PRESET_DIR / f"{name}.toml").read_text())
+    d = defaults()
+    for key, value in _given({k: v for k, v in given.items() if k != "channels"}):
+        node = d
+        for part in key.split("."):
+            node = node[part]
+        assert value != node, f"presets/{name}.toml repeats the default {key} = {value!r}"
+
+
+def test_the_defaults_are_the_mammalian_preset(tmp_path):
+    """A config file that says nothing is the mammalian cell, geometry included."""
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    a, b = load(config_file=empty).data, load("mammalian").data
+    a.pop("description"), b.pop("description")
+    assert a == b and a["box"]["membrane_x_nm"] == 35.0

@@ -5,10 +5,10 @@ import numpy as np
 from membrane.pump import PumpPhase
 from particles.species import Species
 from particles.state import HELD
-from simulation.config import load
-from simulation.model import Simulation
+from simulation.core.config import load
+from simulation.core.model import Simulation
 
-from tests.conftest import TINY
+from tests.cells import TINY
 
 PUMP_ONLY = TINY + ["channels.K.relative_permeability=0", "channels.Na.relative_permeability=0",
                     "channels.Cl.relative_permeability=0", "pump.count=8"]
@@ -30,7 +30,7 @@ def test_stoichiometry_three_sodium_out_two_potassium_in_per_atp():
     assert _right_of_mid(sim, Species.Na) - na0 == 3 * atp
     assert k0 - _right_of_mid(sim, Species.K) == 2 * cycles
     assert sim.q_in - q0 == -3 * atp + 2 * cycles     # one net charge out per complete cycle
-    assert atp - cycles <= sim.pump_y.size             # pumps part-way through a cycle
+    assert atp - cycles <= sim.pumps.n             # pumps part-way through a cycle
     assert sim.crossings.sum() == 0                    # no channels: only pumps move ions
 
 
@@ -41,7 +41,7 @@ def test_pump_rate_rises_with_sodium_and_saturates():
                                                   "outside.Na=60", "outside.Cl=60"])
         sim = Simulation(cfg, seed=22)
         sim.step(20000)
-        return sim.pump_totals[0] / (sim.time_ns * 1e-3) / sim.pump_y.size  # cycles/µs/pump
+        return sim.pump_totals[0] / (sim.time_ns * 1e-3) / sim.pumps.n  # cycles/µs/pump
     low, high = rate(3, 5), rate(60, 60)
     assert low < 0.6 * high
     assert high < 20.0  # never faster than the maximum turnover
@@ -54,7 +54,7 @@ def test_ouabain_returns_held_ions_to_their_side_and_stops_the_cycle():
     s, g = sim.state, sim.geometry
     held = np.flatnonzero(s.flags & HELD)
     assert held.size > 0
-    came_from_inside = {int(i): sim.pump_phase[s.held_by[i]] in (PumpPhase.INWARD_OPEN, PumpPhase.INWARD_OCCLUDED)
+    came_from_inside = {int(i): sim.pumps.arrays.phase[s.held_by[i]] in (PumpPhase.INWARD_OPEN, PumpPhase.INWARD_OCCLUDED)
                         for i in held}
     q = sim.q_in
     sim.set_pumps(False)

@@ -2,7 +2,7 @@
 import numba
 import numpy as np
 
-from simulation.model import Simulation
+from simulation.core.model import Simulation
 
 
 def _final_state(cfg, seed, threads):
@@ -22,7 +22,7 @@ def test_same_seed_same_run_on_one_and_many_threads(tiny_config):
     assert np.array_equal(a.state.flags, b.state.flags)
     assert a.q_in == b.q_in
     assert np.array_equal(a.crossings, b.crossings) and np.array_equal(a.pump_totals, b.pump_totals)
-    assert np.array_equal(a.pore_open, b.pore_open)
+    assert np.array_equal(a.channels.pores.is_open, b.channels.pores.is_open)
 
 
 def test_other_seed_other_run(tiny_config):

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from simulation.config import ConfigError, load
-from simulation.sweep import parse_vary, plan, sweep
-from tests.conftest import TINY
+from simulation.core.config import ConfigError, load
+from simulation.headless.sweep import parse_vary, plan, sweep
+from tests.cells import TINY
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_bad_vary_values_fail_before_anything_runs(tmp_path):
 
 def test_plot_of_one_run(finished):
     out, _ = finished
-    from simulation.figures import run_figure
+    from simulation.headless.figures import run_figure
     run = sorted((out / "runs").iterdir())[0]
     paths = run_figure(run)
     assert all(p.exists() and p.stat().st_size > 1000 for p in paths)

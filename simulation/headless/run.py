@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 from simulation import __version__
-from simulation.config import Config, to_toml
-from simulation.model import Simulation
-from simulation.recorders import TimeseriesRecorder, summarise, write_json
+from simulation.core.config import Config, to_toml
+from simulation.core.model import Simulation
+from simulation.headless.recorders import TimeseriesRecorder, summarise, write_json
 
 MAX_CHUNK = 2000  # steps between checks for Ctrl-C and progress updates
 

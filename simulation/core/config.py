@@ -1,10 +1,13 @@
 """The config: TOML presets and files, `--set` overrides, validation, one frozen result.
 
-Every key has a default (the mammalian neuron); a file gives only what it changes. A file with a
-`[channels]` table replaces the channel list whole: an ion it does not list does not cross.
-Validation happens once, here, and raises `ConfigError` with one line that names the key, what
-was wrong and what is allowed. The resolved config is a plain nested dict with the same tables
-and keys as the TOML, so it can be written back out (summary.json) and read again.
+Every key has a default (the mammalian neuron), with its bounds beside it in `SCHEMA`; a preset or
+file gives only what it changes. A file with a `[channels]` table replaces the channel list whole:
+an ion it does not list does not cross. The per-species tables ([inside], [outside], [diffusion],
+[channels]) are derived from the species table (`particles.species`); the default concentrations
+of each solute are in `DEFAULT_mM` below. Validation happens here, and raises `ConfigError` with one
+line that names the key, what was wrong and what is allowed; live changes (`Config.replace`) pass
+the same rules. The resolved config is a plain nested dict with the same tables and keys as the
+TOML, so it can be written back out (summary.json) and read again.
 """
 from __future__ import annotations
 
@@ -16,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+from membrane.channels import ChannelPlan, Gating, plan_channels
+from particles.species import DIFFUSING_NAMES, INFO, PERMEANT_NAMES as PERMEANT, SOLUTES
+
+PRESET_DIR = Path(__file__).resolve().parent.parent.parent / "presets"
 DEFAULT_PRESET = "mammalian"
-PERMEANT = ("K", "Na", "Cl")
 BYTES_PER_PARTICLE = 64  # state arrays (~22 B) plus recorder and kernel scratch, generously
 MIN_COMPARTMENT_NM = 5.0
 
@@ -46,16 +51,29 @@ class Key:
         return kind + (" " + " and ".join(parts) if parts else "")
 
 
-def _conc(default):
-    return Key(default, float, lo=0.0)
+# The mammalian neuron's solutes, mM (inside, outside): Hille, Ion Channels, table 1.1 (rounded).
+DEFAULT_mM = {"K": (140.0, 5.0), "Na": (15.0, 145.0), "Cl": (10.0, 150.0)}
+# The default cell: a 25 nm cytoplasm and a 40 nm bath either side of a 20 nm membrane.
+DEFAULT_WIDTH_nm = 85.0
+DEFAULT_MEMBRANE_X_nm = 35.0
+
+
+def _concentrations(side: int) -> dict[str, Key]:
+    return {ion: Key(DEFAULT_mM[ion][side], float, lo=0.0) for ion in SOLUTES}
+
+
+def _diffusion() -> dict[str, Key]:
+    """A species that crosses must move (D > 0); a filler may stand still (D = 0)."""
+    return {n: Key(INFO[n].d_nm2_per_ns, float, lo=0.0, lo_open=INFO[n].permeant) for n in DIFFUSING_NAMES}
 
 
 SCHEMA: dict[str, Any] = {
     "name": Key("Mammalian neuron", str),
     "description": Key("", str),
     "box": {
-        "width_nm": Key(85.0, float, lo=0.0, lo_open=True),
+        "width_nm": Key(DEFAULT_WIDTH_nm, float, lo=0.0, lo_open=True),
         "height_nm": Key(800.0, float, lo=0.0, lo_open=True),
+        # default: 35 nm in the default box; the middle of a box of any other width
         "membrane_x_nm": Key(None, float, lo=0.0, lo_open=True, nullable=True),
         "membrane_thickness_nm": Key(20.0, float, lo=0.0, lo_open=True),
     },
@@ -67,19 +85,14 @@ SCHEMA: dict[str, Any] = {
         "field": Key(True, bool),
         "selectivity": Key(True, bool),
     },
-    "inside": {"K": _conc(140.0), "Na": _conc(15.0), "Cl": _conc(10.0)},
-    "outside": {"K": _conc(5.0), "Na": _conc(145.0), "Cl": _conc(150.0)},
+    "inside": _concentrations(0),
+    "outside": _concentrations(1),
     "fixed_anions": {
         "enabled": Key(True, bool),
         "charge": Key(-1, int, hi=-1),
         "D_nm2_per_ns": Key(0.0, float, lo=0.0),
     },
-    "diffusion": {  # nm²/ns
-        "K": Key(1.96, float, lo=0.0, lo_open=True),
-        "Na": Key(1.33, float, lo=0.0, lo_open=True),
-        "Cl": Key(2.03, float, lo=0.0, lo_open=True),
-        "X": Key(0.5, float, lo=0.0),
-    },
+    "diffusion": _diffusion(),  # nm²/ns
     "membrane": {
         "pore_width_nm": Key(1.2, float, lo=0.0, lo_open=True),
         "site_spacing_nm": Key(8.0, float, lo=0.0, lo_open=True),
@@ -99,11 +112,16 @@ CHANNEL_KEYS = {
     "open_probability": Key(0.9, float, lo=0.0, lo_open=True, hi=1.0),
     "mean_open_time_ns": Key(20.0, float, lo=0.0, lo_open=True),
 }
+# Every permeant species has a default channel type (used when a table names it without all keys,
+# or when a live change adds the type); the mammalian membrane has all of them.
 DEFAULT_CHANNELS = {
     "K": {"relative_permeability": 1.0, "open_probability": 0.9, "mean_open_time_ns": 20.0},
     "Na": {"relative_permeability": 0.05, "open_probability": 0.66, "mean_open_time_ns": 10.0},
     "Cl": {"relative_permeability": 0.45, "open_probability": 0.78, "mean_open_time_ns": 10.0},
 }
+if set(DEFAULT_CHANNELS) != set(PERMEANT) or set(DEFAULT_mM) != set(SOLUTES):
+    raise ImportError("simulation.core.config: every solute of particles.species needs DEFAULT_mM, and every "
+                      "permeant species DEFAULT_CHANNELS")
 
 
 def defaults() -> dict:
@@ -137,6 +155,9 @@ class Config:
         """Ions with channels of non-zero permeability."""
         return tuple(i for i in PERMEANT
                      if i in self._data["channels"] and self._data["channels"][i]["relative_permeability"] > 0)
+
+    def gating(self) -> dict[str, Gating]:
+        return gating(self._data)
 
     def replace(self, changes: dict, where: str = "change") -> "Config":
         """A new validated config with some keys changed: replace({"outside.K": 20.0}).
@@ -312,7 +333,8 @@ def _validate_all(data: dict, where: str) -> dict:
         raise ConfigError(f"{where}: physics.temperature_C must be above absolute zero (-273.15), "
                           f"got {phys['temperature_C']:g}")
     if box["membrane_x_nm"] is None:
-        box["membrane_x_nm"] = box["width_nm"] / 2.0
+        box["membrane_x_nm"] = (DEFAULT_MEMBRANE_X_nm if box["width_nm"] == DEFAULT_WIDTH_nm
+                                else box["width_nm"] / 2.0)
     half = box["membrane_thickness_nm"] / 2.0
     left = box["membrane_x_nm"] - half
     right = box["width_nm"] - box["membrane_x_nm"] - half
@@ -322,7 +344,7 @@ def _validate_all(data: dict, where: str) -> dict:
             f"{box['membrane_thickness_nm']:g} leaves {left:g} nm inside and {right:g} nm outside in a "
             f"{box['width_nm']:g} nm box; each side needs at least {MIN_COMPARTMENT_NM:g} nm")
     for side in ("inside", "outside"):
-        for ion in PERMEANT:
+        for ion in SOLUTES:
             c = data[side][ion]
             if c < 0:
                 raise ConfigError(f"{where}: {side}.{ion} must be >= 0 mM, got {c:g}")
@@ -334,12 +356,15 @@ def _validate_all(data: dict, where: str) -> dict:
                                       f"(channels.{ion}.relative_permeability = {ch['relative_permeability']:g})")
     for side in ("inside", "outside"):
         c = data[side]
-        excess = c["Cl"] - c["K"] - c["Na"]
+        anions = [i for i in SOLUTES if INFO[i].z < 0]
+        cations = [i for i in SOLUTES if INFO[i].z > 0]
+        excess = -sum(INFO[i].z * c[i] for i in SOLUTES)
         if excess > 0:
             raise ConfigError(f"{where}: {side}: anions outweigh cations by {excess:g} mM "
-                              f"(Cl {c['Cl']:g} > K + Na {c['K'] + c['Na']:g}); lower {side}.Cl or raise K/Na")
+                              f"({' + '.join(anions)} > {' + '.join(cations)}); lower {side}.{anions[0]} "
+                              f"or raise {'/'.join(cations)}")
     # steps must stay well inside a pore and far thinner than the band
-    d_max = max(data["diffusion"][k] for k in ("K", "Na", "Cl", "X"))
+    d_max = max(data["diffusion"].values())
     d_max = max(d_max, data["fixed_anions"]["D_nm2_per_ns"])
     a_limit = min(mem["pore_width_nm"] / 2.0, box["membrane_thickness_nm"] / 4.0)
     dt_max = a_limit ** 2 / (6.0 * d_max)
@@ -363,7 +388,6 @@ def _validate_all(data: dict, where: str) -> dict:
         raise ConfigError(f"{where}: physics.particles = {phys['particles']} will not fit in this machine's "
                           f"memory ({pages / 2**30:.0f} GiB); allowed: <= {max_particles}")
     # Channel and pump numbers must fit on the membrane's sites.
-    from simulation.layout import channel_plan, membrane_sites  # local: layout imports this module
     n_sites = membrane_sites(data)
     if data["pump"]["count"] > n_sites:
         raise ConfigError(f"{where}: pump.count = {data['pump']['count']} pumps do not fit on the membrane's "
@@ -375,6 +399,25 @@ def _validate_all(data: dict, where: str) -> dict:
                           f"fit on the membrane's {n_sites} sites; lower pump.count or the permeability ratios, "
                           f"or raise box.height_nm")
     return data
+
+
+def membrane_sites(data: dict) -> int:
+    return int(data["box"]["height_nm"] // data["membrane"]["site_spacing_nm"])
+
+
+def gating(data: dict) -> dict[str, Gating]:
+    """Gating of every permeant species' channels: the config's, or the defaults of a type it lacks."""
+    ch = data["channels"]
+    return {ion: Gating(t["open_probability"], t["mean_open_time_ns"])
+            for ion, t in ((i, ch.get(i, DEFAULT_CHANNELS[i])) for i in PERMEANT)}
+
+
+def channel_plan(data: dict) -> ChannelPlan:
+    """How many channels of each type the config's permeabilities need (see `membrane.channels`)."""
+    return plan_channels({ion: t["relative_permeability"] for ion, t in data["channels"].items()}, gating(data),
+                         {ion: data["diffusion"][ion] for ion in PERMEANT},
+                         membrane_sites(data) - data["pump"]["count"],
+                         data["membrane"]["channels_per_unit_permeability"])
 
 
 def to_toml(data: dict) -> str:

@@ -19,9 +19,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from membrane import theory  # noqa: E402
-from simulation.config import Config  # noqa: E402
+from particles.species import CHARGE, PERMEANT_NAMES, SOLUTES  # noqa: E402
+from render.style import SPECIES_COLOUR, THEORY_LINES  # noqa: E402 (data only: the view's palette, no Pygame)
+from simulation.core.config import Config  # noqa: E402
 
-ION_COLOURS = {"K": "#0072B2", "Na": "#D55E00", "Cl": "#009E73"}
+
+def _colour(rgb) -> tuple[float, float, float]:
+    return tuple(c / 255 for c in rgb)
+
+
+ION_COLOURS = {ion: _colour(SPECIES_COLOUR[ion]) for ion in SOLUTES}
+GHK_COLOUR = _colour(THEORY_LINES["V_GHK_mV"][0])
+MN_COLOUR = _colour(THEORY_LINES["V_MN_mV"][0])
 
 
 def _save(fig, out: Path, stem: str) -> list[Path]:
@@ -55,8 +64,8 @@ def sweep_figure(rows: list[dict], summary_rows: list[dict], keys: list[str], ba
         if not numeric_x:
             ax.set_xticks(xs, [str(r[x_key]) for r in rs])
     if numeric_x:  # the theory each run had, at its own window-mean concentrations
-        for key, marker, colour, label in (("V_GHK_mV", "x", "#56B4E9", "GHK at each run's concentrations"),
-                                           ("V_MN_mV", "+", "#E69F00", "Mullins–Noda at each run's")):
+        for key, marker, colour, label in (("V_GHK_mV", "x", GHK_COLOUR, "GHK at each run's concentrations"),
+                                           ("V_MN_mV", "+", MN_COLOUR, "Mullins–Noda at each run's")):
             if key == "V_MN_mV" and not any(r["pump_enabled"] for r in rows):
                 continue
             ax.plot([r[x_key] for r in summary_rows], [r[f"{key}_mean"] for r in summary_rows], marker,
@@ -78,20 +87,20 @@ def sweep_figure(rows: list[dict], summary_rows: list[dict], keys: list[str], ba
 
 
 def _k_out_theory(ax, k_values, base: Config) -> None:
-    from simulation.layout import channel_plan
+    from simulation.core.config import channel_plan
     d = base.data
     perm = {i: p for i, p in channel_plan(d).effective_permeability.items() if p > 0}
     k = np.logspace(math.log10(min(k_values) / 1.5), math.log10(max(k_values) * 1.5), 200)
     c_in = dict(d["inside"])
     T = d["physics"]["temperature_C"]
-    cl_out = d["outside"]["Cl"]
 
     def c_out(kk):
-        return {"K": kk, "Na": d["outside"]["Na"], "Cl": cl_out}
-    ax.plot(k, [theory.nernst_mV(1, c_in["K"], kk, T) for kk in k], "--", color=ION_COLOURS["K"], label="Nernst E_K")
-    ax.plot(k, [theory.ghk_voltage_mV(perm, c_in, c_out(kk), T) for kk in k], "-", color="#56B4E9", label="GHK")
+        return dict(d["outside"], K=kk)
+    ax.plot(k, [theory.nernst_mV(CHARGE["K"], c_in["K"], kk, T) for kk in k], "--", color=ION_COLOURS["K"],
+            label="Nernst E_K")
+    ax.plot(k, [theory.ghk_voltage_mV(perm, c_in, c_out(kk), T) for kk in k], "-", color=GHK_COLOUR, label="GHK")
     if d["pump"]["enabled"] and d["pump"]["count"] > 0:
-        ax.plot(k, [theory.mullins_noda_mV(perm, c_in, c_out(kk), T) for kk in k], "-", color="#E69F00",
+        ax.plot(k, [theory.mullins_noda_mV(perm, c_in, c_out(kk), T) for kk in k], "-", color=MN_COLOUR,
                 label="Mullins–Noda (pump 3:2)")
     slope = theory.thermal_voltage_mV(T) * math.log(10)
     ax.text(0.02, 0.96, f"Nernst slope {slope:.1f} mV per decade", transform=ax.transAxes, va="top", fontsize=8)
@@ -109,8 +118,8 @@ def run_figure(run_dir: str | Path) -> list[Path]:
         k = max(1, ts.size // 100)
         c = np.cumsum(np.insert(ts["V_mV"], 0, 0.0))
         a1.plot(t_us[k - 1:], (c[k:] - c[:-k]) / k, color="k", lw=1.5, label="V, running mean")
-    for col, colour, label in (("E_K_mV", ION_COLOURS["K"], "E_K"), ("E_Na_mV", ION_COLOURS["Na"], "E_Na"),
-                               ("E_Cl_mV", ION_COLOURS["Cl"], "E_Cl"), ("V_GHK_mV", "#56B4E9", "GHK")):
+    for col, colour, label in ([(f"E_{i}_mV", ION_COLOURS[i], f"E_{i}") for i in PERMEANT_NAMES]
+                               + [("V_GHK_mV", GHK_COLOUR, "GHK")]):
         a1.plot(t_us, ts[col], "--", color=colour, lw=1.2, label=label)
     a1.set_ylabel("mV")
     a1.set_ylim(-110, 80)

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulation.analysis import mean_and_sem
-from simulation.config import load
-from simulation.run import run
+from simulation.headless.analysis import mean_and_sem
+from simulation.core.config import load
+from simulation.headless.run import run
 
 SMALL = ["box.width_nm=36", "box.membrane_x_nm=18", "box.height_nm=160", "membrane.site_spacing_nm=4",
          "pump.capture_radius_nm=1.5", "membrane.channels_per_unit_permeability=20",

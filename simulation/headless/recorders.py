@@ -16,11 +16,10 @@ import numpy as np
 
 from membrane import theory
 from membrane.voltage import IN, MEM, OUT
-from particles.species import NAMES
-from simulation.analysis import mean_and_sem, mean_flux_factors, measured_permeability
+from particles.species import CHARGE, NAMES, PERMEANT, PERMEANT_NAMES
+from simulation.headless.analysis import mean_and_sem, mean_flux_factors, measured_permeability
 
-PERMEANT = ("K", "Na", "Cl")
-THEORY_COLUMNS = ("E_K_mV", "E_Na_mV", "E_Cl_mV", "V_GHK_mV")
+THEORY_COLUMNS = tuple(f"E_{ion}_mV" for ion in PERMEANT_NAMES) + ("V_GHK_mV",)
 
 
 def columns() -> list[str]:
@@ -28,7 +27,7 @@ def columns() -> list[str]:
     for n in NAMES:
         cols += [f"{n}_in", f"{n}_out", f"{n}_mem"]
     cols += ["pump_cycles", "atp_spent"]
-    for ion in PERMEANT:
+    for ion in PERMEANT_NAMES:
         cols += [f"{ion}_efflux", f"{ion}_influx"]
     return cols + list(THEORY_COLUMNS)
 
@@ -52,8 +51,8 @@ class TimeseriesRecorder:
         for i in range(len(NAMES)):
             row += [int(o.counts[i, IN]), int(o.counts[i, OUT]), int(o.counts[i, MEM])]
         row += [o.pump_cycles, o.atp_spent]
-        for k in range(3):
-            row += [int(o.efflux[k]), int(o.influx[k])]
+        for s in PERMEANT:
+            row += [int(o.efflux[s]), int(o.influx[s])]
         row += [round(th[c], 4) if math.isfinite(th[c]) else "" for c in THEORY_COLUMNS]
         self.rows.append(row)
         if self._writer:
@@ -99,12 +98,12 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
     pump_rate = float((cycles[-1] - cycles[0]) / span_ns * 1e3) if span_ns > 0 else math.nan
 
     # fluxes over the window: measured permeabilities and Ussing's ratio
-    eff = {ion: float(samples[f"{ion}_efflux"][sel][-1] - samples[f"{ion}_efflux"][sel][0]) for ion in PERMEANT}
-    inf = {ion: float(samples[f"{ion}_influx"][sel][-1] - samples[f"{ion}_influx"][sel][0]) for ion in PERMEANT}
-    dens_in = {ion: c_in[ion] / sim.mM_per_density for ion in PERMEANT}
-    dens_out = {ion: c_out[ion] / sim.mM_per_density for ion in PERMEANT}
-    crossing = [ion for ion, p in sim.effective_permeability.items() if p > 0]
-    factors = {ion: mean_flux_factors(theory.CHARGE[ion], v, sim.temperature_C) for ion in crossing}
+    eff = {ion: float(samples[f"{ion}_efflux"][sel][-1] - samples[f"{ion}_efflux"][sel][0]) for ion in PERMEANT_NAMES}
+    inf = {ion: float(samples[f"{ion}_influx"][sel][-1] - samples[f"{ion}_influx"][sel][0]) for ion in PERMEANT_NAMES}
+    dens_in = {ion: c_in[ion] / sim.mM_per_density for ion in PERMEANT_NAMES}
+    dens_out = {ion: c_out[ion] / sim.mM_per_density for ion in PERMEANT_NAMES}
+    crossing = sim.channels.crossing()
+    factors = {ion: mean_flux_factors(CHARGE[ion], v, sim.temperature_C) for ion in crossing}
     p_meas = measured_permeability({i: eff[i] for i in crossing}, {i: inf[i] for i in crossing}, span_ns,
                                    dens_in, dens_out, factors) if span_ns > 0 else {}
     ussing = {}
@@ -153,7 +152,7 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
         "pump_cycles_per_us": pump_rate,
         "channels": sim.channel_counts(),
         "channels_per_unit_permeability_used": sim.channels_per_unit,
-        "pumps": int(sim.pump_y.size),
+        "pumps": sim.pumps.n,
         "mM_per_particle": {"in": k_in, "out": k_out},  # converts the file's counts to mM
     }
 

@@ -13,8 +13,6 @@ import numpy as np
 
 from membrane import theory
 
-PERMEANT = ("K", "Na", "Cl")
-
 
 def integrated_autocorrelation_time(x: np.ndarray, c: float = 5.0) -> float:
     """τ_int = 1/2 + Σ_{t=1}^{M} ρ(t), in samples (1/2 for uncorrelated samples)."""

@@ -9,7 +9,7 @@ and redoes the rest; tables are written to a temporary name and renamed too.
 DIR/runs/<name>/      each run's own directory, as `run` writes it
 DIR/sweep.csv         one row per run (varied values, seed, run_dir, V, theory, fluxes, wall time)
 DIR/summary.csv       one row per grid point, aggregated over seeds (mean, std, n)
-DIR/sweep.png/.svg    V against the varied key (see simulation.figures)
+DIR/sweep.png/.svg    V against the varied key (see simulation.headless.figures)
 """
 from __future__ import annotations
 
@@ -23,10 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from particles.species import PERMEANT_NAMES, SOLUTES
 from simulation import __version__
-from simulation.config import Config, ConfigError, from_data, parse_value
-
-IONS = ("K", "Na", "Cl")
+from simulation.core.config import Config, ConfigError, from_data, parse_value
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ def run_task(task: Task, steps: int, runs_dir: str, sample_every: int | None) ->
     Runs in a worker process: one Numba thread, since the sweep runs one task per core."""
     import numba
     numba.set_num_threads(1)
-    from simulation.run import run
+    from simulation.headless.run import run
     final = Path(runs_dir) / task.name
     if (final / "summary.json").exists():
         return row_from_summary(task, final)
@@ -100,14 +99,14 @@ def row_from_summary(task: Task, run_dir: Path) -> dict:
     row.update(seed=task.seed, run_dir=f"runs/{task.name}", version=s.get("version"), steps=s["steps"],
                V_mean_mV=s["V_mean_mV"], V_sem_mV=s["V_sem_mV"])
     for side in ("in", "out"):
-        for ion in IONS:
+        for ion in SOLUTES:
             row[f"{ion}_{side}_mM"] = s["concentrations_mM"][side][ion]
-    for k in ("E_K_mV", "E_Na_mV", "E_Cl_mV", "V_GHK_mV", "V_MN_mV", "V_Donnan_mV"):
+    for k in [f"E_{ion}_mV" for ion in PERMEANT_NAMES] + ["V_GHK_mV", "V_MN_mV", "V_Donnan_mV"]:
         row[k] = s["theory"].get(k)
     row["zero_current_mV"] = s.get("zero_current_mV")
     row["pump_enabled"] = s["config"]["pump"]["enabled"]
     row["pump_cycles_per_us"] = s["pump_cycles_per_us"]
-    for ion in IONS:
+    for ion in PERMEANT_NAMES:
         row[f"P_{ion}_effective"] = s["effective_permeability"].get(ion)
         row[f"P_{ion}_measured"] = s.get("measured_permeability", {}).get(ion)
         u = s.get("ussing", {}).get(ion)
@@ -207,14 +206,14 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
     write_table(rows, out / "sweep", fmt)
     summary_rows = aggregate(rows, keys)
     write_table(summary_rows, out / "summary", fmt)
-    from simulation.figures import sweep_figure
+    from simulation.headless.figures import sweep_figure
     sweep_figure(rows, summary_rows, keys, base, out)
     return {"runs": len(tasks), "skipped": len(done), "ran": len(todo), "wall_s": time.perf_counter() - t0}
 
 
 def _warm_cache(base: Config) -> None:
     """Compile the kernels once here so every worker loads them from Numba's cache."""
-    from simulation.model import Simulation
+    from simulation.core.model import Simulation
     tiny = base.replace({"physics.particles": 200})
     Simulation(tiny, 0).compile()
 

@@ -1,0 +1,367 @@
+"""`Simulation`: a running cell, composed of its particles, its channel set and its pump set.
+
+It is built from a validated `Config` and a seed, advances with `step(k)` and is read from
+outside (recorders, the live view) through its parts, `observe()` and `theory()`. The channel set
+(`membrane.channels.ChannelSet`) and the pump set (`membrane.pump.PumpSet`) own their arrays and
+their own interventions; `Simulation` owns the particles, the clock, the inside charge (so V) and
+the counters. Everything that changes the cell while it runs is an explicit method here (block the
+pumps, set an outside concentration, set a channel type's permeability, switch the field or the
+selectivity off), so the view, lecture scenarios and tests all make the same change; each is a
+change of config keys that passes the config's rules (`Config.replace`) before anything moves,
+and is logged in `events` with its step and the keys it changed, so a run can be replayed from
+its config and its events.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from membrane import theory
+from membrane.channels import ChannelSet
+from membrane.crossing import N_BLOCKS, Field, move_particles, new_tally  # noqa: F401 (move_particles: compile)
+from membrane.geometry import PUMP_SITE, MembraneGeometry, SiteLayout
+from membrane.pump import PumpSet
+from membrane.voltage import IN, OUT, inside_charge, region_counts, voltage_mV
+from particles.diffusion import step_half_width_nm
+from particles.rng import STREAM_PLACE, uniform_array
+from particles.species import (CHARGE, DIFFUSING_NAMES, FIXED_ANION, FIXED_ANION_SUBSTITUTE, NAMES, N_SPECIES,
+                               OUTSIDE_FILLER, PERMEANT, PERMEANT_NAMES, SOLUTES, TABLE, Species, charges_array)
+from particles.state import FAR_IN, FAR_OUT, HELD, ParticleState, SpeciesArrays, compartment_counts, place, species_totals
+from simulation.core.config import Config, ConfigError, channel_plan
+from simulation.core.stepper import Counters, StepParams, advance
+
+
+@dataclass
+class Event:
+    step: int
+    time_ns: float
+    label: str
+    changes: dict = field(default_factory=dict)   # the config keys the change set, and their values
+
+
+@dataclass
+class Observation:
+    """What a recorder reads at one instant (all counts are particles)."""
+    step: int
+    time_ns: float
+    v_mV: float
+    counts: np.ndarray            # [species, region] with regions IN, MEM, OUT
+    pump_cycles: int
+    atp_spent: int
+    efflux: np.ndarray            # cumulative complete transits out, per species
+    influx: np.ndarray
+    conc_in_mM: dict = field(default_factory=dict)
+    conc_out_mM: dict = field(default_factory=dict)
+
+
+class Simulation:
+    """A running cell. Build it from a config and a seed; advance it with `step(k)`."""
+
+    def __init__(self, config: Config, seed: int = 0):
+        self.config = config           # the config as it is now: live changes replace it
+        self.initial_config = config   # the config the run started from
+        self.seed = int(seed)
+        d = config.data
+        box, phys = d["box"], d["physics"]
+        half = box["membrane_thickness_nm"] / 2
+        self.geometry = MembraneGeometry(
+            width_nm=box["width_nm"], height_nm=box["height_nm"],
+            x_left_nm=box["membrane_x_nm"] - half, x_right_nm=box["membrane_x_nm"] + half,
+            site_spacing_nm=d["membrane"]["site_spacing_nm"], pore_width_nm=d["membrane"]["pore_width_nm"])
+        g = self.geometry
+        self.temperature_C = phys["temperature_C"]
+        self.vt_mV = theory.thermal_voltage_mV(self.temperature_C)
+        self.dt_ns = phys["dt_ns"]
+        self.capacitance_e_per_mV = phys["capacitance_e_per_mV"]
+        self.field = Field(float(self.vt_mV), bool(phys["field"]), bool(phys["selectivity"]))
+
+        d_coef = np.zeros(N_SPECIES)
+        for name in DIFFUSING_NAMES:
+            d_coef[Species[name]] = d["diffusion"][name]
+        d_coef[FIXED_ANION] = d["fixed_anions"]["D_nm2_per_ns"]
+        self.d_nm2_per_ns = d_coef
+        self.kinds = SpeciesArrays(step_half_width_nm(d_coef, self.dt_ns), charges_array(d["fixed_anions"]["charge"]),
+                                   np.array([s.permeant for s in TABLE], dtype=np.bool_))
+
+        counts = compartment_counts(d["inside"], d["outside"], d["fixed_anions"]["charge"],
+                                    d["fixed_anions"]["enabled"], g.area_in_nm2, g.area_out_nm2,
+                                    phys["particles"])
+        self.mM_per_density = counts.mM_per_density
+        self.state = place(counts, self.seed, g.height_nm, (0.0, g.x_left_nm), (g.x_right_nm, g.width_nm))
+        # transits are counted between the reservoirs beyond this distance from the membrane
+        self.band = g.band(min(g.site_spacing_nm, 0.3 * min(g.x_left_nm, g.width_nm - g.x_right_nm)))
+        self._mark_reservoirs()
+
+        # channels and pumps on the membrane's sites
+        plan = channel_plan(d)
+        self.channels_per_unit = plan.channels_per_unit
+        layout = SiteLayout(g, [(s, plan.counts[s.name]) for s in PERMEANT] + [(PUMP_SITE, d["pump"]["count"])])
+        self.channels = ChannelSet(g, layout, {ion: t["relative_permeability"] for ion, t in d["channels"].items()},
+                                   config.gating(), {n: float(d_coef[Species[n]]) for n in PERMEANT_NAMES},
+                                   plan.unit_permeability, self.dt_ns, self.seed)
+        pump = d["pump"]
+        self.pumps = PumpSet(g.site_y_nm[layout.sites_of(PUMP_SITE)], pump["max_turnover_per_us"],
+                             pump["capture_radius_nm"], self.dt_ns, pump["enabled"])
+
+        self.step_count = 0
+        self.q_in = self.recount_inside_charge()
+        self.counters = Counters(new_tally(N_SPECIES), np.zeros(2, dtype=np.int64))
+        self.events: list[Event] = []
+
+    def _mark_reservoirs(self) -> None:
+        """Mark free particles already beyond the transit margin with the reservoir they are in."""
+        s, b = self.state, self.band
+        free = (s.flags & (HELD | FAR_IN | FAR_OUT)) == 0
+        s.flags[free & (s.x < b.x_left_nm - b.margin_nm)] = FAR_IN
+        s.flags[free & (s.x > b.x_right_nm + b.margin_nm)] = FAR_OUT
+
+    # ---- the time step ------------------------------------------------------------------
+
+    def compile(self) -> None:
+        """Compile (or load from the cache) the step kernels without advancing."""
+        self._advance(0)
+
+    def step(self, k: int = 1) -> None:
+        """Advance k time steps. Each step, in this order:
+
+        1. gate channels (two-state Markov, voltage-independent leak channels);
+        2. propose a Brownian move for every free particle;
+        3. resolve the membrane: walls, open pores of the right species, Metropolis on the
+           constant field using V from the end of the previous step; count transits;
+        4. pumps advance their cycle (conformational changes, then captures);
+        5. count the inside charge: Q_in changes by exactly the charge that crossed the mid-line;
+        6. V = Q_in / C (the only place V is computed: `membrane.voltage.voltage_mV`);
+        7. advance the clock; recorders then read between calls.
+        """
+        if k > 0:
+            self._advance(k)
+
+    def _advance(self, k: int) -> None:
+        params = StepParams(self.seed, float(self.capacitance_e_per_mV), self.field, self.pumps.enabled)
+        self.q_in = int(advance(k, self.step_count, self.q_in, self.state, self.kinds, self.band,
+                                self.channels.pores, self.pumps.arrays, params, self.counters))
+        self.step_count += k
+
+    # ---- reading ------------------------------------------------------------------------
+
+    @property
+    def v_mV(self) -> float:
+        return float(voltage_mV(self.q_in, self.capacitance_e_per_mV))
+
+    @property
+    def time_ns(self) -> float:
+        return self.step_count * self.dt_ns
+
+    @property
+    def n_particles(self) -> int:
+        return self.state.n
+
+    @property
+    def crossings(self) -> np.ndarray:
+        """Cumulative transits through channels, [EFFLUX/INFLUX, species]."""
+        return self.counters.tally.sum(axis=0)
+
+    @property
+    def pump_totals(self) -> np.ndarray:
+        """Cumulative pump cycles completed and ATP spent."""
+        return self.counters.pump_totals
+
+    @property
+    def pumps_on(self) -> bool:
+        return self.pumps.enabled
+
+    @property
+    def field_on(self) -> bool:
+        return self.field.on
+
+    @property
+    def selective(self) -> bool:
+        return self.field.selective
+
+    def region_counts(self) -> np.ndarray:
+        g = self.geometry
+        return region_counts(self.state.x, self.state.species, g.x_left_nm, g.x_right_nm)
+
+    @property
+    def mM_per_particle(self) -> tuple[float, float]:
+        """The concentration (mM) one particle makes in the inside and in the outside bulk."""
+        g = self.geometry
+        return self.mM_per_density / g.area_in_nm2, self.mM_per_density / g.area_out_nm2
+
+    def concentrations_mM(self, counts: np.ndarray | None = None) -> tuple[dict, dict]:
+        """Bulk concentrations (mM) inside and outside, from the current counts."""
+        c = self.region_counts() if counts is None else counts
+        k_in, k_out = self.mM_per_particle
+        return ({n: float(c[i, IN] * k_in) for i, n in enumerate(NAMES)},
+                {n: float(c[i, OUT] * k_out) for i, n in enumerate(NAMES)})
+
+    def observe(self) -> Observation:
+        counts = self.region_counts()
+        c_in, c_out = self.concentrations_mM(counts)
+        crossings = self.crossings
+        return Observation(self.step_count, self.time_ns, self.v_mV, counts,
+                           int(self.pump_totals[0]), int(self.pump_totals[1]),
+                           crossings[0], crossings[1], c_in, c_out)
+
+    @property
+    def effective_permeability(self) -> dict[str, float]:
+        """Achieved permeability per ion, relative to K⁺ (config units), from the channels placed."""
+        return self.channels.effective_permeability()
+
+    def channel_counts(self) -> dict[str, int]:
+        return self.channels.counts()
+
+    def theory(self, c_in: dict | None = None, c_out: dict | None = None, donnan: bool = True) -> dict[str, float]:
+        """Nernst per ion, GHK, Mullins–Noda and (unless `donnan` is false: it recounts every
+        particle) Donnan, from the present or the given concentrations."""
+        if c_in is None:
+            c_in, c_out = self.concentrations_mM()
+        T = self.temperature_C
+        perm = {ion: p for ion, p in self.effective_permeability.items() if p > 0}
+        out = {f"E_{ion}_mV": theory.nernst_mV(CHARGE[ion], c_in[ion], c_out[ion], T) for ion in PERMEANT_NAMES}
+        out["V_GHK_mV"] = theory.ghk_voltage_mV(perm, c_in, c_out, T) if perm else math.nan
+        out["V_MN_mV"] = theory.mullins_noda_mV(perm, c_in, c_out, T) if perm else math.nan
+        if donnan:
+            out["V_Donnan_mV"] = self.donnan_mV()
+        return out
+
+    def donnan_mV(self) -> float:
+        """The Gibbs–Donnan potential this box would reach with the pumps stopped for good."""
+        g = self.geometry
+        s = self.state
+        left = s.x < g.x_mid_nm
+        crossing = set(self.channels.crossing())
+        totals, fixed_in = {}, 0.0
+        for i, name in enumerate(NAMES):
+            mask = s.species == i
+            if name in crossing:
+                totals[name] = float(mask.sum())
+            else:
+                fixed_in += float(self.kinds.charge[i]) * float((mask & left).sum())
+        return theory.donnan_mV(totals, CHARGE, fixed_in, g.area_in_nm2, g.area_out_nm2,
+                                self.capacitance_e_per_mV, self.temperature_C)
+
+    # ---- interventions --------------------------------------------------------------------
+
+    def _check(self, changes: dict) -> Config:
+        """The config after a live change, by the config file's rules (ConfigError if refused)."""
+        return self.config.replace(changes, "live change")
+
+    def _log(self, label: str, changes: dict) -> None:
+        self.events.append(Event(self.step_count, self.time_ns, label, dict(changes)))
+
+    def _apply(self, new: Config, label: str, changes: dict) -> None:
+        self.config = new
+        self._log(label, changes)
+
+    def set_pumps(self, enabled: bool) -> None:
+        """Unblock (True) or block with ouabain (False). Blocking returns held ions to their side."""
+        changes = {"pump.enabled": bool(enabled)}
+        new = self._check(changes)
+        if self.pumps.set_enabled(enabled, self.state, self.kinds.charge, self.band, self.seed, self.step_count):
+            self._apply(new, "pump on" if enabled else "ouabain: pump blocked", changes)
+
+    def set_field(self, on: bool) -> None:
+        """Field off: pores ignore V (every move in a pore is accepted as if Δφ = 0)."""
+        changes = {"physics.field": bool(on)}
+        new = self._check(changes)
+        if bool(on) != self.field.on:
+            self.field = self.field._replace(on=bool(on))
+            self._apply(new, "field on" if on else "field off", changes)
+
+    def set_selectivity(self, on: bool) -> None:
+        """Selectivity off: every pore admits every permeant species."""
+        changes = {"physics.selectivity": bool(on)}
+        new = self._check(changes)
+        if bool(on) != self.field.selective:
+            self.field = self.field._replace(selective=bool(on))
+            self._apply(new, "selectivity on" if on else "selectivity off", changes)
+
+    def set_relative_permeability(self, ion: str, relative: float) -> float:
+        """Place as many `ion` channels as `relative` permeability needs (within free sites), adding
+        the channel type if the cell had none. Returns the relative permeability achieved."""
+        if ion not in PERMEANT_NAMES:
+            raise ConfigError(f"live change: no channel type {ion!r}; allowed: {', '.join(PERMEANT_NAMES)}")
+        changes = {f"channels.{ion}.relative_permeability": relative}
+        new = self._check(changes)
+        achieved = self.channels.set_relative_permeability(
+            ion, new[f"channels.{ion}.relative_permeability"], self.state)
+        self._apply(new, f"P_{ion} = {achieved:.3g}", changes)
+        return achieved
+
+    def scale_permeability(self, ion: str, factor: float) -> float:
+        """Multiply an ion's relative permeability (more or fewer channels of that type)."""
+        if ion not in PERMEANT_NAMES:
+            raise ConfigError(f"live change: no channel type {ion!r}; allowed: {', '.join(PERMEANT_NAMES)}")
+        return self.set_relative_permeability(ion, self.channels.relative[ion] * factor)
+
+    def set_outside_concentration(self, ion: str, mM: float) -> float:
+        """Change an outside bulk concentration, keeping the outside neutral.
+
+        A cation added comes with as many filler anions (X⁻); removed, it takes X⁻ (then Cl⁻)
+        away. Cl⁻ is exchanged with X⁻. Returns the concentration reached (whole particles).
+        """
+        if ion not in SOLUTES:
+            raise ConfigError(f"live change: cannot set outside {ion!r}; allowed: {', '.join(SOLUTES)}")
+        changes = {f"outside.{ion}": mM}
+        out_cfg = self.config["outside"]
+        out_cfg[ion] = mM
+        sub = FIXED_ANION_SUBSTITUTE.name
+        if CHARGE[ion] > 0:   # the outside's Cl⁻ can only stay as high as its cations allow
+            cl_max = sum(CHARGE[i] * out_cfg[i] for i in SOLUTES if i != sub) / -CHARGE[sub]
+            if out_cfg[sub] > cl_max:
+                changes[f"outside.{sub}"] = cl_max
+        new = self._check(changes)
+        mM = new[f"outside.{ion}"]
+        g, s = self.geometry, self.state
+        per_mM = g.area_out_nm2 / self.mM_per_density
+        sp = Species[ion]
+        bulk_out = (s.x > g.x_right_nm) & ((s.flags & HELD) == 0)
+        have = int((bulk_out & (s.species == sp)).sum())
+        delta = int(round(mM * per_mM)) - have
+        X, Cl = int(OUTSIDE_FILLER), int(FIXED_ANION_SUBSTITUTE)
+        if CHARGE[ion] < 0:
+            pool = np.flatnonzero(bulk_out & (s.species == (X if delta > 0 else sp)))
+            m = min(abs(delta), pool.size)
+            s.species[pool[:m]] = sp if delta > 0 else X
+        elif delta > 0:
+            self._add_outside([int(sp)] * delta + [X] * delta)
+        elif delta < 0:
+            ions = np.flatnonzero(bulk_out & (s.species == sp))[:(-delta)]
+            xs = np.flatnonzero(bulk_out & (s.species == X))[:(-delta)]
+            cls = np.flatnonzero(bulk_out & (s.species == Cl))[:(-delta) - xs.size]
+            self._remove(np.concatenate([ions, xs, cls]))
+        reached = int(((self.state.x > g.x_right_nm) & (self.state.species == sp)).sum()) / per_mM
+        self._apply(new, f"[{ion}]o = {reached:.3g} mM", changes)
+        return reached
+
+    def _add_outside(self, species: list[int]) -> None:
+        g, s = self.geometry, self.state
+        m = len(species)
+        u = uniform_array(self.seed, STREAM_PLACE, 10_000 + self.step_count, 2 * m)
+        x = g.x_right_nm + 1e-6 + (g.width_nm - g.x_right_nm - 2e-6) * u[:m]
+        self.state = ParticleState(np.concatenate([s.x, x]), np.concatenate([s.y, g.height_nm * u[m:]]),
+                                   np.concatenate([s.species, np.array(species, dtype=np.int8)]),
+                                   np.concatenate([s.flags, np.zeros(m, dtype=np.uint8)]),
+                                   np.concatenate([s.held_by, np.full(m, -1, dtype=np.int32)]))
+        self._mark_reservoirs()
+
+    def _remove(self, idx: np.ndarray) -> None:
+        s = self.state
+        keep = np.ones(s.n, dtype=bool)
+        keep[idx] = False
+        self.pumps.renumber(np.cumsum(keep) - 1)
+        self.state = ParticleState(s.x[keep], s.y[keep], s.species[keep], s.flags[keep], s.held_by[keep])
+
+    # ---- invariants (tests and validate) ----------------------------------------------------
+
+    def recount_inside_charge(self) -> int:
+        return int(inside_charge(self.state.x, self.state.species, self.kinds.charge, self.geometry.x_mid_nm))
+
+    def species_totals(self) -> dict[str, int]:
+        return species_totals(self.state)
+
+    def pump_summary(self) -> dict[str, int]:
+        return self.pumps.phase_counts()

@@ -1,0 +1,50 @@
+"""The compiled time step: every phase of one step, in the order `Simulation.step` documents.
+
+A single @njit loop advances k steps without returning to Python, so the live view and headless
+runs pay no per-step interpreter cost. It only calls the membrane's and particles' kernels, and
+takes its arguments as named bundles: the particles, the species' parameters, the band, the
+pores, the pumps, the step's parameters and the counters.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from membrane.channels import gate_channels
+from membrane.crossing import Field, move_particles
+from membrane.pump import advance_pumps
+from membrane.voltage import voltage_mV
+
+
+class StepParams(NamedTuple):
+    seed: int
+    capacitance_e_per_mV: float
+    field: Field
+    pumps_on: bool
+
+
+class Counters(NamedTuple):
+    tally: np.ndarray        # int64[block, EFFLUX/INFLUX, species]: cumulative transits (membrane.crossing)
+    pump_totals: np.ndarray  # int64[2]: cycles completed, ATP spent
+
+
+@njit(cache=True)
+def advance(n_steps, step0, q_in, particles, kinds, band, pores, pumps, params, counters):
+    """n_steps steps; updates arrays and counters in place and returns the new Q_in (e)."""
+    seed = params.seed
+    for t in range(n_steps):
+        step = step0 + t
+        # 1. gate channels; 2-3. propose moves and resolve the membrane with V of the last step
+        gate_channels(pores, seed, step)
+        v = voltage_mV(q_in, params.capacitance_e_per_mV)
+        q_in += move_particles(particles, kinds, band, pores, params.field, v, seed, step, counters.tally)
+        # 4. pumps advance their cycle
+        if params.pumps_on:
+            dqp, cycles, atp = advance_pumps(particles, kinds.charge, band, pumps, seed, step)
+            q_in += dqp
+            counters.pump_totals[0] += cycles
+            counters.pump_totals[1] += atp
+        # 5. the inside charge is now q_in; V = Q_in / C is read from it at the next step
+    return q_in
