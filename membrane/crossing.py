@@ -78,7 +78,8 @@ def move_particles(particles, kinds, band, pores, field, v_mV, seed, step, tally
     dq_block = np.zeros(N_BLOCKS, dtype=np.int64)
     for b in prange(N_BLOCKS):
         dq_b = 0
-        for i in range(b * n // N_BLOCKS, (b + 1) * n // N_BLOCKS):
+        # unsigned indices: Numba then skips the negative-index wraparound on every array access
+        for i in range(np.uint64(b * n // N_BLOCKS), np.uint64((b + 1) * n // N_BLOCKS)):
             f = flags[i]
             if f & HELD:
                 continue
