@@ -20,7 +20,7 @@ import numpy as np
 
 from membrane import theory
 from membrane.channels import ChannelSet
-from membrane.crossing import N_BLOCKS, Field, move_particles, new_tally  # noqa: F401 (move_particles: compile)
+from membrane.crossing import Field, new_tally
 from membrane.geometry import PUMP_SITE, MembraneGeometry, SiteLayout
 from membrane.pump import PumpSet
 from membrane.voltage import IN, OUT, inside_charge, region_counts, voltage_mV
@@ -263,21 +263,21 @@ class Simulation:
         if self.pumps.set_enabled(enabled, self.state, self.kinds.charge, self.band, self.seed, self.step_count):
             self._apply(new, "pump on" if enabled else "ouabain: pump blocked", changes)
 
+    def _switch_field(self, attr: str, key: str, what: str, on: bool) -> None:
+        """Set one of the pores' switches (`Field.on`, `Field.selective`) from config key `key`."""
+        changes = {key: bool(on)}
+        new = self._check(changes)
+        if bool(on) != getattr(self.field, attr):
+            self.field = self.field._replace(**{attr: bool(on)})
+            self._apply(new, f"{what} {'on' if on else 'off'}", changes)
+
     def set_field(self, on: bool) -> None:
         """Field off: pores ignore V (every move in a pore is accepted as if Δφ = 0)."""
-        changes = {"physics.field": bool(on)}
-        new = self._check(changes)
-        if bool(on) != self.field.on:
-            self.field = self.field._replace(on=bool(on))
-            self._apply(new, "field on" if on else "field off", changes)
+        self._switch_field("on", "physics.field", "field", on)
 
     def set_selectivity(self, on: bool) -> None:
         """Selectivity off: every pore admits every permeant species."""
-        changes = {"physics.selectivity": bool(on)}
-        new = self._check(changes)
-        if bool(on) != self.field.selective:
-            self.field = self.field._replace(selective=bool(on))
-            self._apply(new, "selectivity on" if on else "selectivity off", changes)
+        self._switch_field("selective", "physics.selectivity", "selectivity", on)
 
     def set_relative_permeability(self, ion: str, relative: float) -> float:
         """Place as many `ion` channels as `relative` permeability needs (within free sites), adding
