@@ -240,7 +240,7 @@ def cmd_run(args) -> int:
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         sys.stderr.write(f"--out {args.out}: exists and is not a directory\n")
         return EXIT_BAD_INPUT
-    from simulation.headless.run import Interrupted, run
+    from simulation.headless.run import Interrupted, notes, run
     # Ctrl-C (and a plain `kill`) must stop the run and flush it, even when this process was
     # started with SIGINT ignored (as background jobs of non-interactive shells are).
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -254,6 +254,8 @@ def cmd_run(args) -> int:
     except OSError as e:
         sys.stderr.write(f"cannot write to --out {args.out}: {e.strerror}\n")
         return EXIT_BAD_INPUT
+    for line in notes(summary):
+        sys.stderr.write(line + "\n")
     v, sem = summary["V_mean_mV"], summary["V_sem_mV"]
     th = summary.get("theory") or {}
     line = f"V = {v:.2f} ± {sem:.2f} mV" if v is not None and sem is not None else "V = n/a"

@@ -5,8 +5,12 @@ A channel of species s is a pore `pore_width_nm` wide through the band. Its perm
 proportional to p_open · D_s (the pore geometry is the same for every type, and so is the access
 to its mouths, which scales with D as well). Relative permeability 1 is the permeability of
 `channels_per_unit_permeability` channels of the reference species (K⁺), so a species with
-relative permeability P_s gets n_s = round(P_s · N_unit · p_K · D_K / (p_s · D_s)) channels. The
-achieved effective permeability after rounding is reported; the measured one comes from the fluxes.
+relative permeability P_s gets n_s = round(P_s · N_unit · p_K · D_K / (p_s · D_s)) channels (at
+least one), and then its open probability is set so that n_s · p_s · D_s is exactly P_s · N_unit ·
+p_K · D_K: whole channels no longer round the requested ratios (P_Na = 0.04 is 0.0400, not the
+0.0373 of three channels). The open probability moves by at most half a channel's share, so the
+gating keeps its character (mostly open stays mostly open; the mean open time is unchanged). The
+measured permeability comes from the fluxes.
 
 Gating is a two-state Markov chain per channel: closing rate 1/τ_open, opening rate
 p/(1-p)/τ_open, so the open fraction is p and the mean open time τ_open.
@@ -50,16 +54,29 @@ class Gating:
 @dataclass(frozen=True)
 class ChannelPlan:
     counts: dict[str, int]                   # channels per ion
+    open_probability: dict[str, float]       # per ion, as placed (set so the ratios are exact)
     effective_permeability: dict[str, float]  # achieved, relative to the reference (config units)
     unit_permeability: float                 # N_unit · p_ref · D_ref
     channels_per_unit: int                   # N_unit actually used (lowered when the sites run out)
 
 
-def channel_count(rel_perm: float, p_open: float, d_nm2_per_ns: float, unit_permeability: float) -> int:
-    """Channels of one type needed for `rel_perm` (unit_permeability = N_unit · p_ref · D_ref)."""
-    if rel_perm <= 0.0 or p_open <= 0.0:
-        return 0
-    return int(round(rel_perm * unit_permeability / (p_open * d_nm2_per_ns)))
+def fit_channels(rel_perm: float, p_open: float, d_nm2_per_ns: float, unit_permeability: float,
+                 max_count: int | None = None) -> tuple[int, float]:
+    """(channels, open probability) giving `rel_perm` exactly (unit_permeability = N_unit · p_ref ·
+    D_ref): the whole number of channels nearest at `p_open`, then the open probability that makes
+    n · p · D exact. With at most `max_count` channels the open probability is capped at 1, and
+    the result may fall short (the caller reports what was achieved)."""
+    if rel_perm <= 0.0:
+        return 0, p_open
+    open_channels = rel_perm * unit_permeability / d_nm2_per_ns     # n · p needed
+    n = max(1, int(round(open_channels / p_open)))
+    if open_channels / n > 1.0:
+        n = int(np.ceil(open_channels))
+    if max_count is not None:
+        n = min(n, max_count)
+    if n == 0:
+        return 0, p_open
+    return n, min(1.0, open_channels / n)
 
 
 def achieved_permeability(n: int, p_open: float, d_nm2_per_ns: float, unit_permeability: float) -> float:
@@ -76,16 +93,16 @@ def plan_channels(relative: dict[str, float], gating: dict[str, Gating], d_nm2_p
     ref = REFERENCE.name
     for n_unit in range(max_per_unit, 0, -1):
         unit_p = n_unit * gating[ref].open_probability * d_nm2_per_ns[ref]
-        counts, eff = {}, {}
+        counts, p_used, eff = {}, {}, {}
         for s in PERMEANT:
             ion = s.name
-            if ion not in relative:
-                counts[ion], eff[ion] = 0, 0.0
-                continue
             p = gating[ion].open_probability
-            counts[ion] = channel_count(relative[ion], p, d_nm2_per_ns[ion], unit_p)
-            eff[ion] = achieved_permeability(counts[ion], p, d_nm2_per_ns[ion], unit_p)
-        plan = ChannelPlan(counts, eff, unit_p, n_unit)
+            if ion not in relative:
+                counts[ion], p_used[ion], eff[ion] = 0, p, 0.0
+                continue
+            counts[ion], p_used[ion] = fit_channels(relative[ion], p, d_nm2_per_ns[ion], unit_p)
+            eff[ion] = achieved_permeability(counts[ion], p_used[ion], d_nm2_per_ns[ion], unit_p)
+        plan = ChannelPlan(counts, p_used, eff, unit_p, n_unit)
         if sum(counts.values()) <= free_sites:
             break
     return plan
@@ -141,12 +158,15 @@ class ChannelSet:
     """The membrane's leak channels: pores, gates, types and their permeabilities."""
 
     def __init__(self, geometry: MembraneGeometry, layout: SiteLayout, relative: dict[str, float],
-                 gating: dict[str, Gating], d_nm2_per_ns: dict[str, float], unit_permeability: float,
-                 dt_ns: float, seed: int):
+                 gating: dict[str, Gating], open_probability: dict[str, float], d_nm2_per_ns: dict[str, float],
+                 unit_permeability: float, dt_ns: float, seed: int):
+        """`gating` is the config's (every permeant species; defaults for types not placed),
+        `open_probability` the plan's (set so the placed counts meet the ratios exactly)."""
         self.geometry = geometry
         self.layout = layout
         self.relative = {s.name: float(relative.get(s.name, 0.0)) for s in PERMEANT}
-        self.gating = dict(gating)            # per permeant species (defaults for types not placed)
+        self.requested_gating = dict(gating)
+        self.gating = {ion: Gating(open_probability[ion], g.mean_open_time_ns) for ion, g in gating.items()}
         self.has_type = {s.name: s.name in relative for s in PERMEANT}
         self.d_nm2_per_ns = dict(d_nm2_per_ns)
         self.unit_permeability = unit_permeability
@@ -181,6 +201,17 @@ class ChannelSet:
     def counts(self) -> dict[str, int]:
         return {s.name: self.layout.count(s) for s in PERMEANT}
 
+    def placed(self) -> dict[str, dict]:
+        """Per channel type present: channels, open probability asked and used, permeability asked
+        and achieved (relative to the reference)."""
+        eff = self.effective_permeability()
+        return {s.name: {"channels": self.layout.count(s),
+                         "open_probability_asked": self.requested_gating[s.name].open_probability,
+                         "open_probability_used": self._p_open(s.name),
+                         "relative_permeability_asked": self.relative[s.name],
+                         "relative_permeability_achieved": eff[s.name]}
+                for s in PERMEANT if self.has_type[s.name]}
+
     def effective_permeability(self) -> dict[str, float]:
         """Achieved permeability per ion, relative to the reference, from the channels placed."""
         return {s.name: achieved_permeability(self.layout.count(s), self._p_open(s.name), self.d_nm2_per_ns[s.name],
@@ -200,15 +231,18 @@ class ChannelSet:
         """
         s = Species[ion]
         self.has_type[ion] = True
-        want = channel_count(relative, self._p_open(ion), self.d_nm2_per_ns[ion], self.unit_permeability)
+        asked = self.requested_gating[ion]
         had = self.layout.count(s)
-        got = self.layout.set_count(s, min(want, had + self.layout.free_sites()))
+        want, p = fit_channels(relative, asked.open_probability, self.d_nm2_per_ns[ion], self.unit_permeability,
+                               had + self.layout.free_sites())
+        got = self.layout.set_count(s, want)
+        self.gating[ion] = Gating(p, asked.mean_open_time_ns)
         self.relative[ion] = relative
-        if got != had:
-            self._site_open[self.sites] = self.pores.is_open   # the gates as the kernels left them
-            new_sites = self.layout.sites_of(s)
-            self._site_open[new_sites[~np.isin(new_sites, self.sites)]] = 1
-            self._rebuild()
+        self._site_open[self.sites] = self.pores.is_open   # the gates as the kernels left them
+        new_sites = self.layout.sites_of(s)
+        self._site_open[new_sites[~np.isin(new_sites, self.sites)]] = 1
+        self._rebuild()
+        if got < had:
             self._evict_from_missing_pores(state)
         return self.effective_permeability()[ion]
 

@@ -1,8 +1,12 @@
 """The crossing rule: propose Brownian moves, resolve walls and pores, Metropolis on the field.
 
-The potential is φ = V for x < x_left, 0 for x > x_right, linear across the band (Goldman's
-constant field). A move that changes a particle's energy z·φ is accepted with probability
-min(1, exp(−z·Δφ / V_T)); in the bulk Δφ = 0, so the field acts only in a pore. The membrane is
+The potential is φ = V·w(x), with w = 1 for x < x_left, 0 for x > x_right, linear across the band
+(Goldman's constant field). w is also the share of a charge at x induced on the inside
+(Ramo–Shockley): Q_in = Σ z·w, V = Q_in / C. A move changes the capacitor's energy Q²/2C by
+exactly z·Δw·(V + z·Δw / 2C) (the field's work plus the move's own charging, which makes the
+energy change of a move and of its reverse equal and opposite), and is accepted with probability
+min(1, exp(−ΔU / V_T)); in the bulk Δw = 0, so the field acts only in a pore, and V changes
+smoothly as an ion moves through a pore instead of jumping at the mid-line. The membrane is
 a wall except at pores: a particle may enter the band only into an open pore of its own species,
 and a closed pore holds still whatever is inside it (no ion enters, leaves or moves in it until it
 reopens). So in every gate state the rule is symmetric and detailed balance holds, and a pore open
@@ -35,8 +39,9 @@ EFFLUX, INFLUX = 0, 1    # first index of a tally row and of the crossing counte
 
 
 class Field(NamedTuple):
-    """How the pores treat ions: the thermal voltage, and the live switches."""
+    """How the pores treat ions: the thermal voltage, the charging voltage 1/C, and the live switches."""
     vt_mV: float
+    mV_per_e: float   # 1 / C: how much one elementary charge moved across the band changes V
     on: bool          # off: every move in a pore is accepted as if Δφ = 0
     selective: bool   # off: every pore admits every permeant species
 
@@ -47,13 +52,14 @@ def new_tally(n_species: int) -> np.ndarray:
 
 
 @njit(cache=True, inline="always")
-def potential_mV(x, v_mV, x_left, x_right):
-    """Constant-field profile: V inside, 0 outside, linear across the band."""
+def inside_share(x, x_left, x_right):
+    """w(x): the share of a charge at x induced on the inside, and φ / V (constant field):
+    1 in the inside bulk, 0 in the outside bulk, linear across the band."""
     if x < x_left:
-        return v_mV
+        return 1.0
     if x > x_right:
         return 0.0
-    return v_mV * (x_right - x) / (x_right - x_left)
+    return (x_right - x) / (x_right - x_left)
 
 
 @njit(cache=True, parallel=True)
@@ -61,23 +67,22 @@ def move_particles(particles, kinds, band, pores, field, v_mV, seed, step, tally
     """One Brownian step of every free particle, resolved against the membrane.
 
     Moves `particles` in place, adds the reservoir-to-reservoir transits completed this step to
-    `tally`, and returns dQ_in: the change of the inside charge from particles crossing the
-    mid-line.
+    `tally`, and returns dQ_in: the change of the induced inside charge Σ z·w (e).
     """
     x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
     step_a, charge, permeant = kinds.step_a_nm, kinds.charge, kinds.permeant
     width, height = band.width_nm, band.height_nm
-    x_left, x_right, x_mid = band.x_left_nm, band.x_right_nm, band.x_mid_nm
+    x_left, x_right = band.x_left_nm, band.x_right_nm
     pore_y0, pore_y1, pore_species, pore_open = pores.y0, pores.y1, pores.species, pores.is_open
-    vt_mV, field_on, selective = field.vt_mV, field.on, field.selective
+    vt_mV, mv_per_e, field_on, selective = field.vt_mV, field.mV_per_e, field.on, field.selective
     far_in = x_left - band.margin_nm
     far_out = x_right + band.margin_nm
     key = step_key(seed, step, STREAM_MOVE)
     mkey = step_key(seed, step, STREAM_METROPOLIS)
     n = x.size
-    dq_block = np.zeros(N_BLOCKS, dtype=np.int64)
+    dq_block = np.zeros(N_BLOCKS)
     for b in prange(N_BLOCKS):
-        dq_b = 0
+        dq_b = 0.0
         # unsigned indices: Numba then skips the negative-index wraparound on every array access
         for i in range(np.uint64(b * n // N_BLOCKS), np.uint64((b + 1) * n // N_BLOCKS)):
             f = flags[i]
@@ -123,14 +128,13 @@ def move_particles(particles, kinds, band, pores, field, v_mV, seed, step, tally
                     continue
                 if selective and pore_species[j] != s:
                     continue
-            z = charge[s]
+            dq = charge[s] * (inside_share(xn, x_left, x_right) - inside_share(xo, x_left, x_right))
             if field_on:
-                de = z * (potential_mV(xn, v_mV, x_left, x_right) - potential_mV(xo, v_mV, x_left, x_right))
+                de = dq * (v_mV + 0.5 * dq * mv_per_e)
                 if de > 0.0 and unit(draw(mkey, i)) >= np.exp(-de / vt_mV):
                     continue
             x[i] = xn
             y[i] = yn
-            if (xo < x_mid) != (xn < x_mid):
-                dq_b += z if xn < x_mid else -z
+            dq_b += dq
         dq_block[b] = dq_b
     return dq_block.sum()

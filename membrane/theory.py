@@ -29,6 +29,10 @@ def nernst_mV(z: int, c_in: float, c_out: float, temperature_C: float) -> float:
     return thermal_voltage_mV(temperature_C) / z * math.log(c_out / c_in)
 
 
+def _monovalent(perm: Mapping[str, float]) -> bool:
+    return all(abs(CHARGE[ion]) == 1 for ion, p in perm.items() if p > 0)
+
+
 def _ghk_sums(perm: Mapping[str, float], c_in: Mapping[str, float], c_out: Mapping[str, float],
               k_weight: float) -> tuple[float, float]:
     num = den = 0.0
@@ -40,26 +44,34 @@ def _ghk_sums(perm: Mapping[str, float], c_in: Mapping[str, float], c_out: Mappi
             num += w * p * c_out[ion]
             den += w * p * c_in[ion]
         else:
-            num += p * c_in[ion]
-            den += p * c_out[ion]
+            num += w * p * c_in[ion]
+            den += w * p * c_out[ion]
     return num, den
 
 
+def _weighted_zero_current_mV(perm, c_in, c_out, temperature_C: float, k_weight: float) -> float:
+    """V where Σ w·I_ion(V) = 0 over the GHK currents of every permeant ion (any valence), with
+    K⁺'s current weighted by `k_weight`. For monovalent ions this is the closed form."""
+    if _monovalent(perm):
+        num, den = _ghk_sums(perm, c_in, c_out, k_weight)
+        if num <= 0 or den <= 0:
+            return math.nan
+        return thermal_voltage_mV(temperature_C) * math.log(num / den)
+    weighted = {ion: (k_weight if ion == "K" else 1.0) * p for ion, p in perm.items()}
+    return zero_current_mV(weighted, c_in, c_out, temperature_C)
+
+
 def ghk_voltage_mV(perm, c_in, c_out, temperature_C: float) -> float:
-    """Goldman–Hodgkin–Katz voltage equation for monovalent ions (charges from the species table)."""
-    num, den = _ghk_sums(perm, c_in, c_out, 1.0)
-    if num <= 0 or den <= 0:
-        return math.nan
-    return thermal_voltage_mV(temperature_C) * math.log(num / den)
+    """Goldman–Hodgkin–Katz: the zero-current potential of the GHK current equation summed over
+    every permeant ion, any valence (for monovalent ions, the familiar closed form)."""
+    return _weighted_zero_current_mV(perm, c_in, c_out, temperature_C, 1.0)
 
 
 def mullins_noda_mV(perm, c_in, c_out, temperature_C: float, r: float = PUMP_RATIO) -> float:
     """Steady state with an electrogenic 3:2 pump balancing the Na⁺ and K⁺ leaks (Mullins & Noda
-    1963): the GHK equation with P_K weighted by r."""
-    num, den = _ghk_sums(perm, c_in, c_out, r)
-    if num <= 0 or den <= 0:
-        return math.nan
-    return thermal_voltage_mV(temperature_C) * math.log(num / den)
+    1963): the zero-current potential with K⁺'s current weighted by r (for monovalent ions, the GHK
+    equation with P_K weighted by r). The pump's own current makes up the difference."""
+    return _weighted_zero_current_mV(perm, c_in, c_out, temperature_C, r)
 
 
 def ghk_efflux_factor(z: int, u: float) -> float:
@@ -102,10 +114,12 @@ def zero_current_mV(perm_abs, c_in, c_out, temperature_C: float, pump_current: f
     `perm_abs` are absolute permeabilities in the units that make P·c a current comparable with
     `pump_current` (outward positive)."""
     f = lambda v: net_outward_current(v, perm_abs, c_in, c_out, temperature_C, pump_current)
-    lo, hi = -400.0, 400.0
-    if f(lo) * f(hi) > 0:
-        return math.nan
-    return brentq(f, lo, hi, xtol=1e-6)
+    span = 20.0 * thermal_voltage_mV(temperature_C)    # ±20 V_T, widened while no sign change
+    for _ in range(4):
+        if f(-span) * f(span) <= 0:
+            return brentq(f, -span, span, xtol=1e-9, rtol=1e-12)
+        span *= 2.0
+    return math.nan
 
 
 def donnan_mV(totals: Mapping[str, float], charge: Mapping[str, int], fixed_in: float,

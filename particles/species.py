@@ -3,7 +3,9 @@
 Each row gives a species' name (in files and config keys), its label (for people), its charge z,
 its default diffusion coefficient, whether it can cross the membrane (through channels of its own
 type, when the config gives them) and its role in placement: a SOLUTE is given in mM on each side,
-the FIXED anion fills the inside's missing negative charge, a FILLER keeps the outside neutral.
+the FIXED anion fills the inside's missing negative charge, a FILLER is placed only where a
+compartment needs it for neutrality (X⁻ for an excess of cations outside, Y⁺ for an excess of
+anions on either side).
 A particle's species is its row number (a particle is an index, not an object). Everything else —
 config keys, columns, channel types, theory charges, the view's legend — is derived from here.
 Colours live in `render/`, never here. To add a species: add its row, its colour in
@@ -32,12 +34,16 @@ class SpeciesInfo:
 
 
 # Diffusion coefficients in water at 25 °C, nm²/ns (= 1e-5 cm²/s); Hille, Ion Channels, table 14.1.
+# Ca²⁺ crosses only through Ca²⁺ channels, which a config may give (the default membrane has none).
 TABLE: tuple[SpeciesInfo, ...] = (
     SpeciesInfo("K", "K+", +1, 1.96, True, SOLUTE),
     SpeciesInfo("Na", "Na+", +1, 1.33, True, SOLUTE),
     SpeciesInfo("Cl", "Cl-", -1, 2.03, True, SOLUTE),
+    SpeciesInfo("Ca", "Ca2+", +2, 0.79, True, SOLUTE),
+    SpeciesInfo("Mg", "Mg2+", +2, 0.71, False, SOLUTE),
     SpeciesInfo("A", "A- fixed", -1, 0.0, False, FIXED),    # inside only, never crosses
-    SpeciesInfo("X", "X-", -1, 0.5, False, FILLER),         # outside only, where needed for neutrality
+    SpeciesInfo("X", "X-", -1, 0.5, False, FILLER),         # an excess of cations (outside)
+    SpeciesInfo("Y", "Y+", +1, 0.5, False, FILLER),         # an excess of anions (either side)
 )
 
 Species = IntEnum("Species", [(s.name, i) for i, s in enumerate(TABLE)], module=__name__)
@@ -52,7 +58,9 @@ PERMEANT: tuple[Species, ...] = tuple(Species[s.name] for s in TABLE if s.permea
 PERMEANT_NAMES: tuple[str, ...] = tuple(s.name for s in PERMEANT)
 SOLUTES: tuple[str, ...] = tuple(s.name for s in TABLE if s.role == SOLUTE)
 FIXED_ANION = Species[next(s.name for s in TABLE if s.role == FIXED)]
-OUTSIDE_FILLER = Species[next(s.name for s in TABLE if s.role == FILLER)]
+ANION_FILLER = Species[next(s.name for s in TABLE if s.role == FILLER and s.z < 0)]    # X⁻
+CATION_FILLER = Species[next(s.name for s in TABLE if s.role == FILLER and s.z > 0)]   # Y⁺
+FILLERS: tuple[Species, ...] = (ANION_FILLER, CATION_FILLER)
 # Without fixed anions the cytoplasm's missing negative charge is made up by this solute.
 FIXED_ANION_SUBSTITUTE = Species.Cl
 # Species whose diffusion coefficient the config's [diffusion] table sets (the fixed anion's D is

@@ -5,7 +5,7 @@
 kernels need per species (step half-width, charge, permeant). Both are NamedTuples, so Numba
 kernels take them whole. Placement turns the requested mM on each side into counts in proportion
 to concentration × area, scaled so the box holds about `particles` particles, and makes each
-compartment exactly electroneutral with the fixed anion (inside) and the filler (outside).
+compartment exactly electroneutral with the fixed anion (inside) and the fillers (X⁻, Y⁺).
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from typing import NamedTuple
 import numpy as np
 
 from particles.rng import STREAM_PLACE, uniform_array
-from particles.species import (CHARGE, FIXED_ANION, FIXED_ANION_SUBSTITUTE, NAMES, N_SPECIES, OUTSIDE_FILLER,
-                               SOLUTES, Species)
+from particles.species import (ANION_FILLER, CATION_FILLER, CHARGE, FILLERS, FIXED_ANION, FIXED_ANION_SUBSTITUTE,
+                               NAMES, N_SPECIES, SOLUTES, Species)
 
 # flags bits
 HELD = np.uint8(1)       # held by a pump: does not diffuse
@@ -51,12 +51,48 @@ class Counts:
     mM_per_density: float  # mM represented by one particle per nm²
 
 
-def _solute_charge(c: np.ndarray):
-    """Σ z·c over the solutes, summed in table order (cations minus anions)."""
+def _charge(c: np.ndarray, names=SOLUTES):
+    """Σ z·c over the named species (default: the solutes), in table order."""
     q = 0
-    for name in SOLUTES:
+    for name in names:
         q = q + CHARGE[name] * c[Species[name]]
     return q
+
+
+def _counter_ion(inside: bool, excess_positive: bool, fixed_anions: bool) -> Species:
+    """The species that makes up a compartment's excess charge: inside, the fixed anion (or Cl⁻
+    without it); outside, X⁻; on either side Y⁺ for an excess of anions."""
+    if not excess_positive:
+        return CATION_FILLER
+    if not inside:
+        return ANION_FILLER
+    return FIXED_ANION if fixed_anions else FIXED_ANION_SUBSTITUTE
+
+
+def _settle(n: np.ndarray, wanted: int, inside: bool, fixed_anions: bool, a_charge: int) -> None:
+    """Make one compartment's counts exactly neutral (in place).
+
+    `wanted` is the sign of the excess charge the requested concentrations have (0: neutral as
+    asked, within half a particle). A wanted excess gets its counter-ion; whole-particle rounding
+    (an excess of the other sign, or of a neutral request) comes off the most abundant monovalent
+    solute of the excess sign, so no filler appears that the saline does not need."""
+    q = int(_charge(n))
+    if q != 0 and np.sign(q) == wanted:
+        ion = _counter_ion(inside, q > 0, fixed_anions)
+        if ion == FIXED_ANION:
+            n[FIXED_ANION_SUBSTITUTE] += q % abs(a_charge)   # make the excess divisible by |z_A|
+            q -= q % abs(a_charge)
+        n[ion] += abs(q) // abs(CHARGE[ion.name] if ion != FIXED_ANION else a_charge)
+        return
+    sign = 1 if q > 0 else -1
+    pool = [Species[m] for m in SOLUTES if CHARGE[m] == sign]
+    while q != 0:
+        ion = max(pool, key=lambda s: n[s]) if pool else None
+        if ion is None or n[ion] == 0:
+            n[_counter_ion(inside, q > 0, False)] += abs(q)   # no monovalent solute to take it from
+            return
+        n[ion] -= 1
+        q -= sign
 
 
 def compartment_counts(conc_in: dict, conc_out: dict, a_charge: int, fixed_anions: bool,
@@ -65,48 +101,41 @@ def compartment_counts(conc_in: dict, conc_out: dict, a_charge: int, fixed_anion
 
     `conc_in`/`conc_out` give every solute in mM. Inside, the fixed anion (charge `a_charge`)
     makes up the missing negative charge when `fixed_anions` is on; otherwise the substitute
-    solute (Cl⁻) does. Outside, the filler (X⁻) does. Raises ValueError naming the compartment
-    when its anions outweigh its cations.
+    solute (Cl⁻) does. Outside, the filler X⁻ does. On either side the filler Y⁺ makes up
+    missing positive charge (a saline whose anions outweigh its cations). Only what the requested
+    concentrations need is placed (`_settle`).
     """
     c_in = np.zeros(N_SPECIES)
     c_out = np.zeros(N_SPECIES)
     for name in SOLUTES:
-        c_in[Species[name]] = conc_in[name]
-        c_out[Species[name]] = conc_out[name]
-    for label, c in (("inside", c_in), ("outside", c_out)):
-        excess = -_solute_charge(c)
-        if excess > 1e-9:
-            anions = " + ".join(n for n in SOLUTES if CHARGE[n] < 0)
-            cations = " + ".join(n for n in SOLUTES if CHARGE[n] > 0)
-            raise ValueError(f"{label}: anions outweigh cations by {excess:g} mM ({anions} > {cations})")
-    missing_in = _solute_charge(c_in)
-    if fixed_anions:
-        c_in[FIXED_ANION] = missing_in / abs(a_charge)
-    else:
-        c_in[FIXED_ANION_SUBSTITUTE] += missing_in / abs(CHARGE[FIXED_ANION_SUBSTITUTE.name])
-    c_out[OUTSIDE_FILLER] = _solute_charge(c_out) / abs(CHARGE[OUTSIDE_FILLER.name])
+        c_in[Species[name]] = conc_in.get(name, 0.0)
+        c_out[Species[name]] = conc_out.get(name, 0.0)
+    for c, inside in ((c_in, True), (c_out, False)):
+        q = _charge(c)
+        if q != 0:
+            ion = _counter_ion(inside, q > 0, fixed_anions)
+            z = a_charge if ion == FIXED_ANION else CHARGE[ion.name]
+            c[ion] += abs(q) / abs(z)
 
     total_mM_area = float((c_in * area_in_nm2).sum() + (c_out * area_out_nm2).sum())
     density_per_mM = particles / total_mM_area          # particles per nm² per mM
-    n_in = np.rint(c_in * area_in_nm2 * density_per_mM).astype(np.int64)
-    n_out = np.rint(c_out * area_out_nm2 * density_per_mM).astype(np.int64)
-
-    # Exact neutrality in whole charges: rounding may leave the solutes' anions a charge or two
-    # above their cations; take the surplus from the most abundant anion.
-    for n in (n_in, n_out):
-        anion = max((Species[a] for a in SOLUTES if CHARGE[a] < 0), key=lambda s: n[s])
-        while _solute_charge(n) < 0 and n[anion] > 0:
-            n[anion] -= 1
-    q = _solute_charge(n_in)
-    if fixed_anions:
-        n_in[FIXED_ANION_SUBSTITUTE] += q % abs(a_charge)   # make the excess divisible by |z_A|
-        n_in[FIXED_ANION] = _solute_charge(n_in) // abs(a_charge)
-    else:
-        n_in[FIXED_ANION_SUBSTITUTE] += q // abs(CHARGE[FIXED_ANION_SUBSTITUTE.name])
-    n_out[OUTSIDE_FILLER] = _solute_charge(n_out) // abs(CHARGE[OUTSIDE_FILLER.name])
+    n_in = np.zeros(N_SPECIES, dtype=np.int64)
+    n_out = np.zeros(N_SPECIES, dtype=np.int64)
+    for n, conc, area, inside in ((n_in, conc_in, area_in_nm2, True), (n_out, conc_out, area_out_nm2, False)):
+        per_mM = area * density_per_mM
+        for name in SOLUTES:
+            n[Species[name]] = int(np.rint(conc.get(name, 0.0) * per_mM))
+        q_asked = sum(CHARGE[m] * conc.get(m, 0.0) for m in SOLUTES) * per_mM   # in particles' charges
+        _settle(n, int(np.sign(q_asked)) if abs(q_asked) > 0.5 else 0, inside, fixed_anions, a_charge)
     if (n_in < 0).any() or (n_out < 0).any():
         raise ValueError("too few particles to place every species; raise physics.particles")
     return Counts(n_in, n_out, 1.0 / density_per_mM)
+
+
+def filler_counts(counts: Counts) -> dict[str, dict[str, int]]:
+    """The fillers placed for neutrality, per side: {"inside": {"Y": 12}, "outside": {"X": 0, ...}}."""
+    return {side: {f.name: int(n[f]) for f in FILLERS} for side, n in (("inside", counts.inside),
+                                                                        ("outside", counts.outside))}
 
 
 def place(counts: Counts, seed: int, height_nm: float, in_x: tuple[float, float],

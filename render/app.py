@@ -15,7 +15,7 @@ import numpy as np
 import pygame
 
 from render import style
-from particles.species import LABEL, NAMES, OUTSIDE_FILLER, PERMEANT_NAMES
+from particles.species import LABEL, NAMES, PERMEANT_NAMES
 from render.controls import MOUSE_HELP, Action, keymap, layout_buttons
 from render.panel import draw_readouts
 from render.scene import draw_box, draw_minimap
@@ -439,7 +439,7 @@ class App:
         x = r.x
         present = np.bincount(self.sim.state.species, minlength=len(NAMES)) > 0
         for k, name in enumerate(NAMES):
-            if k == OUTSIDE_FILLER and not present[k]:
+            if not present[k]:
                 continue
             label = LABEL[name]
             rad = max(4, r.height // 6)

@@ -16,7 +16,8 @@ def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, info: di
     body, small = fonts["body"], fonts["small"]
     lh = body.get_height()
     x, y = rect.x + pad, rect.y + pad
-    cols = [x, x + max(body.size(LABEL[i] + "  ")[0] for i in SOLUTES), 0, 0, 0]
+    shown = [i for i in SOLUTES if info["c_in"][i] > 0 or info["c_out"][i] > 0] or list(SOLUTES[:1])
+    cols = [x, x + max(body.size(LABEL[i] + "  ")[0] for i in shown), 0, 0, 0]
     bar_w = int(rect.width * 0.30)
     cols[2] = cols[1] + bar_w + pad
     cols[3] = cols[2] + body.size("in 000.0 ")[0]
@@ -25,8 +26,8 @@ def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, info: di
     cross = small.render("crossings per µs: out / in", True, style.TEXT_DIM)
     surf.blit(cross, (cols[3], y))
     y += small.get_height() + 2
-    c_max = max(max(info["c_in"][i], info["c_out"][i]) for i in SOLUTES) or 1.0
-    for ion in SOLUTES:
+    c_max = max(max(info["c_in"][i], info["c_out"][i]) for i in shown) or 1.0
+    for ion in shown:
         colour = style.SPECIES_COLOUR[ion]
         surf.blit(body.render(LABEL[ion], True, colour), (x, y))
         for k, (side, val) in enumerate((("in", info["c_in"][ion]), ("out", info["c_out"][ion]))):

@@ -1,7 +1,8 @@
 """Style as data: colours, sizes and fonts of the live view, in one place.
 
 The particle palette is Okabe & Ito's colour-blind-safe set (2008): K⁺ blue, Na⁺ vermilion,
-Cl⁻ bluish green, fixed anions reddish purple, X⁻ grey. Sizes are fractions of the window height,
+Cl⁻ bluish green, Ca²⁺ orange, Mg²⁺ sky blue, fixed anions reddish purple, the fillers X⁻ grey
+and Y⁺ light grey. Sizes are fractions of the window height,
 so text stays readable from the back of a lecture hall at 1920×1080 and the layout reflows when
 the window is resized.
 """
@@ -19,7 +20,10 @@ SKY_BLUE = (86, 180, 233)
 YELLOW = (240, 228, 66)
 GREY = (150, 150, 150)
 
-SPECIES_COLOUR = {"K": BLUE, "Na": VERMILION, "Cl": BLUISH_GREEN, "A": REDDISH_PURPLE, "X": GREY}
+LIGHT_GREY = (210, 210, 210)
+
+SPECIES_COLOUR = {"K": BLUE, "Na": VERMILION, "Cl": BLUISH_GREEN, "Ca": ORANGE, "Mg": SKY_BLUE,
+                  "A": REDDISH_PURPLE, "X": GREY, "Y": LIGHT_GREY}
 
 BACKGROUND = (16, 18, 24)
 PANEL = (28, 31, 40)

@@ -31,13 +31,13 @@ def test_run_writes_timeseries_and_summary(tmp_path):
         rows = list(csv.reader(f))
     head = rows[0]
     assert head[:3] == ["step", "time_ns", "V_mV"]
-    for ion in ("K", "Na", "Cl", "A", "X"):
+    for ion in ("K", "Na", "Cl", "Ca", "Mg", "A", "X", "Y"):
         i = head.index(f"{ion}_in")
         assert head[i:i + 3] == [f"{ion}_in", f"{ion}_out", f"{ion}_mem"]
     for col in ("pump_cycles", "atp_spent", "K_efflux", "K_influx", "Na_efflux", "Na_influx", "Cl_efflux",
                 "Cl_influx"):
         assert col in head
-    assert head[-4:] == ["E_K_mV", "E_Na_mV", "E_Cl_mV", "V_GHK_mV"]
+    assert head[-5:] == ["E_K_mV", "E_Na_mV", "E_Cl_mV", "E_Ca_mV", "V_GHK_mV"]
     assert len(rows) == 1 + 600 // 50 + 1
     # particle totals can be checked from the file: in + out + mem is constant per species
     for ion in ("K", "Na", "Cl"):

@@ -37,9 +37,34 @@ def test_without_fixed_anions_chloride_fills_the_inside():
     assert c.inside[Species.Cl] == c.inside[Species.K] + c.inside[Species.Na]
 
 
-def test_anion_excess_is_an_error_naming_the_side():
-    with pytest.raises(ValueError, match="outside: anions outweigh cations"):
-        compartment_counts(IN, {"K": 5.0, "Na": 145.0, "Cl": 200.0}, -1, True, 1.0, 1.0, 1000)
+def test_an_excess_of_anions_is_made_up_by_the_impermeant_cation_on_either_side():
+    out = {"K": 5.0, "Na": 145.0, "Cl": 200.0}
+    c = compartment_counts({"K": 100.0, "Na": 10.0, "Cl": 150.0}, out, -1, True, 1000.0, 1000.0, 60_000)
+    z = charges_array(-1)
+    assert (c.inside * z).sum() == 0 and (c.outside * z).sum() == 0
+    assert c.inside[Species.A] == 0 and c.outside[Species.X] == 0
+    per_mM_out = c.outside[Species.Cl] / 200.0
+    assert c.outside[Species.Y] == pytest.approx(50.0 * per_mM_out, abs=2)
+    assert c.inside[Species.Y] > 0
+
+
+def test_sea_water_with_divalent_cations_is_placed_as_written():
+    """Squid's sea water: 560 Cl⁻ against 440 Na⁺, 20 K⁺, 10 Ca²⁺, 54 Mg²⁺: 28 mM of X⁻ fill it."""
+    out = {"K": 20.0, "Na": 440.0, "Cl": 560.0, "Ca": 10.0, "Mg": 54.0}
+    c = compartment_counts({"K": 400.0, "Na": 50.0, "Cl": 40.0, "Mg": 10.0}, out, -1, True, 1000.0, 3000.0, 200_000)
+    z = charges_array(-1)
+    assert (c.inside * z).sum() == 0 and (c.outside * z).sum() == 0
+    per_mM = c.outside[Species.Cl] / 560.0
+    for ion, mM in out.items():
+        assert c.outside[Species[ion]] == pytest.approx(mM * per_mM, abs=1.0)
+    assert c.outside[Species.X] == pytest.approx(28.0 * per_mM, abs=3)
+    assert c.outside[Species.Y] == 0 and c.inside[Species.Y] == 0
+
+
+def test_a_neutral_saline_gets_no_filler_from_rounding():
+    for n in range(1000, 1040):
+        c = compartment_counts(IN, {"K": 5.0, "Na": 145.0, "Cl": 150.0}, -1, True, 700.0, 1100.0, n)
+        assert c.outside[Species.X] == 0 and c.outside[Species.Y] == 0 and c.inside[Species.Y] == 0
 
 
 def test_simulation_starts_at_zero_volts_with_particles_in_their_compartments(tiny_config):

@@ -52,7 +52,8 @@ class Key:
 
 
 # The mammalian neuron's solutes, mM (inside, outside): Hille, Ion Channels, table 1.1 (rounded).
-DEFAULT_mM = {"K": (140.0, 5.0), "Na": (15.0, 145.0), "Cl": (10.0, 150.0)}
+# Ca²⁺ and Mg²⁺ are absent unless a config gives them (SPEC: default 0).
+DEFAULT_mM = {"K": (140.0, 5.0), "Na": (15.0, 145.0), "Cl": (10.0, 150.0), "Ca": (0.0, 0.0), "Mg": (0.0, 0.0)}
 # The default cell: a 25 nm cytoplasm and a 40 nm bath either side of a 20 nm membrane.
 DEFAULT_WIDTH_nm = 85.0
 DEFAULT_MEMBRANE_X_nm = 35.0
@@ -113,12 +114,14 @@ CHANNEL_KEYS = {
     "mean_open_time_ns": Key(20.0, float, lo=0.0, lo_open=True),
 }
 # Every permeant species has a default channel type (used when a table names it without all keys,
-# or when a live change adds the type); the mammalian membrane has all of them.
+# or when a live change adds the type); the mammalian membrane has the types in DEFAULT_MEMBRANE.
 DEFAULT_CHANNELS = {
     "K": {"relative_permeability": 1.0, "open_probability": 0.9, "mean_open_time_ns": 20.0},
     "Na": {"relative_permeability": 0.05, "open_probability": 0.66, "mean_open_time_ns": 10.0},
     "Cl": {"relative_permeability": 0.45, "open_probability": 0.78, "mean_open_time_ns": 10.0},
+    "Ca": {"relative_permeability": 0.01, "open_probability": 0.5, "mean_open_time_ns": 5.0},
 }
+DEFAULT_MEMBRANE = ("K", "Na", "Cl")
 if set(DEFAULT_CHANNELS) != set(PERMEANT) or set(DEFAULT_mM) != set(SOLUTES):
     raise ImportError("simulation.core.config: every solute of particles.species needs DEFAULT_mM, and every "
                       "permeant species DEFAULT_CHANNELS")
@@ -129,7 +132,7 @@ def defaults() -> dict:
         return {k: build(v) if isinstance(v, dict) else v.default
                 for k, v in schema.items() if k != "channels"}
     d = build(SCHEMA)
-    d["channels"] = copy.deepcopy(DEFAULT_CHANNELS)
+    d["channels"] = {ion: copy.deepcopy(DEFAULT_CHANNELS[ion]) for ion in DEFAULT_MEMBRANE}
     return d
 
 
@@ -354,15 +357,6 @@ def _validate_all(data: dict, where: str) -> dict:
                 if data[side][ion] <= 0:
                     raise ConfigError(f"{where}: {side}.{ion} must be > 0 mM while {ion} crosses the membrane "
                                       f"(channels.{ion}.relative_permeability = {ch['relative_permeability']:g})")
-    for side in ("inside", "outside"):
-        c = data[side]
-        anions = [i for i in SOLUTES if INFO[i].z < 0]
-        cations = [i for i in SOLUTES if INFO[i].z > 0]
-        excess = -sum(INFO[i].z * c[i] for i in SOLUTES)
-        if excess > 0:
-            raise ConfigError(f"{where}: {side}: anions outweigh cations by {excess:g} mM "
-                              f"({' + '.join(anions)} > {' + '.join(cations)}); lower {side}.{anions[0]} "
-                              f"or raise {'/'.join(cations)}")
     # steps must stay well inside a pore and far thinner than the band
     d_max = max(data["diffusion"].values())
     d_max = max(d_max, data["fixed_anions"]["D_nm2_per_ns"])

@@ -23,12 +23,13 @@ from membrane.channels import ChannelSet
 from membrane.crossing import Field, new_tally
 from membrane.geometry import PUMP_SITE, MembraneGeometry, SiteLayout
 from membrane.pump import PumpSet
-from membrane.voltage import IN, OUT, inside_charge, region_counts, voltage_mV
+from membrane.voltage import IN, OUT, inside_charge, mid_line_charge, region_counts, voltage_mV
 from particles.diffusion import step_half_width_nm
 from particles.rng import STREAM_PLACE, uniform_array
-from particles.species import (CHARGE, DIFFUSING_NAMES, FIXED_ANION, FIXED_ANION_SUBSTITUTE, NAMES, N_SPECIES,
-                               OUTSIDE_FILLER, PERMEANT, PERMEANT_NAMES, SOLUTES, TABLE, Species, charges_array)
-from particles.state import FAR_IN, FAR_OUT, HELD, ParticleState, SpeciesArrays, compartment_counts, place, species_totals
+from particles.species import (ANION_FILLER, CATION_FILLER, CHARGE, DIFFUSING_NAMES, FIXED_ANION, NAMES, N_SPECIES,
+                               PERMEANT, PERMEANT_NAMES, SOLUTES, TABLE, Species, charges_array)
+from particles.state import (FAR_IN, FAR_OUT, HELD, ParticleState, SpeciesArrays, compartment_counts, filler_counts,
+                             place, species_totals)
 from simulation.core.config import Config, ConfigError, channel_plan
 from simulation.core.stepper import Counters, StepParams, advance
 
@@ -75,7 +76,8 @@ class Simulation:
         self.vt_mV = theory.thermal_voltage_mV(self.temperature_C)
         self.dt_ns = phys["dt_ns"]
         self.capacitance_e_per_mV = phys["capacitance_e_per_mV"]
-        self.field = Field(float(self.vt_mV), bool(phys["field"]), bool(phys["selectivity"]))
+        self.field = Field(float(self.vt_mV), 1.0 / float(self.capacitance_e_per_mV), bool(phys["field"]),
+                           bool(phys["selectivity"]))
 
         d_coef = np.zeros(N_SPECIES)
         for name in DIFFUSING_NAMES:
@@ -89,6 +91,7 @@ class Simulation:
                                     d["fixed_anions"]["enabled"], g.area_in_nm2, g.area_out_nm2,
                                     phys["particles"])
         self.mM_per_density = counts.mM_per_density
+        self.fillers = filler_counts(counts)    # placed for neutrality: {"inside": {"X": n, "Y": n}, ...}
         self.state = place(counts, self.seed, g.height_nm, (0.0, g.x_left_nm), (g.x_right_nm, g.width_nm))
         # transits are counted between the reservoirs beyond this distance from the membrane
         self.band = g.band(min(g.site_spacing_nm, 0.3 * min(g.x_left_nm, g.width_nm - g.x_right_nm)))
@@ -99,7 +102,8 @@ class Simulation:
         self.channels_per_unit = plan.channels_per_unit
         layout = SiteLayout(g, [(s, plan.counts[s.name]) for s in PERMEANT] + [(PUMP_SITE, d["pump"]["count"])])
         self.channels = ChannelSet(g, layout, {ion: t["relative_permeability"] for ion, t in d["channels"].items()},
-                                   config.gating(), {n: float(d_coef[Species[n]]) for n in PERMEANT_NAMES},
+                                   config.gating(), plan.open_probability,
+                                   {n: float(d_coef[Species[n]]) for n in PERMEANT_NAMES},
                                    plan.unit_permeability, self.dt_ns, self.seed)
         pump = d["pump"]
         self.pumps = PumpSet(g.site_y_nm[layout.sites_of(PUMP_SITE)], pump["max_turnover_per_us"],
@@ -131,7 +135,8 @@ class Simulation:
         3. resolve the membrane: walls, open pores of the right species, Metropolis on the
            constant field using V from the end of the previous step; count transits;
         4. pumps advance their cycle (conformational changes, then captures);
-        5. count the inside charge: Q_in changes by exactly the charge that crossed the mid-line;
+        5. count the inside charge: Q_in changes by exactly the charge induced by what moved
+           (Ramo–Shockley: z·Δw for an ion in the band, z for one a pump carries across);
         6. V = Q_in / C (the only place V is computed: `membrane.voltage.voltage_mV`);
         7. advance the clock; recorders then read between calls.
         """
@@ -140,8 +145,8 @@ class Simulation:
 
     def _advance(self, k: int) -> None:
         params = StepParams(self.seed, float(self.capacitance_e_per_mV), self.field, self.pumps.enabled)
-        self.q_in = int(advance(k, self.step_count, self.q_in, self.state, self.kinds, self.band,
-                                self.channels.pores, self.pumps.arrays, params, self.counters))
+        self.q_in = float(advance(k, self.step_count, self.q_in, self.state, self.kinds, self.band,
+                                  self.channels.pores, self.pumps.arrays, params, self.counters))
         self.step_count += k
 
     # ---- reading ------------------------------------------------------------------------
@@ -182,7 +187,7 @@ class Simulation:
 
     def region_counts(self) -> np.ndarray:
         g = self.geometry
-        return region_counts(self.state.x, self.state.species, g.x_left_nm, g.x_right_nm)
+        return region_counts(self.state.x, self.state.species, N_SPECIES, g.x_left_nm, g.x_right_nm)
 
     @property
     def mM_per_particle(self) -> tuple[float, float]:
@@ -288,6 +293,7 @@ class Simulation:
         new = self._check(changes)
         achieved = self.channels.set_relative_permeability(
             ion, new[f"channels.{ion}.relative_permeability"], self.state)
+        self.q_in = self.recount_inside_charge()   # ions in a removed pore were put back on their side
         self._apply(new, f"P_{ion} = {achieved:.3g}", changes)
         return achieved
 
@@ -300,19 +306,15 @@ class Simulation:
     def set_outside_concentration(self, ion: str, mM: float) -> float:
         """Change an outside bulk concentration, keeping the outside neutral.
 
-        A cation added comes with as many filler anions (X⁻); removed, it takes X⁻ (then Cl⁻)
-        away. Cl⁻ is exchanged with X⁻. Returns the concentration reached (whole particles).
+        Ions added or removed bring their counter-charge with fillers, as a saline of that
+        composition would be placed: adding a cation first takes away Y⁺ (if the outside has
+        any) and then adds X⁻; removing it first takes away X⁻ and then adds Y⁺ (anions the other
+        way round). So every other solute keeps its concentration. Returns the concentration
+        reached (whole particles).
         """
         if ion not in SOLUTES:
             raise ConfigError(f"live change: cannot set outside {ion!r}; allowed: {', '.join(SOLUTES)}")
         changes = {f"outside.{ion}": mM}
-        out_cfg = self.config["outside"]
-        out_cfg[ion] = mM
-        sub = FIXED_ANION_SUBSTITUTE.name
-        if CHARGE[ion] > 0:   # the outside's Cl⁻ can only stay as high as its cations allow
-            cl_max = sum(CHARGE[i] * out_cfg[i] for i in SOLUTES if i != sub) / -CHARGE[sub]
-            if out_cfg[sub] > cl_max:
-                changes[f"outside.{sub}"] = cl_max
         new = self._check(changes)
         mM = new[f"outside.{ion}"]
         g, s = self.geometry, self.state
@@ -321,18 +323,18 @@ class Simulation:
         bulk_out = (s.x > g.x_right_nm) & ((s.flags & HELD) == 0)
         have = int((bulk_out & (s.species == sp)).sum())
         delta = int(round(mM * per_mM)) - have
-        X, Cl = int(OUTSIDE_FILLER), int(FIXED_ANION_SUBSTITUTE)
-        if CHARGE[ion] < 0:
-            pool = np.flatnonzero(bulk_out & (s.species == (X if delta > 0 else sp)))
-            m = min(abs(delta), pool.size)
-            s.species[pool[:m]] = sp if delta > 0 else X
-        elif delta > 0:
-            self._add_outside([int(sp)] * delta + [X] * delta)
-        elif delta < 0:
-            ions = np.flatnonzero(bulk_out & (s.species == sp))[:(-delta)]
-            xs = np.flatnonzero(bulk_out & (s.species == X))[:(-delta)]
-            cls = np.flatnonzero(bulk_out & (s.species == Cl))[:(-delta) - xs.size]
-            self._remove(np.concatenate([ions, xs, cls]))
+        q = CHARGE[ion] * delta                       # charge the change brings to the outside
+        same, other = (CATION_FILLER, ANION_FILLER) if q > 0 else (ANION_FILLER, CATION_FILLER)
+        take = np.flatnonzero(bulk_out & (s.species == same))[:abs(q) // abs(CHARGE[same.name])]
+        add = (abs(q) - take.size * abs(CHARGE[same.name])) // abs(CHARGE[other.name])
+        remove = list(take)
+        if delta < 0:
+            remove += list(np.flatnonzero(bulk_out & (s.species == sp))[:-delta])
+        if remove:
+            self._remove(np.array(remove, dtype=np.int64))
+        added = ([int(sp)] * delta if delta > 0 else []) + [int(other)] * add
+        if added:
+            self._add_outside(added)
         reached = int(((self.state.x > g.x_right_nm) & (self.state.species == sp)).sum()) / per_mM
         self._apply(new, f"[{ion}]o = {reached:.3g} mM", changes)
         return reached
@@ -357,8 +359,15 @@ class Simulation:
 
     # ---- invariants (tests and validate) ----------------------------------------------------
 
-    def recount_inside_charge(self) -> int:
-        return int(inside_charge(self.state.x, self.state.species, self.kinds.charge, self.geometry.x_mid_nm))
+    def recount_inside_charge(self) -> float:
+        """Q_in (e) recounted from every particle's place: what the running count must equal."""
+        g = self.geometry
+        return float(inside_charge(self.state.x, self.state.species, self.state.flags, self.kinds.charge,
+                                   g.x_left_nm, g.x_right_nm))
+
+    def mid_line_charge(self) -> int:
+        """The net charge (e) left of the membrane's mid-line: a whole number (conservation checks)."""
+        return int(mid_line_charge(self.state.x, self.state.species, self.kinds.charge, self.geometry.x_mid_nm))
 
     def species_totals(self) -> dict[str, int]:
         return species_totals(self.state)

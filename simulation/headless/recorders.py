@@ -151,6 +151,10 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
         "ussing": ussing,
         "pump_cycles_per_us": pump_rate,
         "channels": sim.channel_counts(),
+        "channels_placed": sim.channels.placed(),
+        "fillers_placed": {side: {ion: {"particles": n, "mM": n * (k_in if side == "inside" else k_out)}
+                                  for ion, n in counts.items() if n > 0}
+                           for side, counts in sim.fillers.items()},
         "channels_per_unit_permeability_used": sim.channels_per_unit,
         "pumps": sim.pumps.n,
         "mM_per_particle": {"in": k_in, "out": k_out},  # converts the file's counts to mM

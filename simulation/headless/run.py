@@ -19,6 +19,20 @@ from simulation.headless.recorders import TimeseriesRecorder, summarise, write_j
 MAX_CHUNK = 2000  # steps between checks for Ctrl-C and progress updates
 
 
+PERMEABILITY_TOLERANCE = 0.01   # relative miss of a requested permeability that is worth a word
+
+
+def notes(summary: dict) -> list[str]:
+    """One-line remarks a user should see about a finished run (printed on stderr by `run`)."""
+    out = []
+    for ion, t in (summary.get("channels_placed") or {}).items():
+        asked, got = t["relative_permeability_asked"], t["relative_permeability_achieved"]
+        if asked > 0 and abs(got / asked - 1) > PERMEABILITY_TOLERANCE:
+            out.append(f"note: channels.{ion}.relative_permeability = {asked:g} asked, {got:.4g} placed "
+                       f"({t['channels']} channels at open probability {t['open_probability_used']:.3g})")
+    return out
+
+
 def default_sample_every(steps: int) -> int:
     return max(1, steps // 2000)
 
