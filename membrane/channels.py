@@ -29,7 +29,7 @@ from numba import njit
 
 from membrane.geometry import MembraneGeometry, SiteLayout
 from particles.rng import STREAM_GATING, STREAM_PLACE, draw, step_key, unit, uniform_array
-from particles.species import PERMEANT, Species
+from particles.species import PERMEANT, PERMEANT_NAMES, Species
 from particles.state import HELD, ParticleState
 
 REFERENCE = Species.K   # relative permeabilities are relative to this species' channels
@@ -43,6 +43,7 @@ class Pores(NamedTuple):
     is_open: np.ndarray   # uint8: gate state, changed by `gate_channels`
     p_close: np.ndarray   # float64: per-step probability that an open pore closes
     p_open: np.ndarray    # float64: per-step probability that a closed pore opens
+    p_move: np.ndarray    # float64: acceptance of a move in the pore (its D relative to the bulk's)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Gating:
 class ChannelPlan:
     counts: dict[str, int]                   # channels per ion
     open_probability: dict[str, float]       # per ion, as placed (set so the ratios are exact)
+    pore_factor: dict[str, float]            # per ion: D in its pores over D in the bulk
     effective_permeability: dict[str, float]  # achieved, relative to the reference (config units)
     unit_permeability: float                 # N_unit · p_ref · D_ref
     channels_per_unit: int                   # N_unit actually used (lowered when the sites run out)
@@ -84,28 +86,47 @@ def achieved_permeability(n: int, p_open: float, d_nm2_per_ns: float, unit_perme
 
 
 def plan_channels(relative: dict[str, float], gating: dict[str, Gating], d_nm2_per_ns: dict[str, float],
-                  free_sites: int, max_per_unit: int) -> ChannelPlan:
+                  free_sites: int, max_per_unit: int, min_per_type: int = 1) -> ChannelPlan:
     """Channel counts for the relative permeabilities at `max_per_unit` channels per unit, or at the
     largest smaller unit whose channels fit on `free_sites` (the ratios are what matter; fewer
     channels only make the membrane conduct less). The caller checks that the result fits.
-    `relative` lists only the ion types the membrane has; `gating` has every permeant species."""
+
+    Then a type that needs fewer than `min_per_type` channels gets more, slower ones (pore D ×
+    factor < 1, at its own open probability), as far as the free sites allow, the type with the
+    fewest first: each carries less, so no few channels drive a plume of ions that the bulk cannot
+    clear, and the membrane, not the access to it, limits the flux. `relative` lists only the ion
+    types the membrane has; `gating` has every permeant species; `d_nm2_per_ns` is the bulk D."""
     plan = None
     ref = REFERENCE.name
     for n_unit in range(max_per_unit, 0, -1):
         unit_p = n_unit * gating[ref].open_probability * d_nm2_per_ns[ref]
-        counts, p_used, eff = {}, {}, {}
+        counts, p_used = {}, {}
         for s in PERMEANT:
             ion = s.name
             p = gating[ion].open_probability
-            if ion not in relative:
-                counts[ion], p_used[ion], eff[ion] = 0, p, 0.0
-                continue
-            counts[ion], p_used[ion] = fit_channels(relative[ion], p, d_nm2_per_ns[ion], unit_p)
-            eff[ion] = achieved_permeability(counts[ion], p_used[ion], d_nm2_per_ns[ion], unit_p)
-        plan = ChannelPlan(counts, p_used, eff, unit_p, n_unit)
+            counts[ion], p_used[ion] = (fit_channels(relative[ion], p, d_nm2_per_ns[ion], unit_p)
+                                        if ion in relative else (0, p))
+        plan = (counts, p_used, unit_p, n_unit)
         if sum(counts.values()) <= free_sites:
             break
-    return plan
+    counts, p_used, unit_p, n_unit = plan
+    factor = {s.name: 1.0 for s in PERMEANT}
+    spare = free_sites - sum(counts.values())
+    nominal = dict(counts)
+    while spare > 0:
+        short = [ion for ion, n in counts.items() if 0 < n < min_per_type]
+        if not short:
+            break
+        ion = min(short, key=lambda i: (counts[i], PERMEANT_NAMES.index(i)))
+        counts[ion] += 1
+        spare -= 1
+    for ion, n in counts.items():
+        if n > nominal[ion]:
+            p_used[ion] = gating[ion].open_probability
+            factor[ion] = relative[ion] * unit_p / (n * p_used[ion] * d_nm2_per_ns[ion])
+    eff = {ion: achieved_permeability(counts[ion], p_used[ion], d_nm2_per_ns[ion] * factor[ion], unit_p)
+           for ion in counts}
+    return ChannelPlan(counts, p_used, factor, eff, unit_p, n_unit)
 
 
 def step_probabilities(p_open: float, mean_open_ns: float, dt_ns: float) -> tuple[float, float]:
@@ -159,9 +180,11 @@ class ChannelSet:
 
     def __init__(self, geometry: MembraneGeometry, layout: SiteLayout, relative: dict[str, float],
                  gating: dict[str, Gating], open_probability: dict[str, float], d_nm2_per_ns: dict[str, float],
-                 unit_permeability: float, dt_ns: float, seed: int):
+                 pore_factor: dict[str, float], unit_permeability: float, dt_ns: float, seed: int):
         """`gating` is the config's (every permeant species; defaults for types not placed),
-        `open_probability` the plan's (set so the placed counts meet the ratios exactly)."""
+        `open_probability` the plan's (set so the placed counts meet the ratios exactly),
+        `d_nm2_per_ns` each species' bulk D, `pore_factor` the plan's D in the pores over it (kept
+        when a live change adds or removes channels of the type)."""
         self.geometry = geometry
         self.layout = layout
         self.relative = {s.name: float(relative.get(s.name, 0.0)) for s in PERMEANT}
@@ -169,6 +192,7 @@ class ChannelSet:
         self.gating = {ion: Gating(open_probability[ion], g.mean_open_time_ns) for ion, g in gating.items()}
         self.has_type = {s.name: s.name in relative for s in PERMEANT}
         self.d_nm2_per_ns = dict(d_nm2_per_ns)
+        self.pore_factor = dict(pore_factor)
         self.unit_permeability = unit_permeability
         self.dt_ns = dt_ns
         p_site = np.zeros(geometry.n_sites)
@@ -189,12 +213,15 @@ class ChannelSet:
         species = self.layout.kind[sites].astype(np.int8)
         p_close = np.zeros(sites.size)
         p_open = np.zeros(sites.size)
+        p_move = np.ones(sites.size)
         for s in PERMEANT:
+            p_move[species == s] = self.pore_factor[s.name]
             g = self.gating[s.name] if self.has_type[s.name] else Gating(1.0, 1.0)
             p_close[species == s], p_open[species == s] = step_probabilities(
                 g.open_probability, g.mean_open_time_ns, self.dt_ns)
         self.sites = sites
-        self.pores = Pores(y - half, y + half, species, self._site_open[sites].astype(np.uint8), p_close, p_open)
+        self.pores = Pores(y - half, y + half, species, self._site_open[sites].astype(np.uint8), p_close, p_open,
+                           p_move)
 
     # ---- reading ------------------------------------------------------------------------------
 
@@ -208,14 +235,18 @@ class ChannelSet:
         return {s.name: {"channels": self.layout.count(s),
                          "open_probability_asked": self.requested_gating[s.name].open_probability,
                          "open_probability_used": self._p_open(s.name),
+                         "pore_D_factor": self.pore_factor[s.name],
                          "relative_permeability_asked": self.relative[s.name],
                          "relative_permeability_achieved": eff[s.name]}
                 for s in PERMEANT if self.has_type[s.name]}
 
     def effective_permeability(self) -> dict[str, float]:
         """Achieved permeability per ion, relative to the reference, from the channels placed."""
-        return {s.name: achieved_permeability(self.layout.count(s), self._p_open(s.name), self.d_nm2_per_ns[s.name],
+        return {s.name: achieved_permeability(self.layout.count(s), self._p_open(s.name), self._pore_d(s.name),
                                               self.unit_permeability) for s in PERMEANT}
+
+    def _pore_d(self, ion: str) -> float:
+        return self.d_nm2_per_ns[ion] * self.pore_factor[ion]
 
     def crossing(self) -> tuple[str, ...]:
         """Species that have channels now."""
@@ -233,7 +264,7 @@ class ChannelSet:
         self.has_type[ion] = True
         asked = self.requested_gating[ion]
         had = self.layout.count(s)
-        want, p = fit_channels(relative, asked.open_probability, self.d_nm2_per_ns[ion], self.unit_permeability,
+        want, p = fit_channels(relative, asked.open_probability, self._pore_d(ion), self.unit_permeability,
                                had + self.layout.free_sites())
         got = self.layout.set_count(s, want)
         self.gating[ion] = Gating(p, asked.mean_open_time_ns)

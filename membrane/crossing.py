@@ -11,14 +11,20 @@ a wall except at pores: a particle may enter the band only into an open pore of 
 and a closed pore holds still whatever is inside it (no ion enters, leaves or moves in it until it
 reopens). So in every gate state the rule is symmetric and detailed balance holds, and a pore open
 a fraction p of the time passes exactly p times the ions of an open one, however fast it flickers
-compared with the time an ion takes to cross it. Inside a pore its side walls reflect.
+compared with the time an ion takes to cross it. Inside a pore its side walls reflect. A pore may
+be slower than the bulk (its type's `pore_D_factor`): every move that starts or ends in it is
+accepted with that factor on top of the field's Metropolis factor, a lazy walk with D × factor
+inside, symmetric between a move and its reverse, so detailed balance holds unchanged.
 Nothing ever jumps the band: the step half-width is a fraction of the band's thickness.
 
 Unidirectional fluxes are counted as tracer fluxes between the two reservoirs: an ion counts as
 efflux when it reaches the outside bulk beyond `margin` nm from the membrane having last been in
 the inside bulk beyond `margin` (and the reverse for influx). An ion that leaves a pore and
-re-enters it at once (frequent in 2D) is not counted twice, so Ussing's flux ratio applies.
-Pumps clear these marks on the ions they carry, so only crossings through channels count.
+re-enters it at once (frequent in 2D), or crosses and at once crosses back, is not counted, so
+Ussing's flux ratio applies. (Counting at the faces instead, margin 0, was tried: immediate
+re-crossings then add to both directions and push the K⁺ ratio 12 % toward 1.)
+A pump that takes an ion which crossed a channel but had not yet reached the far reservoir counts
+that transit (`membrane.pump`), then clears the marks: only crossings through channels count.
 The counts go into a tally with one row per fixed block of particles (`N_BLOCKS`, whatever the
 number of threads), so threads never write the same counter and the totals are exact.
 """
@@ -30,8 +36,8 @@ import numpy as np
 from numba import njit, prange
 
 from membrane.channels import pore_index
-from particles.diffusion import propose_step
-from particles.rng import STREAM_METROPOLIS, STREAM_MOVE, draw, step_key, unit
+from particles.diffusion import reflect, stirred_acceptance, stirred_scale
+from particles.rng import STREAM_METROPOLIS, STREAM_MOVE, draw, hi_symmetric, lo_symmetric, step_key, unit
 from particles.state import FAR_IN, FAR_OUT, HELD
 
 N_BLOCKS = 64            # blocks of particles with a tally row each (fixed: results do not depend on threads)
@@ -63,7 +69,7 @@ def inside_share(x, x_left, x_right):
 
 
 @njit(cache=True, parallel=True)
-def move_particles(particles, kinds, band, pores, field, v_mV, seed, step, tally):
+def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, step, tally):
     """One Brownian step of every free particle, resolved against the membrane.
 
     Moves `particles` in place, adds the reservoir-to-reservoir transits completed this step to
@@ -73,10 +79,11 @@ def move_particles(particles, kinds, band, pores, field, v_mV, seed, step, tally
     step_a, charge, permeant = kinds.step_a_nm, kinds.charge, kinds.permeant
     width, height = band.width_nm, band.height_nm
     x_left, x_right = band.x_left_nm, band.x_right_nm
-    pore_y0, pore_y1, pore_species, pore_open = pores.y0, pores.y1, pores.species, pores.is_open
+    pore_y0, pore_y1, pore_species, pore_open, pore_p_move = pores.y0, pores.y1, pores.species, pores.is_open, pores.p_move
     vt_mV, mv_per_e, field_on, selective = field.vt_mV, field.mV_per_e, field.on, field.selective
     far_in = x_left - band.margin_nm
     far_out = x_right + band.margin_nm
+    a_reach = step_a.max() * (1.0 + stirring.extra_scale)   # the longest step anywhere
     key = step_key(seed, step, STREAM_MOVE)
     mkey = step_key(seed, step, STREAM_METROPOLIS)
     n = x.size
@@ -94,9 +101,27 @@ def move_particles(particles, kinds, band, pores, field, v_mV, seed, step, tally
                 continue
             xo = x[i]
             yo = y[i]
-            xn, yn, _ = propose_step(key, i, xo, yo, a, width, height)
+            # the step's scale from the depth in the bulk (0 in the band), without branches
+            depth_o = max(x_left - xo, xo - x_right, 0.0)
+            half = a * stirred_scale(stirring, depth_o)
+            h = draw(key, i)
+            xn = reflect(xo + half * hi_symmetric(h), width)
+            yn = reflect(yo + half * lo_symmetric(h), height)
             if (xn < x_left and xo < x_left) or (xn > x_right and xo > x_right):
-                x[i] = xn  # bulk to bulk: plain Brownian motion
+                # bulk to bulk: Brownian motion; Metropolis–Hastings where the stirring changes
+                depth_n = max(x_left - xn, xn - x_right)
+                half_n = a * stirred_scale(stirring, depth_n)
+                if half_n != half:
+                    if min(xo, width - xo, yo, height - yo) > 2.0 * a_reach:
+                        # no wall within reach of either proposal: uniform squares of side 2·half
+                        if max(abs(xn - xo), abs(yn - yo)) > half_n:
+                            continue
+                        accept = (half / half_n) ** 2
+                    else:
+                        accept = stirred_acceptance(xo, yo, xn, yn, half, half_n, width, height)
+                    if accept < 1.0 and unit(draw(mkey, i)) >= accept:
+                        continue
+                x[i] = xn
                 y[i] = yn
                 if xn < far_in:
                     if not (f & FAR_IN):
@@ -117,6 +142,7 @@ def move_particles(particles, kinds, band, pores, field, v_mV, seed, step, tally
                 jo = pore_index(yo, pore_y0, pore_y1)
                 if jo < 0 or pore_open[jo] == 0:
                     continue  # a closed pore holds its ions still
+                j = jo
                 if new_in:
                     if yn < pore_y0[jo]:
                         yn = 2.0 * pore_y0[jo] - yn
@@ -129,12 +155,20 @@ def move_particles(particles, kinds, band, pores, field, v_mV, seed, step, tally
                 if selective and pore_species[j] != s:
                     continue
             dq = charge[s] * (inside_share(xn, x_left, x_right) - inside_share(xo, x_left, x_right))
+            # accept with p_move (the pore's D / the bulk's: the same for a move and its reverse)
+            # times the Metropolis factor of the field
+            accept = pore_p_move[j]
             if field_on:
                 de = dq * (v_mV + 0.5 * dq * mv_per_e)
-                if de > 0.0 and unit(draw(mkey, i)) >= np.exp(-de / vt_mV):
-                    continue
+                if de > 0.0:
+                    accept *= np.exp(-de / vt_mV)
+            if accept < 1.0 and unit(draw(mkey, i)) >= accept:
+                continue
             x[i] = xn
             y[i] = yn
             dq_b += dq
         dq_block[b] = dq_b
-    return dq_block.sum()
+    dq = 0.0
+    for b in range(N_BLOCKS):   # in block order (an array .sum() here would be a parallel reduction)
+        dq += dq_block[b]
+    return dq

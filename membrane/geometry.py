@@ -1,9 +1,12 @@
 """Where the membrane is, and which site along it holds what.
 
 The membrane is a vertical band [x_left, x_right] of the box. Along it sit `n_sites` evenly spaced
-sites; each holds nothing (wall), a pore of one species, or a pump. Sites are filled in a
-van der Corput order, so any prefix of that order is spread evenly along the membrane: adding or
-removing channels of one type leaves every other channel and pump where it was.
+sites; each holds nothing (wall), a pore of one species, or a pump. At the start every kind,
+the empty sites included, is interleaved along the membrane in site order, so each kind is spread
+evenly (no two channels of a type side by side while other kinds could be between them: adjacent
+channels of one type would share one plume of ions). Live changes add channels in the empty sites
+in a van der Corput order (any prefix of it is spread evenly) and remove the latest first, so
+adding or removing channels of one type leaves every other channel and pump where it was.
 """
 from __future__ import annotations
 
@@ -98,8 +101,7 @@ class SiteLayout:
         needed = sum(c for _, c in kinds_counts)
         if needed > geometry.n_sites:
             raise ValueError(f"the membrane has {geometry.n_sites} sites, {needed} are needed")
-        for site, kind in zip(self.order, interleave(kinds_counts)):
-            self.kind[site] = kind
+        self.kind[:] = interleave(list(kinds_counts) + [(EMPTY, geometry.n_sites - needed)])
 
     def count(self, kind: int) -> int:
         return int((self.kind == kind).sum())

@@ -28,7 +28,8 @@ from numba import njit
 from membrane.geometry import Band
 from particles.rng import STREAM_PUMP, STREAM_RELEASE, draw, hi_symmetric, step_key, unit
 from particles.species import Species
-from particles.state import HELD, ParticleState
+from membrane.crossing import EFFLUX, INFLUX
+from particles.state import FAR_IN, FAR_OUT, HELD, ParticleState
 
 NA_PER_CYCLE = 3
 K_PER_CYCLE = 2
@@ -114,8 +115,11 @@ def release_all(particles, charge, band, pumps, seed, step):
 
 
 @njit(cache=True)
-def advance_pumps(particles, charge, band, pumps, seed, step):
-    """Conformational changes, then captures; returns (dQ_in, cycles completed, ATP spent)."""
+def advance_pumps(particles, charge, band, pumps, seed, step, tally):
+    """Conformational changes, then captures; returns (dQ_in, cycles completed, ATP spent).
+
+    An ion captured after crossing a channel, before it reached the far reservoir of this side,
+    has completed that transit: it is added to `tally` (row 0: this loop is serial) here."""
     x, y, species, flags, held_by = particles.x, particles.y, particles.species, particles.flags, particles.held_by
     pump_y, phase, n_held, slots = pumps.y_nm, pumps.phase, pumps.n_held, pumps.slots
     p_flip, capture_r = pumps.p_flip, pumps.capture_r_nm
@@ -180,6 +184,10 @@ def advance_pumps(particles, charge, band, pumps, seed, step):
             dy = yi - pump_y[p]
             if dx * dx + dy * dy > r2:
                 continue
+            if want == _IN_OPEN and flags[i] & FAR_OUT:
+                tally[0, INFLUX, s] += 1
+            elif want == _OUT_OPEN and flags[i] & FAR_IN:
+                tally[0, EFFLUX, s] += 1
             k = n_held[p]
             slots[p, k] = i
             n_held[p] = k + 1

@@ -5,13 +5,72 @@ variance is a²/3 = 2·D·dt and the mean squared displacement grows as 4·D·t 
 kernel is symmetric (all Metropolis needs) and bounded, so no step can jump the membrane band.
 `propose_step` is shared by the full model's kernel (`membrane.crossing`); `diffuse_free` is the
 bare kernel without a membrane (tests and benchmarks).
+
+Stirring: beyond `from_nm` from the membrane's faces the bulk is stirred — the step there is
+`scale` times longer in both directions (D times scale²), growing from 1 over `ramp_nm`. It
+stands for what a 2D strip of cytoplasm lacks: the volume of a real cell, which carries ions to and
+away from a channel's mouth in three dimensions, so the bulk stays well mixed and the membrane, not
+the diffusion to it, limits the fluxes. A move between places of different scale is proposed from
+a wider or narrower step than its reverse, so it is accepted with the Metropolis–Hastings ratio
+of the two proposal densities (`stirred_acceptance`): the uniform distribution of the bulk stays
+stationary, as without stirring. Near the membrane (and in it) the scale is 1, so nothing
+changes where the field acts.
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
 
 from particles.rng import STREAM_MOVE, draw, hi_symmetric, lo_symmetric, step_key
+
+
+class Stirring(NamedTuple):
+    """The stirred far bulk, as the kernels see it."""
+    from_nm: float          # distance from the membrane's faces where stirring starts
+    per_ramp_nm: float      # 1 / the distance over which the step grows to its full scale
+    extra_scale: float      # full scale − 1 (0: no stirring)
+
+
+NO_STIRRING = Stirring(0.0, 1.0, 0.0)
+
+
+def stirring(from_nm: float, ramp_nm: float, d_factor: float) -> Stirring:
+    """The kernels' bundle from the config's `[stirring]` keys (D × d_factor far from the membrane)."""
+    return Stirring(float(from_nm), 1.0 / float(ramp_nm), float(np.sqrt(d_factor)) - 1.0)
+
+
+@njit(cache=True, inline="always")
+def stirred_scale(stir, depth):
+    """The factor on the step of a particle `depth` nm from the membrane's face (0 in the band):
+    1 up to `from_nm`, growing linearly to its full scale over the ramp (no branches)."""
+    return 1.0 + stir.extra_scale * min(1.0, max(0.0, (depth - stir.from_nm) * stir.per_ramp_nm))
+
+
+@njit(cache=True, inline="always")
+def _proposal_density(v_new, v_old, half, upper):
+    """Density (per unit length, × 2·half) of proposing v_new from v_old with a uniform step of
+    half-width `half` and reflecting walls at 0 and `upper` (one reflection: steps << box)."""
+    n = 0.0
+    if abs(v_new - v_old) <= half:
+        n += 1.0
+    if v_new + v_old <= half:
+        n += 1.0
+    if 2.0 * upper - v_new - v_old <= half:
+        n += 1.0
+    return n / half
+
+
+@njit(cache=True, inline="always")
+def stirred_acceptance(xo, yo, xn, yn, half_old, half_new, width, height):
+    """Metropolis–Hastings factor of a bulk move whose step half-width differs at its two ends:
+    q(reverse) / q(forward), capped at 1 (0 when the reverse cannot be proposed)."""
+    fwd = _proposal_density(xn, xo, half_old, width) * _proposal_density(yn, yo, half_old, height)
+    rev = _proposal_density(xo, xn, half_new, width) * _proposal_density(yo, yn, half_new, height)
+    if fwd <= 0.0:
+        return 0.0
+    return min(1.0, rev / fwd)
 
 
 def step_half_width_nm(d_nm2_per_ns: np.ndarray, dt_ns: float) -> np.ndarray:

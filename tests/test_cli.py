@@ -49,7 +49,8 @@ def test_run_writes_timeseries_and_summary(tmp_path):
                 "V_mean_mV", "V_sem_mV", "concentrations_mM", "theory", "effective_permeability",
                 "pump_cycles_per_us"):
         assert key in s
-    assert s["seed"] == 4 and s["steps"] == 600 and s["window"] == [300, 600]
+    assert s["seed"] == 4 and s["steps"] == 600 and s["window"][1] == 600
+    assert s["settling"]["method"].startswith("detected") and s["window"][0] == s["settling"]["transient_end_step"]
     assert set(s["theory"]) >= {"E_K_mV", "E_Na_mV", "E_Cl_mV", "V_GHK_mV", "V_MN_mV", "V_Donnan_mV"}
     assert set(s["concentrations_mM"]) == {"in", "out"}
     assert s["config"]["box"]["height_nm"] == 160.0
@@ -124,3 +125,22 @@ def test_ctrl_c_flushes_the_recorded_samples_and_exits_130(tmp_path):
     assert s["V_mean_mV"] is not None
     last_step = int(rows[-1].split(",")[0])
     assert last_step <= s["steps"]
+
+
+def test_a_run_too_short_to_settle_says_so_in_one_line_and_in_the_summary(tmp_path):
+    out = tmp_path / "short"
+    r = main_py("run", "--preset", "k-only", "--steps", "400", "--out", str(out), "--sample-every", "10", *SETS)
+    assert r.returncode == 0, r.stderr
+    notes = [line for line in r.stderr.splitlines() if line.startswith("note:")]
+    assert notes and all(len(n) < 200 for n in notes)
+    s = json.loads((out / "summary.json").read_text())
+    assert s["settling"]["settled"] is False and s["settling"]["warnings"]
+
+
+def test_a_requested_permeability_is_met_exactly_and_reported(tmp_path):
+    out = tmp_path / "exact"
+    r = main_py("run", "--steps", "20", "--out", str(out), *SETS, "--set", "channels.Na.relative_permeability=0.04")
+    assert r.returncode == 0, r.stderr
+    placed = json.loads((out / "summary.json").read_text())["channels_placed"]
+    assert placed["Na"]["relative_permeability_achieved"] == pytest.approx(0.04, rel=1e-9)
+    assert not any("channels.Na" in line for line in r.stderr.splitlines())

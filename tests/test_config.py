@@ -125,3 +125,19 @@ def test_channels_that_do_not_fit_are_scaled_down_keeping_the_ratios():
     assert plan.channels_per_unit < 40
     assert sum(plan.counts.values()) + cfg["pump.count"] <= 100
     assert plan.effective_permeability["Na"] / plan.effective_permeability["K"] == pytest.approx(1.0, rel=0.1)
+
+
+def test_any_outside_potassium_of_a_classic_sweep_is_a_valid_saline():
+    """[K⁺]o from 1 to 80 mM with the default Cl⁻: below 5 mM Y⁺ fills, above it X⁻ does."""
+    from simulation.core.model import Simulation
+    for k in (1, 2.5, 5, 10, 20, 40, 80):
+        cfg = load(overrides=[f"outside.K={k}", "physics.particles=4000", "box.height_nm=160"])
+        sim = Simulation(cfg, seed=1)
+        fill = sim.fillers["outside"]
+        assert (fill["Y"] > 0) == (k < 5) and (fill["X"] > 0) == (k > 5)
+
+
+def test_sea_water_and_hypokalemia_presets_load_as_written():
+    sq = load("squid")
+    assert sq["outside.Cl"] == 560.0 and sq["outside.Ca"] == 10.0 and sq["outside.Mg"] == 54.0
+    assert load("hypokalemia")["outside.K"] == 2.5

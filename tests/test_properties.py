@@ -12,13 +12,15 @@ conc = st.floats(min_value=0.5, max_value=600.0, allow_nan=False)
 
 
 @settings(deadline=None, max_examples=200, derandomize=True)
-@given(k_in=conc, na_in=conc, k_out=conc, na_out=conc, cl_frac_in=st.floats(0.0, 1.0), cl_frac_out=st.floats(0.0, 1.0),
+@given(k_in=conc, na_in=conc, k_out=conc, na_out=conc, cl_frac_in=st.floats(0.0, 1.5), cl_frac_out=st.floats(0.0, 1.5),
+       ca_out=st.floats(0.0, 20.0), mg=st.floats(0.0, 60.0),
        a_charge=st.sampled_from([-1, -2, -3]), fixed=st.booleans(), area_ratio=st.floats(0.2, 5.0),
        particles=st.integers(2000, 200_000))
-def test_every_compartment_starts_exactly_neutral(k_in, na_in, k_out, na_out, cl_frac_in, cl_frac_out, a_charge,
-                                                 fixed, area_ratio, particles):
-    c_in = {"K": k_in, "Na": na_in, "Cl": cl_frac_in * (k_in + na_in)}
-    c_out = {"K": k_out, "Na": na_out, "Cl": cl_frac_out * (k_out + na_out)}
+def test_every_compartment_starts_exactly_neutral(k_in, na_in, k_out, na_out, cl_frac_in, cl_frac_out, ca_out, mg,
+                                                 a_charge, fixed, area_ratio, particles):
+    """Any saline, with divalent cations and more anions than cations (Y⁺ fills), is placed neutral."""
+    c_in = {"K": k_in, "Na": na_in, "Cl": cl_frac_in * (k_in + na_in), "Mg": mg / 5}
+    c_out = {"K": k_out, "Na": na_out, "Cl": cl_frac_out * (k_out + na_out), "Ca": ca_out, "Mg": mg}
     c = compartment_counts(c_in, c_out, a_charge, fixed, 1000.0, 1000.0 * area_ratio, particles)
     z = charges_array(a_charge)
     assert (c.inside * z).sum() == 0 and (c.outside * z).sum() == 0

@@ -72,3 +72,33 @@ def test_donnan_with_fixed_anions_and_no_capacitance():
     assert k_out == pytest.approx(cl_out, rel=1e-6)          # outside neutral
     assert 200 - k_out - (100 - cl_out) - 100 == pytest.approx(0, abs=1e-6)  # inside neutral
     assert v < 0
+
+
+def test_ghk_for_a_divalent_ion_alone_is_its_nernst_potential():
+    c_in, c_out = {"Ca": 0.5, "K": 140.0}, {"Ca": 2.0, "K": 5.0}
+    assert theory.ghk_voltage_mV({"Ca": 1.0}, c_in, c_out, 37) == pytest.approx(theory.nernst_mV(2, 0.5, 2.0, 37), abs=1e-6)
+
+
+def test_ghk_with_calcium_is_the_zero_of_the_summed_ghk_currents():
+    """K⁺ and Ca²⁺: no closed form; the zero-current potential lies between E_K and E_Ca, the
+    currents (with z² for Ca²⁺) cancel there, and it equals the closed form when Ca²⁺ is absent."""
+    c_in = {"K": 140.0, "Na": 15.0, "Cl": 10.0, "Ca": 0.1}
+    c_out = {"K": 5.0, "Na": 145.0, "Cl": 150.0, "Ca": 2.0}
+    p = {"K": 1.0, "Na": 0.05, "Cl": 0.45, "Ca": 0.2}
+    v = theory.ghk_voltage_mV(p, c_in, c_out, 37)
+    assert theory.net_outward_current(v, p, c_in, c_out, 37) == pytest.approx(0.0, abs=1e-9)
+    e = [theory.nernst_mV(theory.CHARGE[i], c_in[i], c_out[i], 37) for i in p]
+    assert min(e) < v < max(e)
+    assert v > theory.ghk_voltage_mV({i: p[i] for i in ("K", "Na", "Cl")}, c_in, c_out, 37)  # Ca²⁺ depolarises
+    vt = theory.thermal_voltage_mV(37)
+    u = v / vt
+    i_ca = 2 * p["Ca"] * 2 * u * (c_in["Ca"] - c_out["Ca"] * math.exp(-2 * u)) / (1 - math.exp(-2 * u))
+    rest = theory.net_outward_current(v, {i: p[i] for i in ("K", "Na", "Cl")}, c_in, c_out, 37)
+    assert i_ca + rest == pytest.approx(0.0, abs=1e-9)   # the textbook GHK current with z²
+
+
+def test_ghk_without_calcium_inside_still_has_a_zero_current_potential():
+    c_in = {"K": 140.0, "Ca": 0.0}
+    c_out = {"K": 5.0, "Ca": 2.0}
+    v = theory.ghk_voltage_mV({"K": 1.0, "Ca": 0.01}, c_in, c_out, 37)
+    assert theory.nernst_mV(1, 140, 5, 37) < v < 0

@@ -98,8 +98,17 @@ SCHEMA: dict[str, Any] = {
         "pore_width_nm": Key(1.2, float, lo=0.0, lo_open=True),
         "site_spacing_nm": Key(8.0, float, lo=0.0, lo_open=True),
         "channels_per_unit_permeability": Key(40, int, lo=1),
+        # a type needing fewer channels gets this many slower ones (membrane.channels.fit_type)
+        "min_channels_per_type": Key(1, int, lo=1),
     },
     "channels": "per-ion",  # see CHANNEL_KEYS
+    # The far bulk stirred (particles.diffusion): what a 2D strip lacks of a real cell's volume.
+    "stirring": {
+        "enabled": Key(True, bool),
+        "from_nm": Key(3.0, float, lo=0.0),
+        "ramp_nm": Key(2.0, float, lo=0.0, lo_open=True),
+        "D_factor": Key(16.0, float, lo=1.0, hi=100.0),
+    },
     "pump": {
         "enabled": Key(True, bool),
         "count": Key(13, int, lo=0),
@@ -365,6 +374,12 @@ def _validate_all(data: dict, where: str) -> dict:
     if phys["dt_ns"] > dt_max:
         raise ConfigError(f"{where}: physics.dt_ns = {phys['dt_ns']:g} makes steps too long for the pores and "
                           f"membrane; allowed: <= {dt_max:.4g} ns with these D, pore width and thickness")
+    stir = data["stirring"]
+    if stir["enabled"]:
+        reach = math.sqrt(6.0 * d_max * phys["dt_ns"]) * math.sqrt(stir["D_factor"])
+        if stir["from_nm"] < reach:
+            raise ConfigError(f"{where}: stirring.from_nm must be >= {reach:.3g} nm (the longest stirred step, so no "
+                              f"stirred step reaches the membrane), got {stir['from_nm']:g}")
     if mem["pore_width_nm"] >= mem["site_spacing_nm"]:
         raise ConfigError(f"{where}: membrane.pore_width_nm ({mem['pore_width_nm']:g}) must be smaller than "
                           f"membrane.site_spacing_nm ({mem['site_spacing_nm']:g}) so walls separate the pores")
@@ -411,7 +426,8 @@ def channel_plan(data: dict) -> ChannelPlan:
     return plan_channels({ion: t["relative_permeability"] for ion, t in data["channels"].items()}, gating(data),
                          {ion: data["diffusion"][ion] for ion in PERMEANT},
                          membrane_sites(data) - data["pump"]["count"],
-                         data["membrane"]["channels_per_unit_permeability"])
+                         data["membrane"]["channels_per_unit_permeability"],
+                         data["membrane"]["min_channels_per_type"])
 
 
 def to_toml(data: dict) -> str:

@@ -24,7 +24,7 @@ from membrane.crossing import Field, new_tally
 from membrane.geometry import PUMP_SITE, MembraneGeometry, SiteLayout
 from membrane.pump import PumpSet
 from membrane.voltage import IN, OUT, inside_charge, mid_line_charge, region_counts, voltage_mV
-from particles.diffusion import step_half_width_nm
+from particles.diffusion import NO_STIRRING, step_half_width_nm, stirring
 from particles.rng import STREAM_PLACE, uniform_array
 from particles.species import (ANION_FILLER, CATION_FILLER, CHARGE, DIFFUSING_NAMES, FIXED_ANION, NAMES, N_SPECIES,
                                PERMEANT, PERMEANT_NAMES, SOLUTES, TABLE, Species, charges_array)
@@ -79,6 +79,9 @@ class Simulation:
         self.field = Field(float(self.vt_mV), 1.0 / float(self.capacitance_e_per_mV), bool(phys["field"]),
                            bool(phys["selectivity"]))
 
+        st = d["stirring"]
+        self.stirring = stirring(st["from_nm"], st["ramp_nm"], st["D_factor"]) if st["enabled"] else NO_STIRRING
+
         d_coef = np.zeros(N_SPECIES)
         for name in DIFFUSING_NAMES:
             d_coef[Species[name]] = d["diffusion"][name]
@@ -103,7 +106,7 @@ class Simulation:
         layout = SiteLayout(g, [(s, plan.counts[s.name]) for s in PERMEANT] + [(PUMP_SITE, d["pump"]["count"])])
         self.channels = ChannelSet(g, layout, {ion: t["relative_permeability"] for ion, t in d["channels"].items()},
                                    config.gating(), plan.open_probability,
-                                   {n: float(d_coef[Species[n]]) for n in PERMEANT_NAMES},
+                                   {n: float(d_coef[Species[n]]) for n in PERMEANT_NAMES}, plan.pore_factor,
                                    plan.unit_permeability, self.dt_ns, self.seed)
         pump = d["pump"]
         self.pumps = PumpSet(g.site_y_nm[layout.sites_of(PUMP_SITE)], pump["max_turnover_per_us"],
@@ -144,7 +147,7 @@ class Simulation:
             self._advance(k)
 
     def _advance(self, k: int) -> None:
-        params = StepParams(self.seed, float(self.capacitance_e_per_mV), self.field, self.pumps.enabled)
+        params = StepParams(self.seed, float(self.capacitance_e_per_mV), self.field, self.stirring, self.pumps.enabled)
         self.q_in = float(advance(k, self.step_count, self.q_in, self.state, self.kinds, self.band,
                                   self.channels.pores, self.pumps.arrays, params, self.counters))
         self.step_count += k
@@ -233,18 +236,23 @@ class Simulation:
         return out
 
     def donnan_mV(self) -> float:
-        """The Gibbs–Donnan potential this box would reach with the pumps stopped for good."""
+        """The Gibbs–Donnan potential this box would reach with the pumps stopped for good.
+
+        Ions of the species that cross, in either bulk, redistribute by Boltzmann; everything else
+        (ions that cannot cross, ions in the pores or held by pumps) keeps the charge it induces
+        on the inside now."""
         g = self.geometry
         s = self.state
-        left = s.x < g.x_mid_nm
         crossing = set(self.channels.crossing())
-        totals, fixed_in = {}, 0.0
-        for i, name in enumerate(NAMES):
-            mask = s.species == i
-            if name in crossing:
-                totals[name] = float(mask.sum())
-            else:
-                fixed_in += float(self.kinds.charge[i]) * float((mask & left).sum())
+        free = (s.flags & HELD) == 0
+        bulk = free & ((s.x < g.x_left_nm) | (s.x > g.x_right_nm))
+        share = np.where(s.x < g.x_left_nm, 1.0, np.where(s.x > g.x_right_nm, 0.0,
+                                                          (g.x_right_nm - s.x) / g.thickness_nm))
+        share = np.where(free, share, (s.x < g.x_mid_nm).astype(float))
+        z = self.kinds.charge[s.species].astype(float)
+        moving = bulk & np.isin(s.species, [Species[n] for n in crossing])
+        totals = {name: float((moving & (s.species == Species[name])).sum()) for name in crossing}
+        fixed_in = float((z * share)[~moving].sum())
         return theory.donnan_mV(totals, CHARGE, fixed_in, g.area_in_nm2, g.area_out_nm2,
                                 self.capacitance_e_per_mV, self.temperature_C)
 

@@ -16,12 +16,14 @@ from membrane.channels import gate_channels
 from membrane.crossing import Field, move_particles
 from membrane.pump import advance_pumps
 from membrane.voltage import voltage_mV
+from particles.diffusion import Stirring
 
 
 class StepParams(NamedTuple):
     seed: int
     capacitance_e_per_mV: float
     field: Field
+    stirring: Stirring
     pumps_on: bool
 
 
@@ -39,10 +41,11 @@ def advance(n_steps, step0, q_in, particles, kinds, band, pores, pumps, params, 
         # 1. gate channels; 2-3. propose moves and resolve the membrane with V of the last step
         gate_channels(pores, seed, step)
         v = voltage_mV(q_in, params.capacitance_e_per_mV)
-        q_in += move_particles(particles, kinds, band, pores, params.field, v, seed, step, counters.tally)
+        q_in += move_particles(particles, kinds, band, pores, params.field, params.stirring, v, seed, step,
+                               counters.tally)
         # 4. pumps advance their cycle
         if params.pumps_on:
-            dqp, cycles, atp = advance_pumps(particles, kinds.charge, band, pumps, seed, step)
+            dqp, cycles, atp = advance_pumps(particles, kinds.charge, band, pumps, seed, step, counters.tally)
             q_in += dqp
             counters.pump_totals[0] += cycles
             counters.pump_totals[1] += atp

@@ -17,7 +17,8 @@ import numpy as np
 from membrane import theory
 from membrane.voltage import IN, MEM, OUT
 from particles.species import CHARGE, NAMES, PERMEANT, PERMEANT_NAMES
-from simulation.headless.analysis import mean_and_sem, mean_flux_factors, measured_permeability
+from simulation.headless.analysis import (MAX_TRANSIENT_SHARE, MIN_EFFECTIVE_SAMPLES, detect_equilibration, drift,
+                                          mean_and_sem, mean_flux_factors, measured_permeability)
 
 THEORY_COLUMNS = tuple(f"E_{ion}_mV" for ion in PERMEANT_NAMES) + ("V_GHK_mV",)
 
@@ -75,16 +76,45 @@ class TimeseriesRecorder:
         return {c: data[:, k] for k, c in enumerate(cols)}
 
 
+def choose_window(samples: dict[str, np.ndarray], window: tuple[int, int] | None) -> tuple[np.ndarray, dict]:
+    """The samples to average over, and how they were chosen (summary.json's `settling`): the
+    given `--window`, or from the detected end of the transient (`analysis.detect_equilibration`)
+    to the end; with flags when the run is too short to have settled."""
+    steps, v = samples["step"], samples["V_mV"]
+    if window is not None:
+        sel = (steps >= window[0]) & (steps <= window[1])
+        how = {"method": "--window", "requested": [int(window[0]), int(window[1])]}
+        if sel.sum() < 2:
+            sel = np.ones_like(steps, dtype=bool)
+            how["note"] = "fewer than 2 samples in --window: the whole run was averaged"
+    else:
+        t0 = detect_equilibration(v)
+        sel = np.arange(steps.size) >= t0
+        how = {"method": "detected end of the transient (MSER-5)",
+               "transient_end_step": int(steps[t0]), "transient_share": float(t0 / max(steps.size, 1))}
+    _, _, n_eff = mean_and_sem(v[sel])
+    d, d_sem = drift(v[sel])
+    warnings = []
+    if window is None and how["transient_share"] > MAX_TRANSIENT_SHARE:
+        warnings.append(f"V was still settling for {100 * how['transient_share']:.0f} % of the run "
+                        f"(until step {how['transient_end_step']}): run longer for a steady mean")
+    if n_eff < MIN_EFFECTIVE_SAMPLES:
+        warnings.append(f"only {n_eff:.0f} independent samples of V in the window (fewer than "
+                        f"{MIN_EFFECTIVE_SAMPLES}): its standard error is itself uncertain; run longer")
+    if math.isfinite(d) and d_sem > 0 and abs(d) > 3 * d_sem:
+        warnings.append(f"V drifts by {d:+.2f} ± {d_sem:.2f} mV between the halves of the window: "
+                        f"not yet steady (gradients running down, or still settling)")
+    how.update({"effective_samples": float(n_eff), "drift_mV": d, "drift_sem_mV": d_sem,
+                "settled": not warnings, "warnings": warnings})
+    return sel, how
+
+
 def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | None = None) -> dict:
     """Window means, honest SEM, theory at the window's mean concentrations, measured fluxes."""
     steps = samples["step"]
     if steps.size == 0:
         return {"window": None, "V_mean_mV": None, "V_sem_mV": None}
-    if window is None:
-        window = (int(steps[-1] // 2), int(steps[-1]))
-    sel = (steps >= window[0]) & (steps <= window[1])
-    if sel.sum() < 2:
-        sel = np.ones_like(steps, dtype=bool)
+    sel, settling = choose_window(samples, window)
     w_steps = steps[sel]
     v = samples["V_mV"][sel]
     v_mean, v_sem, n_eff = mean_and_sem(v)
@@ -136,6 +166,7 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
         zero_sem = float(np.nanstd(draws))
     return {
         "window": [int(w_steps[0]), int(w_steps[-1])],
+        "settling": settling,
         "samples_in_window": int(sel.sum()),
         "V_mean_mV": v_mean,
         "V_sem_mV": v_sem,

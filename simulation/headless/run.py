@@ -24,7 +24,7 @@ PERMEABILITY_TOLERANCE = 0.01   # relative miss of a requested permeability that
 
 def notes(summary: dict) -> list[str]:
     """One-line remarks a user should see about a finished run (printed on stderr by `run`)."""
-    out = []
+    out = [f"note: {w}" for w in (summary.get("settling") or {}).get("warnings", [])]
     for ion, t in (summary.get("channels_placed") or {}).items():
         asked, got = t["relative_permeability_asked"], t["relative_permeability_achieved"]
         if asked > 0 and abs(got / asked - 1) > PERMEABILITY_TOLERANCE:

@@ -1,0 +1,47 @@
+"""Requested permeabilities are met exactly (open probability set after rounding the count), a
+type with few channels can be spread over more slower ones, and a shortfall is reported."""
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from membrane.channels import Gating, plan_channels
+from simulation.headless.run import notes
+
+GATING = {"K": Gating(0.9, 20.0), "Na": Gating(0.66, 10.0), "Cl": Gating(0.78, 10.0), "Ca": Gating(0.5, 5.0)}
+D = {"K": 1.96, "Na": 1.33, "Cl": 2.03, "Ca": 0.79}
+
+
+@settings(deadline=None, max_examples=200, derandomize=True)
+@given(na=st.floats(0.001, 2.0), cl=st.floats(0.001, 2.0), ca=st.floats(0.0, 0.5))
+def test_requested_ratios_are_met_exactly_when_the_sites_allow(na, cl, ca):
+    rel = {"K": 1.0, "Na": na, "Cl": cl, "Ca": ca}
+    plan = plan_channels(rel, GATING, D, free_sites=10_000, max_per_unit=40)
+    for ion, p in rel.items():
+        assert plan.effective_permeability[ion] == pytest.approx(p, rel=1e-9)
+        if p > 0:
+            assert 0 < plan.open_probability[ion] <= 1.0
+            # the count is the nearest whole number at the asked open probability: p moves by at
+            # most half a channel's share (or up to 1 when a single channel is too little)
+            n = plan.counts[ion]
+            assert n == 1 or abs(plan.open_probability[ion] / GATING[ion].open_probability - 1) <= 0.5 / n + 1e-9
+
+
+def test_a_type_with_few_channels_gets_more_slower_ones_with_the_same_permeability():
+    rel = {"K": 1.0, "Na": 0.05, "Cl": 0.45}
+    few = plan_channels(rel, GATING, D, free_sites=87, max_per_unit=40)
+    many = plan_channels(rel, GATING, D, free_sites=87, max_per_unit=40, min_per_type=16)
+    assert few.counts["Na"] == 4 and many.counts["Na"] == 16
+    assert many.pore_factor["Na"] == pytest.approx(0.25, rel=0.01) and many.pore_factor["K"] == 1.0
+    assert many.effective_permeability["Na"] == pytest.approx(0.05, rel=1e-9)
+    assert many.open_probability["Na"] == GATING["Na"].open_probability
+    tight = plan_channels(rel, GATING, D, free_sites=70, max_per_unit=40, min_per_type=16)
+    assert sum(tight.counts.values()) <= 70 and tight.effective_permeability["Na"] == pytest.approx(0.05)
+
+
+def test_a_permeability_that_could_not_be_met_is_reported_in_one_line():
+    summary = {"channels_placed": {"Na": {"channels": 3, "open_probability_used": 1.0,
+                                          "relative_permeability_asked": 0.4, "relative_permeability_achieved": 0.336}}}
+    lines = notes(summary)
+    assert len(lines) == 1 and "channels.Na.relative_permeability = 0.4 asked, 0.336 placed" in lines[0]
+    summary["channels_placed"]["Na"]["relative_permeability_achieved"] = 0.3999
+    assert notes(summary) == []
