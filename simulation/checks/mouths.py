@@ -6,6 +6,7 @@ the same run, the permeabilities measured from the fluxes against the placed one
 flux ratio against theory. A well-stirred membrane has all three ratios at 1.
 
     python -m simulation.checks.mouths [--preset NAME] [--set KEY=VALUE ...] [--steps N] [--seeds N]
+                                       [--first-seed S]
 """
 from __future__ import annotations
 
@@ -104,9 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--steps", type=int, default=60_000)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=1)
     a = ap.parse_args(argv)
     mouths, perm, uss, sig_v, walls = {}, {}, {}, [], []
-    for seed in range(1, a.seeds + 1):
+    for seed in range(a.first_seed, a.first_seed + a.seeds):
         r = measure(a.preset, a.overrides, a.steps, seed)
         s = r["summary"]
         walls.append(r["wall_s"])
