@@ -25,10 +25,10 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from membrane.crossing import EFFLUX, INFLUX
 from membrane.geometry import Band
 from particles.rng import STREAM_PUMP, STREAM_RELEASE, draw, hi_symmetric, step_key, unit
 from particles.species import Species
-from membrane.crossing import EFFLUX, INFLUX
 from particles.state import FAR_IN, FAR_OUT, HELD, ParticleState
 
 NA_PER_CYCLE = 3

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from membrane.channels import ChannelPlan, Gating, plan_channels
+from particles.diffusion import step_half_width_nm
 from particles.species import DIFFUSING_NAMES, INFO, PERMEANT_NAMES as PERMEANT, SOLUTES
 
 PRESET_DIR = Path(__file__).resolve().parent.parent.parent / "presets"
@@ -376,7 +377,7 @@ def _validate_all(data: dict, where: str) -> dict:
                           f"membrane; allowed: <= {dt_max:.4g} ns with these D, pore width and thickness")
     stir = data["stirring"]
     if stir["enabled"]:
-        reach = math.sqrt(6.0 * d_max * phys["dt_ns"]) * math.sqrt(stir["D_factor"])
+        reach = float(step_half_width_nm(d_max, phys["dt_ns"])) * math.sqrt(stir["D_factor"])
         if stir["from_nm"] < reach:
             raise ConfigError(f"{where}: stirring.from_nm must be >= {reach:.3g} nm (the longest stirred step, so no "
                               f"stirred step reaches the membrane), got {stir['from_nm']:g}")

@@ -245,14 +245,11 @@ class Simulation:
         s = self.state
         crossing = set(self.channels.crossing())
         free = (s.flags & HELD) == 0
-        bulk = free & ((s.x < g.x_left_nm) | (s.x > g.x_right_nm))
-        share = np.where(s.x < g.x_left_nm, 1.0, np.where(s.x > g.x_right_nm, 0.0,
-                                                          (g.x_right_nm - s.x) / g.thickness_nm))
-        share = np.where(free, share, (s.x < g.x_mid_nm).astype(float))
-        z = self.kinds.charge[s.species].astype(float)
-        moving = bulk & np.isin(s.species, [Species[n] for n in crossing])
+        moving = free & ((s.x < g.x_left_nm) | (s.x > g.x_right_nm)) \
+            & np.isin(s.species, [Species[n] for n in crossing])
         totals = {name: float((moving & (s.species == Species[name])).sum()) for name in crossing}
-        fixed_in = float((z * share)[~moving].sum())
+        # the induced charge of all the rest: Q_in less the moving ions in the inside bulk (w = 1)
+        fixed_in = self.recount_inside_charge() - float(self.kinds.charge[s.species[moving & (s.x < g.x_left_nm)]].sum())
         return theory.donnan_mV(totals, CHARGE, fixed_in, g.area_in_nm2, g.area_out_nm2,
                                 self.capacitance_e_per_mV, self.temperature_C)
 
