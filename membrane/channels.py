@@ -86,31 +86,38 @@ def achieved_permeability(n: int, p_open: float, d_nm2_per_ns: float, unit_perme
 
 
 def plan_channels(relative: dict[str, float], gating: dict[str, Gating], d_nm2_per_ns: dict[str, float],
-                  free_sites: int, max_per_unit: int, min_per_type: int = 1) -> ChannelPlan:
+                  free_sites: int, max_per_unit: int, min_per_type: int = 1,
+                  pore_factor: dict[str, float] | None = None) -> ChannelPlan:
     """Channel counts for the relative permeabilities at `max_per_unit` channels per unit, or at the
     largest smaller unit whose channels fit on `free_sites` (the ratios are what matter; fewer
     channels only make the membrane conduct less). The caller checks that the result fits.
 
-    Then a type that needs fewer than `min_per_type` channels gets more, slower ones (pore D ×
-    factor < 1, at its own open probability), as far as the free sites allow, the type with the
-    fewest first: each carries less, so no few channels drive a plume of ions that the bulk cannot
-    clear, and the membrane, not the access to it, limits the flux. `relative` lists only the ion
-    types the membrane has; `gating` has every permeant species; `d_nm2_per_ns` is the bulk D."""
+    Then a type that needs fewer than `min_per_type` channels gets more, each open less often
+    (the open probability that keeps its permeability; the mean open time is kept), as far as the
+    free sites allow, the type with the fewest first: each carries less, so no few channels drive
+    a plume of ions that the bulk cannot clear, and the membrane, not the access to it, limits
+    the flux. (Slower pores instead — a lower pore D — were tried: the access resistance then
+    weighs less on them than on the full-speed pores of the other types, and the measured P_Na/P_K
+    read 7 ± 2 % high.) `relative` lists only the ion types the membrane has; `gating` has every
+    permeant species; `d_nm2_per_ns` is the bulk D; `pore_factor` (default 1) each type's D in
+    its pores over the bulk's."""
+    factor = {s.name: 1.0 for s in PERMEANT}
+    factor.update(pore_factor or {})
+    d_pore = {ion: d_nm2_per_ns[ion] * factor[ion] for ion in factor}
     plan = None
     ref = REFERENCE.name
     for n_unit in range(max_per_unit, 0, -1):
-        unit_p = n_unit * gating[ref].open_probability * d_nm2_per_ns[ref]
+        unit_p = n_unit * gating[ref].open_probability * d_pore[ref]
         counts, p_used = {}, {}
         for s in PERMEANT:
             ion = s.name
             p = gating[ion].open_probability
-            counts[ion], p_used[ion] = (fit_channels(relative[ion], p, d_nm2_per_ns[ion], unit_p)
+            counts[ion], p_used[ion] = (fit_channels(relative[ion], p, d_pore[ion], unit_p)
                                         if ion in relative else (0, p))
         plan = (counts, p_used, unit_p, n_unit)
         if sum(counts.values()) <= free_sites:
             break
     counts, p_used, unit_p, n_unit = plan
-    factor = {s.name: 1.0 for s in PERMEANT}
     spare = free_sites - sum(counts.values())
     nominal = dict(counts)
     while spare > 0:
@@ -122,10 +129,8 @@ def plan_channels(relative: dict[str, float], gating: dict[str, Gating], d_nm2_p
         spare -= 1
     for ion, n in counts.items():
         if n > nominal[ion]:
-            p_used[ion] = gating[ion].open_probability
-            factor[ion] = relative[ion] * unit_p / (n * p_used[ion] * d_nm2_per_ns[ion])
-    eff = {ion: achieved_permeability(counts[ion], p_used[ion], d_nm2_per_ns[ion] * factor[ion], unit_p)
-           for ion in counts}
+            p_used[ion] = relative[ion] * unit_p / (n * d_pore[ion])
+    eff = {ion: achieved_permeability(counts[ion], p_used[ion], d_pore[ion], unit_p) for ion in counts}
     return ChannelPlan(counts, p_used, factor, eff, unit_p, n_unit)
 
 
@@ -180,11 +185,11 @@ class ChannelSet:
 
     def __init__(self, geometry: MembraneGeometry, layout: SiteLayout, relative: dict[str, float],
                  gating: dict[str, Gating], open_probability: dict[str, float], d_nm2_per_ns: dict[str, float],
-                 pore_factor: dict[str, float], unit_permeability: float, dt_ns: float, seed: int):
+                 pore_factor: dict[str, float], unit_permeability: float, dt_ns: float, seed: int,
+                 min_per_type: int = 1):
         """`gating` is the config's (every permeant species; defaults for types not placed),
         `open_probability` the plan's (set so the placed counts meet the ratios exactly),
-        `d_nm2_per_ns` each species' bulk D, `pore_factor` the plan's D in the pores over it (kept
-        when a live change adds or removes channels of the type)."""
+        `d_nm2_per_ns` each species' bulk D, `pore_factor` each type's D in its pores over it."""
         self.geometry = geometry
         self.layout = layout
         self.relative = {s.name: float(relative.get(s.name, 0.0)) for s in PERMEANT}
@@ -193,6 +198,7 @@ class ChannelSet:
         self.has_type = {s.name: s.name in relative for s in PERMEANT}
         self.d_nm2_per_ns = dict(d_nm2_per_ns)
         self.pore_factor = dict(pore_factor)
+        self.min_per_type = min_per_type   # a live change spreads a type over this many, like the plan
         self.unit_permeability = unit_permeability
         self.dt_ns = dt_ns
         p_site = np.zeros(geometry.n_sites)
@@ -264,8 +270,11 @@ class ChannelSet:
         self.has_type[ion] = True
         asked = self.requested_gating[ion]
         had = self.layout.count(s)
-        want, p = fit_channels(relative, asked.open_probability, self._pore_d(ion), self.unit_permeability,
-                               had + self.layout.free_sites())
+        room = had + self.layout.free_sites()
+        want, p = fit_channels(relative, asked.open_probability, self._pore_d(ion), self.unit_permeability, room)
+        spread = min(self.min_per_type, room)
+        if 0 < want < spread:   # as in the plan: more channels, each open less often
+            want, p = spread, relative * self.unit_permeability / (spread * self._pore_d(ion))
         got = self.layout.set_count(s, want)
         self.gating[ion] = Gating(p, asked.mean_open_time_ns)
         self.relative[ion] = relative

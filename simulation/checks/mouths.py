@@ -40,6 +40,17 @@ class MouthCounter:
         self.channels = {}
         self.fits = {"inside": g.x_left_nm >= self.length + BOX_NM / 2,
                      "outside": g.width_nm - g.x_right_nm >= self.length + BOX_NM / 2}
+        self.open_sum = {}    # ion -> open channels summed over samples
+
+    def open_fraction(self, ion: str) -> float:
+        """The realised open fraction of `ion`'s channels over the samples, against the placed
+        open probability: gating's luck in this run (a few channels, each open for bouts of
+        ~10 ns, make it a few per cent either way over a microsecond)."""
+        sim = self.sim
+        n = self.channels.get(ion, 0)
+        if n == 0 or self.n_samples == 0:
+            return math.nan
+        return self.open_sum[ion] / (self.n_samples * n) / sim.channels.placed()[ion]["open_probability_used"]
 
     def sample(self) -> None:
         sim, g = self.sim, self.sim.geometry
@@ -52,6 +63,7 @@ class MouthCounter:
             if centres.size == 0:
                 continue
             self.channels[ion] = centres.size
+            self.open_sum[ion] = self.open_sum.get(ion, 0) + int(pores.is_open[pores.species == sp].sum())
             mine = free & (s.species == sp)
             for side, depth, area in (("inside", g.x_left_nm - s.x, g.area_in_nm2),
                                       ("outside", s.x - g.x_right_nm, g.area_out_nm2)):
@@ -96,7 +108,8 @@ def measure(preset: str | None, overrides: list[str], steps: int, seed: int, eve
             counter.sample()
     wall = time.perf_counter() - t0
     summary = summarise(sim, rec.array(), (start, steps))
-    return {"mouths": counter.ratios(), "summary": summary, "wall_s": wall}
+    luck = {ion: counter.open_fraction(ion) for ion in counter.channels}
+    return {"mouths": counter.ratios(), "summary": summary, "wall_s": wall, "open_luck": luck}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=1)
     a = ap.parse_args(argv)
-    mouths, perm, uss, sig_v, walls = {}, {}, {}, [], []
+    mouths, perm, per_open, uss, sig_v, walls = {}, {}, {}, {}, [], []
     for seed in range(a.first_seed, a.first_seed + a.seeds):
         r = measure(a.preset, a.overrides, a.steps, seed)
         s = r["summary"]
@@ -118,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         for ion, p in s["measured_permeability"].items():
             placed = s["effective_permeability"][ion]
             if ion != "K" and placed > 0 and p == p:
-                perm.setdefault(ion, []).append(p / placed)
+                se = s.get("measured_permeability_sem", {}).get(ion, math.nan)
+                perm.setdefault(ion, []).append((p / placed, se / placed))
+                luck = r["open_luck"]
+                per_open.setdefault(ion, []).append(p / placed * luck["K"] / luck[ion])
         for ion, u in s["ussing"].items():
             uss.setdefault(ion, [0.0, 0.0, 0.0])
             uss[ion][0] += u["influx"]
@@ -130,7 +146,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {ion:>2} {side:<7} {place:<16} c/c_bulk = {np.mean(vals):.3f} "
               f"(seeds {' '.join(f'{v:.3f}' for v in vals)})")
     for ion, vals in perm.items():
-        print(f"  P_{ion}/P_K measured/placed = {np.mean(vals):.3f} (seeds {' '.join(f'{v:.3f}' for v in vals)})")
+        r = np.array([v for v, _ in vals])
+        se = np.array([e for _, e in vals])
+        # the mean's error two ways: from each run's block jackknife, and from the scatter of seeds
+        jk = math.sqrt(np.nansum(se ** 2)) / r.size
+        scatter = r.std(ddof=1) / math.sqrt(r.size) if r.size > 1 else math.nan
+        print(f"  P_{ion}/P_K measured/placed = {r.mean():.3f} ± {jk:.3f} (jackknife) ± {scatter:.3f} (seeds) "
+              f"(seeds {' '.join(f'{v:.3f}±{e:.3f}' for v, e in vals)})")
+    for ion, vals in per_open.items():
+        r = np.array(vals)
+        scatter = r.std(ddof=1) / math.sqrt(r.size) if r.size > 1 else math.nan
+        print(f"  P_{ion}/P_K per open channel, measured/placed = {r.mean():.3f} ± {scatter:.3f} (seeds) "
+              f"(gating's luck divided out; seeds {' '.join(f'{v:.3f}' for v in r)})")
     for ion, (n_in, n_out, e_in) in uss.items():
         if n_out > 0 and e_in > 0:
             r = n_in / e_in

@@ -99,8 +99,8 @@ SCHEMA: dict[str, Any] = {
         "pore_width_nm": Key(1.2, float, lo=0.0, lo_open=True),
         "site_spacing_nm": Key(8.0, float, lo=0.0, lo_open=True),
         "channels_per_unit_permeability": Key(40, int, lo=1),
-        # a type needing fewer channels gets this many slower ones (membrane.channels.fit_type)
-        "min_channels_per_type": Key(1, int, lo=1),
+        # a type needing fewer channels gets this many, each open less often (membrane.channels.plan_channels)
+        "min_channels_per_type": Key(8, int, lo=1),
     },
     "channels": "per-ion",  # see CHANNEL_KEYS
     # The far bulk stirred (particles.diffusion): what a 2D strip lacks of a real cell's volume.
@@ -122,14 +122,16 @@ CHANNEL_KEYS = {
     "relative_permeability": Key(0.0, float, lo=0.0),
     "open_probability": Key(0.9, float, lo=0.0, lo_open=True, hi=1.0),
     "mean_open_time_ns": Key(20.0, float, lo=0.0, lo_open=True),
+    # D in the pore over D in the bulk: a lazy walk in the pore (a narrower, slower channel)
+    "pore_D_factor": Key(1.0, float, lo=0.0, lo_open=True, hi=1.0),
 }
 # Every permeant species has a default channel type (used when a table names it without all keys,
 # or when a live change adds the type); the mammalian membrane has the types in DEFAULT_MEMBRANE.
 DEFAULT_CHANNELS = {
-    "K": {"relative_permeability": 1.0, "open_probability": 0.9, "mean_open_time_ns": 20.0},
-    "Na": {"relative_permeability": 0.05, "open_probability": 0.66, "mean_open_time_ns": 10.0},
-    "Cl": {"relative_permeability": 0.45, "open_probability": 0.78, "mean_open_time_ns": 10.0},
-    "Ca": {"relative_permeability": 0.01, "open_probability": 0.5, "mean_open_time_ns": 5.0},
+    "K": {"relative_permeability": 1.0, "open_probability": 0.9, "mean_open_time_ns": 20.0, "pore_D_factor": 1.0},
+    "Na": {"relative_permeability": 0.05, "open_probability": 0.66, "mean_open_time_ns": 10.0, "pore_D_factor": 1.0},
+    "Cl": {"relative_permeability": 0.45, "open_probability": 0.78, "mean_open_time_ns": 10.0, "pore_D_factor": 1.0},
+    "Ca": {"relative_permeability": 0.01, "open_probability": 0.5, "mean_open_time_ns": 5.0, "pore_D_factor": 1.0},
 }
 DEFAULT_MEMBRANE = ("K", "Na", "Cl")
 if set(DEFAULT_CHANNELS) != set(PERMEANT) or set(DEFAULT_mM) != set(SOLUTES):
@@ -428,7 +430,8 @@ def channel_plan(data: dict) -> ChannelPlan:
                          {ion: data["diffusion"][ion] for ion in PERMEANT},
                          membrane_sites(data) - data["pump"]["count"],
                          data["membrane"]["channels_per_unit_permeability"],
-                         data["membrane"]["min_channels_per_type"])
+                         data["membrane"]["min_channels_per_type"],
+                         {ion: t.get("pore_D_factor", 1.0) for ion, t in data["channels"].items()})
 
 
 def to_toml(data: dict) -> str:

@@ -107,7 +107,7 @@ class Simulation:
         self.channels = ChannelSet(g, layout, {ion: t["relative_permeability"] for ion, t in d["channels"].items()},
                                    config.gating(), plan.open_probability,
                                    {n: float(d_coef[Species[n]]) for n in PERMEANT_NAMES}, plan.pore_factor,
-                                   plan.unit_permeability, self.dt_ns, self.seed)
+                                   plan.unit_permeability, self.dt_ns, self.seed, d["membrane"]["min_channels_per_type"])
         pump = d["pump"]
         self.pumps = PumpSet(g.site_y_nm[layout.sites_of(PUMP_SITE)], pump["max_turnover_per_us"],
                              pump["capture_radius_nm"], self.dt_ns, pump["enabled"])

@@ -82,6 +82,32 @@ def measured_permeability(efflux: dict, influx: dict, span_ns: float, c_in: dict
     return out
 
 
+def permeability_ratio_sem(counts: dict, denominators: dict, reference: str = "K") -> dict:
+    """Standard error of each measured P_ion/P_ref by the delete-one-block jackknife.
+
+    `counts[ion]` and `denominators[ion]` are arrays over consecutive blocks of the window: the
+    transits (both ways) in each block and the block's span · (c_in ⟨f_out⟩ + c_out ⟨f_in⟩), so
+    P = Σ counts / Σ denominators. Transits are not independent (a channel's open bout lets
+    several through, V's swings move every flux together), so Poisson errors understate the
+    scatter; blocks longer than those correlations capture it.
+    """
+    out = {}
+    n_ref, d_ref = np.asarray(counts[reference], float), np.asarray(denominators[reference], float)
+    b = n_ref.size
+    for ion in counts:
+        if ion == reference:
+            continue
+        n, d = np.asarray(counts[ion], float), np.asarray(denominators[ion], float)
+        if b < 4 or n.sum() <= 0 or n_ref.sum() <= 0:
+            out[ion] = math.nan
+            continue
+        loo_ion = (n.sum() - n) / (d.sum() - d)
+        loo_ref = (n_ref.sum() - n_ref) / (d_ref.sum() - d_ref)
+        theta = loo_ion / loo_ref
+        out[ion] = float(math.sqrt((b - 1) / b * np.sum((theta - theta.mean()) ** 2)))
+    return out
+
+
 MIN_EFFECTIVE_SAMPLES = 30     # fewer independent samples than this: the mean is not worth much
 MAX_TRANSIENT_SHARE = 0.4      # MSER's cut this late in the half it searches: the run may not have settled
 

@@ -18,7 +18,8 @@ from membrane import theory
 from membrane.voltage import IN, MEM, OUT
 from particles.species import CHARGE, NAMES, PERMEANT, PERMEANT_NAMES
 from simulation.headless.analysis import (MAX_TRANSIENT_SHARE, MIN_EFFECTIVE_SAMPLES, detect_equilibration, drift,
-                                          mean_and_sem, mean_flux_factors, measured_permeability)
+                                          mean_and_sem, mean_flux_factors, measured_permeability,
+                                          permeability_ratio_sem)
 
 THEORY_COLUMNS = tuple(f"E_{ion}_mV" for ion in PERMEANT_NAMES) + ("V_GHK_mV",)
 
@@ -109,6 +110,35 @@ def choose_window(samples: dict[str, np.ndarray], window: tuple[int, int] | None
     return sel, how
 
 
+PERMEABILITY_BLOCKS = 12   # jackknife blocks of the window for the measured permeabilities' errors
+
+
+def _permeability_sem(samples: dict, sel: np.ndarray, crossing, dens_in: dict, dens_out: dict, sim) -> dict:
+    """Block-jackknife standard errors of the measured P_ion/P_K (see `permeability_ratio_sem`)."""
+    if "K" not in crossing:
+        return {}
+    idx = np.nonzero(sel)[0]
+    edges = np.linspace(0, idx.size - 1, PERMEABILITY_BLOCKS + 1).astype(int)
+    if idx.size < 2 * PERMEABILITY_BLOCKS or np.any(np.diff(edges) < 1):
+        return {ion: math.nan for ion in crossing if ion != "K"}
+    start, end = idx[edges[:-1]], idx[edges[1:]]
+    span_ns = (samples["step"][end] - samples["step"][start]) * sim.dt_ns
+    vt = theory.thermal_voltage_mV(sim.temperature_C)
+    u = samples["V_mV"] / vt
+    counts, denominators = {}, {}
+    for ion in crossing:
+        z = CHARGE[ion]
+        f_out = np.array([theory.ghk_efflux_factor(z, x) for x in u[idx]])
+        f_in = np.array([theory.ghk_influx_factor(z, x) for x in u[idx]])
+        cum = samples[f"{ion}_efflux"] + samples[f"{ion}_influx"]
+        counts[ion] = cum[end] - cum[start]
+        # the V samples during each block: positions edges[j]+1 .. edges[j+1] of the window
+        blk_out = np.array([f_out[a + 1:b + 1].mean() for a, b in zip(edges[:-1], edges[1:])])
+        blk_in = np.array([f_in[a + 1:b + 1].mean() for a, b in zip(edges[:-1], edges[1:])])
+        denominators[ion] = span_ns * (dens_in[ion] * blk_out + dens_out[ion] * blk_in)
+    return permeability_ratio_sem(counts, denominators)
+
+
 def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | None = None) -> dict:
     """Window means, honest SEM, theory at the window's mean concentrations, measured fluxes."""
     steps = samples["step"]
@@ -136,6 +166,7 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
     factors = {ion: mean_flux_factors(CHARGE[ion], v, sim.temperature_C) for ion in crossing}
     p_meas = measured_permeability({i: eff[i] for i in crossing}, {i: inf[i] for i in crossing}, span_ns,
                                    dens_in, dens_out, factors) if span_ns > 0 else {}
+    p_sem = _permeability_sem(samples, sel, crossing, dens_in, dens_out, sim) if span_ns > 0 else {}
     ussing = {}
     for ion in crossing:
         # expected influx/efflux over the window for independent ions in the constant field
@@ -176,6 +207,7 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
         "theory": th,
         "effective_permeability": sim.effective_permeability,
         "measured_permeability": p_rel,
+        "measured_permeability_sem": p_sem,
         "measured_permeability_abs_nm2_per_ns": p_abs,
         "zero_current_mV": v_zero,
         "zero_current_sem_mV": zero_sem,
