@@ -8,26 +8,32 @@ calls its interventions; it never changes model state directly.
 from __future__ import annotations
 
 import os
+import sys
+import threading
 import time
 from collections import deque
 
 import numpy as np
 import pygame
 
-from render import style
 from particles.species import LABEL, NAMES, PERMEANT_NAMES
-from render.controls import MOUSE_HELP, Action, keymap, layout_buttons
+from particles.state import HELD
+from render import style
+from render.controls import MOUSE_HELP, Action, keymap, layout_buttons, plan_buttons
 from render.panel import draw_readouts
 from render.scene import draw_box, draw_minimap
 from render.scope import Oscilloscope
+from render.text import TextLayer, make_fonts, shorten
 from render.transform import ViewTransform
-from simulation.core.config import Config, ConfigError, load, preset_names
+from simulation.core.config import DEFAULT_CHANNELS, Config, ConfigError, load, preset_names
 from simulation.core.model import Simulation
 
 DEFAULT_SIZE = (1280, 720)
 FPS_CAP = 60
 SLOW_EVERY = 6          # slow motion: one step every this many frames
 MAX_STEPS_PER_FRAME = 512
+RATE_WINDOW_NS = 500.0  # crossings per µs are counted over this much model time
+FAST_FRAME_S = 0.25     # fast-forward: step this long between drawn frames
 WM_CLASS = "RestingPotentialLab"
 
 
@@ -37,7 +43,8 @@ class NoDisplay(RuntimeError):
 
 class App:
     def __init__(self, config: Config, preset: str | None = None, overrides: tuple[str, ...] = (),
-                 fullscreen: bool = False, size: tuple[int, int] = DEFAULT_SIZE, seed: int = 0):
+                 fullscreen: bool = False, size: tuple[int, int] = DEFAULT_SIZE, seed: int = 0,
+                 theme: str = "dark", cell_scale: float = 1.0):
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
         os.environ.setdefault("SDL_VIDEO_X11_WMCLASS", WM_CLASS)  # so tools can find the window
         try:
@@ -45,37 +52,88 @@ class App:
             pygame.font.init()
         except pygame.error as e:
             raise NoDisplay(str(e)) from None
+        self.theme = style.THEMES[theme]
         self.fullscreen = fullscreen
         self.window_size = size
         self._open_window()
         pygame.display.set_caption("Resting Potential Lab")
+        self.text = TextLayer()
         self.base_config = config
         self.preset = preset
         self.overrides = tuple(overrides)
         self.seed = seed
-        self.cell_scale = 1.0
+        self.cell_scale = cell_scale
         self.anions_removed = not config["fixed_anions.enabled"]
         self.steps_per_frame = 10
         self.paused = False
         self.slow = False
+        self.fast = False
         self.tint = False
         self.charges = False
-        self.help = False
+        self.help_page = 0                 # 0 off, 1 the picture, 2 the keys
+        self.buttons_shown = self.theme.buttons_shown
+        self.show_donnan = False
+        self.ouabain_given = False
         self.running = True
         self.scope = Oscilloscope()
         self.toast: tuple[str, float] | None = None
         self.tracked: int | None = None
-        self.trail: deque = deque(maxlen=400)
+        self.trail: deque = deque(maxlen=160)
         self._frame = 0
         self._frame_times: deque = deque(maxlen=60)
         self._step_log: deque = deque(maxlen=60)
-        self._rate_log: deque = deque(maxlen=120)
+        self._rate_log: deque = deque()
+        self._fast_factor = 1.0
         self._drag: tuple[int, int, float, float] | None = None
         self._events_seen = 0
         self._theory: dict = {}
-        self.sim = Simulation(config, seed)
-        self.sim.compile()
+        self._layout_fonts()
+        self.sim = self._prepare(lambda: self._build(config))
         self._layout()
+
+    def _prepare(self, build):
+        """Build (and on a first start compile) the model in a thread, showing that it is
+        preparing, in the window and on the terminal, instead of a black screen."""
+        result: dict = {}
+
+        def work():
+            try:
+                result["sim"] = build()
+            except BaseException as e:     # handed to the main thread below
+                result["error"] = e
+        worker = threading.Thread(target=work, daemon=True)
+        t0 = time.perf_counter()
+        worker.start()
+        told = False
+        while worker.is_alive():
+            worker.join(0.1)
+            waited = time.perf_counter() - t0
+            if waited > 0.5 and not told:
+                sys.stderr.write("preparing the model (the first start compiles its kernels: up to a minute)...\n")
+                told = True
+            if waited > 0.2:
+                pygame.event.pump()
+                self._draw_preparing(waited)
+        if "error" in result:
+            raise result["error"]
+        return result["sim"]
+
+    def _build(self, cfg: Config) -> Simulation:
+        sim = Simulation(self._scaled(cfg), self.seed)
+        sim.compile()
+        return sim
+
+    def _draw_preparing(self, waited: float) -> None:
+        th, surf = self.theme, self.screen
+        surf.fill(th.background)
+        self.text.clear()
+        w, h = surf.get_size()
+        self.text.draw(surf, self.fonts["title"], "Resting Potential Lab", th.text, center=(w // 2, h // 2 - h // 10))
+        dots = "." * (1 + int(waited * 2) % 3)
+        self.text.draw(surf, self.fonts["body"], f"preparing the model{dots}", th.text, center=(w // 2, h // 2))
+        self.text.draw(surf, self.fonts["small"], "the first start compiles the kernels; later starts are quick",
+                       th.text_dim, center=(w // 2, h // 2 + h // 12))
+        pygame.display.flip()
 
     # ---- window and layout ----------------------------------------------------------------
 
@@ -88,18 +146,27 @@ class App:
         except pygame.error as e:
             raise NoDisplay(str(e)) from None
 
+    def _layout_fonts(self) -> None:
+        w, h = self.screen.get_size()
+        self.fonts = make_fonts(h, self.theme.text_share)
+
     def _layout(self) -> None:
         w, h = self.screen.get_size()
-        m = style.Metrics(w, h)
-        self.fonts = {role: pygame.font.Font(None, m.font_px(role)) for role in ("title", "big", "body", "small")}
-        self.fonts["tiny"] = pygame.font.Font(None, max(10, int(m.unit * 1.5)))
-        u = m.unit
-        pad = int(u)
-        self.title_rect = pygame.Rect(0, 0, w, int(6 * u))
-        self.buttons_rect = pygame.Rect(0, h - int(12 * u), w, int(12 * u))
-        top = self.title_rect.bottom + pad
+        self._layout_fonts()
+        f = self.fonts
+        pad = max(4, h // 100)
+        self.pad = pad
+        self.title_rect = pygame.Rect(0, 0, w, f["title"].get_linesize() + pad)
+        if self.buttons_shown:
+            rows, row_h = plan_buttons(w - 2 * pad, ACTIONS, f["small"])
+            gap = max(2, (w - 2 * pad) // 300)
+            bar_h = rows * (row_h + gap) + gap + pad
+            self.buttons_rect = pygame.Rect(0, h - bar_h, w, bar_h)
+        else:
+            self.buttons_rect = pygame.Rect(0, h, w, 0)
+        top = self.title_rect.bottom + pad // 2
         bottom = self.buttons_rect.y - pad
-        view_w = int(0.50 * w)
+        view_w = int(0.46 * w)
         old = getattr(self, "tf", None)
         g = self.sim.geometry
         self.tf = ViewTransform(pad, top, view_w, bottom - top, g.width_nm, g.height_nm,
@@ -107,15 +174,17 @@ class App:
         if old is None:  # start on the middle of the membrane
             self.tf.y0_nm = (g.height_nm - self.tf.visible_height_nm) / 2
         self.tf.clamp()
-        self.minimap_rect = pygame.Rect(pad + view_w + pad // 2, top, max(8, int(2.2 * u)), bottom - top)
+        self.minimap_rect = pygame.Rect(pad + view_w + pad // 2, top, max(8, int(0.022 * h)), bottom - top)
         right = self.minimap_rect.right + pad
-        self.legend_rect = pygame.Rect(right, top, w - right - pad, int(5 * u))
+        self.legend_rect = pygame.Rect(right, top, w - right - pad, f["body"].get_linesize() + pad)
         scope_top = self.legend_rect.bottom + pad // 2
-        scope_h = int((bottom - scope_top) * 0.58)
+        scope_h = int((bottom - scope_top) * 0.64)
         self.scope_rect = pygame.Rect(right, scope_top, w - right - pad, scope_h)
         self.readout_rect = pygame.Rect(right, self.scope_rect.bottom + pad // 2, w - right - pad,
                                         bottom - self.scope_rect.bottom - pad // 2)
-        self.buttons = layout_buttons(self.buttons_rect.inflate(-2 * pad, -pad // 2), ACTIONS)
+        self.buttons = (layout_buttons(pygame.Rect(pad, self.buttons_rect.y + pad // 2, w - 2 * pad,
+                                                   self.buttons_rect.height - pad), ACTIONS, rows)
+                        if self.buttons_shown else [])
 
     # ---- toggles shown on buttons -------------------------------------------------------------
 
@@ -149,9 +218,22 @@ class App:
 
     def toggle_slow(self):
         self.slow = not self.slow
+        if self.slow:
+            self.fast = False
+
+    def toggle_fast(self):
+        """Fast-forward: step as fast as the model runs, drawing a frame every FAST_FRAME_S."""
+        self.fast = not self.fast
+        if self.fast:
+            self.slow = self.paused = False
 
     def toggle_pumps(self):
+        if self.sim.pumps.n == 0:
+            self.say("this cell has no Na/K pumps")
+            return
         self.sim.set_pumps(not self.sim.pumps_on)
+        if not self.sim.pumps_on:
+            self.ouabain_given = True
 
     def k_out_up(self):
         self._set_k_out(2.0)
@@ -168,17 +250,30 @@ class App:
             return
         self.tracked = None  # particles may have been renumbered
         self.trail.clear()
+        x_out = self.sim.concentrations_mM()[1]["X"]
+        if factor > 1 and x_out > 0:
+            self.say("X- (an impermeant anion) came in with the added K+, to keep the bath neutral", 6.0)
+        elif factor < 1 and self.sim.concentrations_mM()[1]["Y"] > 0:
+            self.say("Y+ (an impermeant cation) took the place of the K+ removed, to keep the bath neutral", 6.0)
 
     def scale_permeability(self, ion: str, factor: float):
-        before = self.sim.channel_counts()[ion]
+        """×2 or ÷2 a channel type's permeability. ×2 on a type the cell lacks adds it at the
+        textbook neuron's permeability (Na+ 0.05, Cl- 0.45, Ca2+ 0.01 of K+'s)."""
+        current = self.sim.effective_permeability[ion]
+        if current == 0 and factor < 1:
+            self.say(f"this cell has no {LABEL[ion]} channels")
+            return
+        asked = DEFAULT_CHANNELS[ion]["relative_permeability"] if current == 0 else \
+            self.sim.channels.relative[ion] * factor
         try:
-            self.sim.scale_permeability(ion, factor)
+            got = self.sim.set_relative_permeability(ion, asked)
         except ConfigError as e:
             self.say(f"cannot: {e}")
             return
-        after = self.sim.channel_counts()[ion]
-        if factor > 1 and after == before:
-            self.say(f"no free place on the membrane for more {ion} channels")
+        if asked > 0 and abs(got / asked - 1) > 0.01:
+            self.say(f"P_{ion}: {asked:.3g} asked, {got:.3g} placed (no more room on the membrane)", 6.0)
+        elif current == 0:
+            self.say(f"{LABEL[ion]} channels added: P_{ion} = {got:.3g} of P_K", 5.0)
 
     def toggle_field(self):
         self.sim.set_field(not self.sim.field_on)
@@ -193,7 +288,51 @@ class App:
         self.charges = not self.charges
 
     def toggle_help(self):
-        self.help = not self.help
+        """Help: the picture explained, then the keys, then off."""
+        self.help_page = (self.help_page + 1) % 3
+
+    def toggle_buttons(self):
+        self.buttons_shown = not self.buttons_shown
+        self._layout()
+
+    def toggle_history(self):
+        self.scope.history = not self.scope.history
+
+    def toggle_donnan(self):
+        self.show_donnan = not self.show_donnan
+        self._theory = {}
+
+    def follow_next(self):
+        """Follow an ion about to cross: one in an open pore (or at its mouth) of its own type,
+        nearest the middle of the view, in slow motion and zoomed in."""
+        sim = self.sim
+        s, g, pores = sim.state, sim.geometry, sim.channels.pores
+        free = (s.flags & HELD) == 0
+        near = free & (s.x > g.x_left_nm - 1.0) & (s.x < g.x_right_nm + 1.0)
+        idx = np.flatnonzero(near)
+        if idx.size == 0 or pores.y0.size == 0:
+            self.say("no ion near an open pore just now")
+            return
+        j = np.clip(np.searchsorted(pores.y1, s.y[idx]), 0, pores.y0.size - 1)
+        ok = (s.y[idx] >= pores.y0[j]) & (s.y[idx] <= pores.y1[j]) & (pores.is_open[j] == 1) \
+            & (pores.species[j] == s.species[idx])
+        idx = idx[ok]
+        if idx.size == 0:
+            self.say("no ion near an open pore just now")
+            return
+        # deepest in the pore first (most likely to cross soon), then nearest the view's middle
+        depth = np.minimum(s.x[idx] - g.x_left_nm, g.x_right_nm - s.x[idx])
+        mid = self.tf.y0_nm + self.tf.visible_height_nm / 2
+        i = int(idx[np.lexsort((np.abs(s.y[idx] - mid), -depth))[0]])
+        self.tracked = i
+        self.trail.clear()
+        self.tf.zoom = max(self.tf.zoom, 3.0)
+        self.tf.clamp()
+        self.tf.y0_nm = float(s.y[i]) - self.tf.visible_height_nm / 2
+        self.tf.x0_nm = float(s.x[i]) - self.tf.visible_width_nm / 2
+        self.tf.clamp()
+        self.slow, self.fast, self.paused = True, False, False
+        self.say(f"following a {LABEL[NAMES[s.species[i]]]} in a pore, in slow motion (M: normal speed)", 5.0)
 
     def toggle_fullscreen(self):
         self.fullscreen = not self.fullscreen
@@ -218,7 +357,6 @@ class App:
         names = preset_names()
         i = (names.index(self.preset) + 1) % len(names) if self.preset in names else 0
         self.preset = names[i]
-        self.cell_scale = 1.0
         cfg = load(self.preset)
         self.base_config = cfg
         self.anions_removed = not cfg["fixed_anions.enabled"]
@@ -232,15 +370,19 @@ class App:
     def cell_up(self):
         if self.cell_scale < 4:
             self.cell_scale *= 2
-            self._restart(self.base_config, f"restart: cell ×{self.cell_scale:g} (membrane, ions, capacitance)")
+            self._restart(self.base_config, f"restart: cell x{self.cell_scale:g} (membrane, ions, capacitance): "
+                          f"the same V, less noise")
 
     def cell_down(self):
         if self.cell_scale > 0.25:
             self.cell_scale /= 2
-            self._restart(self.base_config, f"restart: cell ×{self.cell_scale:g} (membrane, ions, capacitance)")
+            self._restart(self.base_config, f"restart: cell x{self.cell_scale:g} (membrane, ions, capacitance): "
+                          f"the same V, more noise")
 
-    def _restart(self, cfg: Config, message: str):
-        """Changes the physics cannot make live: build the cell again from its config."""
+    def _scaled(self, cfg: Config) -> Config:
+        """The config with the App's changes that need a new cell: the fixed anions removed or
+        not, and the cell scaled (membrane length, ions, capacitance, pumps and channels together,
+        so the resting V is the same and its noise ∝ 1/√scale)."""
         s = self.cell_scale
         d = cfg.data
         changes = {"fixed_anions.enabled": not self.anions_removed}
@@ -252,18 +394,25 @@ class App:
                 "pump.count": int(round(d["pump"]["count"] * s)),
                 "membrane.channels_per_unit_permeability": max(1, int(round(
                     d["membrane"]["channels_per_unit_permeability"] * s))),
+                "membrane.min_channels_per_type": max(1, int(round(d["membrane"]["min_channels_per_type"] * s))),
             })
+        return cfg.replace(changes, "restart")
+
+    def _restart(self, cfg: Config, message: str):
+        """Changes the physics cannot make live: build the cell again from its config."""
         try:
-            new = cfg.replace(changes, "restart")
+            sim = self._prepare(lambda: self._build(cfg))
         except ConfigError as e:
             self.say(f"cannot: {e}")
             return
-        self.sim = Simulation(new, self.seed)
+        self.sim = sim
         self.scope.clear()
         self._events_seen = 0
         self.tracked = None
         self.trail.clear()
         self._rate_log.clear()
+        self.ouabain_given = False
+        self._theory = {}
         old_zoom = self.tf.zoom
         self.tf = None
         self._layout()
@@ -300,6 +449,16 @@ class App:
         self._frame_times.append(now)
         if self.paused:
             return
+        if self.fast:
+            # as many steps as the model makes in FAST_FRAME_S, sampled for the scope as usual
+            done, t_end = 0, now + FAST_FRAME_S
+            while time.perf_counter() < t_end:
+                self.sim.step(self.steps_per_frame)
+                done += self.steps_per_frame
+                self._after_step()
+            self._step_log.append((now, done))
+            self._fast_factor = done / self.steps_per_frame
+            return
         k = (1 if self._frame % SLOW_EVERY == 0 else 0) if self.slow else self.steps_per_frame
         if k:
             self.sim.step(k)
@@ -312,7 +471,9 @@ class App:
         for e in sim.events[self._events_seen:]:
             self.scope.mark(e.time_ns, e.label)
         self._events_seen = len(sim.events)
-        self._rate_log.append((sim.time_ns, sim.crossings, int(sim.pump_totals[1])))
+        self._rate_log.append((sim.time_ns, np.array(sim.crossings), int(sim.pump_totals[1])))
+        while len(self._rate_log) > 2 and self._rate_log[1][0] <= sim.time_ns - RATE_WINDOW_NS:
+            self._rate_log.popleft()
         if self.tracked is not None and self.tracked < sim.state.n:
             self.trail.append((float(sim.state.x[self.tracked]), float(sim.state.y[self.tracked])))
 
@@ -376,99 +537,199 @@ class App:
 
     # ---- drawing ----------------------------------------------------------------------------
 
-    def _rates(self) -> tuple[dict, float]:
-        """Crossings per µs per ion (out, in) and ATP per µs over the recent model time."""
+    def _rates(self) -> tuple[dict, float, float]:
+        """Crossings per µs per ion (out, in) of the channel types present, ATP per µs, and the
+        model time they were counted over (up to RATE_WINDOW_NS)."""
         if len(self._rate_log) < 2:
-            return {}, 0.0
+            return {}, 0.0, 0.0
         t0, c0, a0 = self._rate_log[0]
         t1, c1, a1 = self._rate_log[-1]
-        span_us = (t1 - t0) * 1e-3
-        if span_us <= 0:
-            return {}, 0.0
-        d = (c1 - c0) / span_us
-        return {ion: (d[0, k], d[1, k]) for k, ion in enumerate(NAMES) if ion in PERMEANT_NAMES}, (a1 - a0) / span_us
+        span_ns = t1 - t0
+        if span_ns <= 0:
+            return {}, 0.0, 0.0
+        d = (c1 - c0) / (span_ns * 1e-3)
+        crossing = set(self.sim.channels.crossing()) | {ion for ion, n in self.sim.channel_counts().items() if n}
+        return ({ion: (d[0, k], d[1, k]) for k, ion in enumerate(NAMES) if ion in PERMEANT_NAMES and ion in crossing},
+                (a1 - a0) / (span_ns * 1e-3), span_ns)
+
+    def lines_shown(self) -> tuple[str, ...]:
+        """The theory lines on the scope: Nernst of the channel types present, GHK, GHK with the
+        pump while pumps run, Donnan when asked (D)."""
+        counts = self.sim.channel_counts()
+        keys = [f"E_{ion}_mV" for ion in PERMEANT_NAMES if counts.get(ion, 0) > 0]
+        keys.append("V_GHK_mV")
+        if self.sim.pumps.n > 0 and self.sim.pumps_on:
+            keys.append("V_MN_mV")
+        if self.show_donnan:
+            keys.append("V_Donnan_mV")
+        return tuple(keys)
 
     def _draw(self):
-        sim, surf, f = self.sim, self.screen, self.fonts
-        surf.fill(style.BACKGROUND)
+        sim, surf, f, th = self.sim, self.screen, self.fonts, self.theme
+        self.text.clear()
+        surf.fill(th.background)
         if self._frame % 5 == 1 or not self._theory:
             c_in, c_out = sim.concentrations_mM()
             self._conc = (c_in, c_out)
-            self._theory = sim.theory(c_in, c_out, donnan=False)
-        draw_box(surf, sim, self.tf, f, tint_charge=self.tint, show_charges=self.charges,
+            self._theory = sim.theory(c_in, c_out, donnan=self.show_donnan)
+        draw_box(surf, sim, self.tf, f, self.text, th, tint_charge=self.tint, show_charges=self.charges,
                  tracked=self.tracked, trail=list(self.trail))
-        draw_minimap(surf, sim, self.tf, self.minimap_rect)
+        draw_minimap(surf, sim, self.tf, self.minimap_rect, th)
         self._draw_title()
         self._draw_legend()
-        self.scope.draw(surf, self.scope_rect, f, self._theory, sim.pumps_on)
-        rates, atp_rate = self._rates()
-        fps = self._fps()
-        draw_readouts(surf, self.readout_rect, f, {
-            "c_in": self._conc[0], "c_out": self._conc[1], "theory": self._theory, "rates": rates,
-            "pump": {"cycles": int(sim.pump_totals[0]), "atp": int(sim.pump_totals[1]), "atp_per_us": atp_rate,
-                     "enabled": sim.pumps_on},
-            "time_ns": sim.time_ns, "steps_per_s": self._steps_per_s(), "fps": fps,
+        self.scope.draw(surf, self.scope_rect, f, self.text, th, self._theory, self.lines_shown(),
+                        sim.v_mV if self.scope.t_ns else None)
+        rates, atp_rate, window = self._rates()
+        placed = sim.effective_permeability
+        asked = sim.channels.relative
+        notes = []
+        c_in, c_out = self._conc
+        if c_in["X"] > 0 or c_out["X"] > 0:
+            notes.append("X- : impermeant anions that keep a side neutral")
+        if c_in["Y"] > 0 or c_out["Y"] > 0:
+            notes.append("Y+ : impermeant cations that keep a side neutral")
+        draw_readouts(surf, self.readout_rect, f, self.text, th, {
+            "c_in": c_in, "c_out": c_out, "rates": rates, "rate_window_ns": window,
+            "permeability": {ion: (asked[ion], placed[ion]) for ion in PERMEANT_NAMES
+                             if placed[ion] > 0 and ion != "K"},
+            "pump": {"count": sim.pumps.n, "cycles": int(sim.pump_totals[0]), "atp": int(sim.pump_totals[1]),
+                     "atp_per_us": atp_rate, "enabled": sim.pumps_on, "ouabain": self.ouabain_given},
+            "notes": notes,
+            "time_ns": sim.time_ns, "steps_per_s": self._steps_per_s(), "fps": self._fps(),
             "steps_per_frame": 0 if self.paused else (f"1/{SLOW_EVERY}" if self.slow else self.steps_per_frame),
             "particles": sim.n_particles})
         mouse = pygame.mouse.get_pos()
         for b in self.buttons:
             on = bool(b.action.is_on(self)) if b.action.is_on else False
-            b.draw(surf, f["small"], on, b.rect.collidepoint(mouse))
+            b.draw(surf, f["small"], self.text, th, on, b.rect.collidepoint(mouse))
         if self.toast and time.perf_counter() < self.toast[1]:
-            t = f["body"].render(self.toast[0], True, style.BACKGROUND)
-            r = t.get_rect(midbottom=(self.tf.left_px + self.tf.width_px // 2, self.buttons_rect.y - 10))
-            pygame.draw.rect(surf, style.YELLOW, r.inflate(16, 8), border_radius=6)
-            surf.blit(t, r)
-        if self.help:
+            view = pygame.Rect(self.tf.left_px, self.tf.top_px, self.tf.width_px, self.tf.height_px)
+            msg = shorten(f["body"], self.toast[0], view.width - 24)
+            w, h = f["body"].size(msg)
+            r = pygame.Rect(0, 0, w, h)
+            r.midbottom = (view.centerx, view.bottom - 12)
+            pygame.draw.rect(surf, th.toast_bg, r.inflate(16, 8), border_radius=6)
+            self.text.draw(surf, f["body"], msg, th.toast_text, region=view, center=r.center)
+        if self.help_page:
             self._draw_help()
 
     def _draw_title(self):
-        f, surf = self.fonts, self.screen
+        f, surf, th, r = self.fonts, self.screen, self.theme, self.title_rect
+        pad = self.pad
+        if self.fast:
+            state = f"FAST x{self._fast_factor:.0f}"
+        else:
+            state = "PAUSED" if self.paused else ("slow motion" if self.slow else "")
+        flags = [x for x in (state, "FIELD OFF" if not self.sim.field_on else "",
+                             "SELECTIVITY OFF" if not self.sim.selective else "",
+                             "WHOLE RUN" if self.scope.history else "") if x]
+        hint = "H: help" + ("" if self.buttons_shown else "   B: buttons")
+        right = r.right - pad
+        hint_r = self.text.draw(surf, f["small"], hint, th.text_dim, midright=(right, r.centery))
+        right = hint_r.x - 2 * pad
+        if flags:
+            s = "   ".join(flags)
+            font = f["body"]
+            w = font.size(s)[0]
+            x = right - w
+            if self.fast:   # a fast-forward badge: two triangles before the text
+                a = font.get_linesize() // 2
+                x -= 2 * a + pad
+                for k in range(2):
+                    x0 = x + k * a
+                    pygame.draw.polygon(surf, th.legible(style.YELLOW, th.background),
+                                        [(x0, r.centery - a // 1.2), (x0, r.centery + a // 1.2), (x0 + a, r.centery)])
+                x += 2 * a + pad
+            fr = self.text.draw(surf, font, s, th.legible(style.YELLOW, th.background), midleft=(x, r.centery))
+            right = fr.x - (2 * font.get_linesize() // 2 + 2 * pad if self.fast else 2 * pad)
         name = self.sim.config["name"]
-        t = f["title"].render(f"Resting Potential Lab — {name}", True, style.TEXT)
-        surf.blit(t, (self.tf.left_px, (self.title_rect.height - t.get_height()) // 2))
-        state = "PAUSED" if self.paused else ("slow motion" if self.slow else "running")
-        flags = [state] + (["FIELD OFF"] if not self.sim.field_on else []) + \
-                (["SELECTIVITY OFF"] if not self.sim.selective else [])
-        s = f["body"].render("   ".join(flags) + "   H: help", True, style.YELLOW if len(flags) > 1 or self.paused
-                             else style.TEXT_DIM)
-        surf.blit(s, (self.title_rect.right - s.get_width() - 10, (self.title_rect.height - s.get_height()) // 2))
+        title = shorten(f["title"], f"Resting Potential Lab — {name}", right - pad - self.pad)
+        if not title.startswith("Resting") or title.endswith("..."):
+            title = shorten(f["title"], name, right - 2 * pad)
+        if title:
+            self.text.draw(surf, f["title"], title, th.text, midleft=(pad, r.centery))
 
     def _draw_legend(self):
-        f, surf, r = self.fonts, self.screen, self.legend_rect
-        x = r.x
+        f, surf, r, th = self.fonts, self.screen, self.legend_rect, self.theme
         present = np.bincount(self.sim.state.species, minlength=len(NAMES)) > 0
-        for k, name in enumerate(NAMES):
-            if not present[k]:
-                continue
-            label = LABEL[name]
-            rad = max(4, r.height // 6)
-            pygame.draw.circle(surf, style.SPECIES_COLOUR[name], (x + rad, r.centery), rad)
-            t = f["body"].render(label, True, style.TEXT)
-            surf.blit(t, (x + 2 * rad + 4, r.centery - t.get_height() / 2))
-            x += 2 * rad + 4 + t.get_width() + 18
-        extra = f["small"].render("channel: coloured = open, bar = closed   pump: white", True, style.TEXT_DIM)
-        if x + extra.get_width() < r.right:
-            surf.blit(extra, (x, r.centery - extra.get_height() / 2))
+        names = [n for k, n in enumerate(NAMES) if present[k]]
+        font = f["body"]
+        rad = max(4, font.get_linesize() // 3)
+
+        def width(labels):
+            return sum(2 * rad + 6 + font.size(t)[0] + font.get_linesize() for t in labels)
+        long = [LABEL[n] for n in names]
+        labels = long if width(long) <= r.width else [LABEL[n].split()[0] for n in names]
+        x = r.x
+        for name, label in zip(names, labels):
+            if x + 2 * rad + 6 + font.size(label)[0] > r.right:
+                break
+            pygame.draw.circle(surf, th.species(name), (x + rad, r.centery), rad)
+            t = self.text.draw(surf, font, label, th.species_text(name, th.background), region=r,
+                               midleft=(x + 2 * rad + 6, r.centery))
+            x = t.right + font.get_linesize()
 
     def _draw_help(self):
-        f, surf = self.fonts, self.screen
+        """Page 1 explains the picture; page 2 lists the keys."""
+        f, surf, th = self.fonts, self.screen, self.theme
         w, h = surf.get_size()
-        lines = [f"{a.key_label:>6}   {a.help}" for a in ACTIONS] + [""] + list(MOUSE_HELP)
-        lh = f["body"].get_height()
-        box = pygame.Rect(0, 0, int(w * 0.6), lh * (len(lines) + 2))
-        box.center = (w // 2, h // 2)
-        overlay = pygame.Surface(box.size, pygame.SRCALPHA)
-        overlay.fill((10, 12, 16, 235))
-        surf.blit(overlay, box)
-        pygame.draw.rect(surf, style.PANEL_EDGE, box, 2, border_radius=8)
-        y = box.y + lh
-        col_w = box.width // 2
-        half = (len(lines) + 1) // 2
-        for i, line in enumerate(lines):
-            x = box.x + 20 + (col_w if i >= half else 0)
-            yy = y + (i - (half if i >= half else 0)) * lh
-            surf.blit(f["body"].render(line, True, style.TEXT), (x, yy))
+        # an opaque page below the title bar: the picture's own text is covered, so forgotten
+        self.text.boxes = [b for b in self.text.boxes if b.rect.bottom <= self.title_rect.bottom]
+        box = pygame.Rect(self.pad, self.title_rect.bottom, w - 2 * self.pad, h - self.title_rect.bottom - self.pad)
+        pygame.draw.rect(surf, th.panel, box, border_radius=8)
+        pygame.draw.rect(surf, th.panel_edge, box, 2, border_radius=8)
+        if self.help_page == 1:
+            title, lines = "What the picture shows (H again: the keys)", self._picture_help()
+        else:
+            title, lines = "Keys and buttons (H again: close)", \
+                [(f"{a.key_label}: {a.help}", None) for a in ACTIONS] + [(m, None) for m in MOUSE_HELP]
+        pad = self.pad * 2
+        tr = self.text.draw(surf, f["body"], title, th.text, region=box, topleft=(box.x + pad, box.y + pad))
+        area = pygame.Rect(box.x + pad, tr.bottom + pad, box.width - 2 * pad, box.bottom - tr.bottom - 2 * pad)
+        for font in (f["body"], f["small"], f["tiny"]):
+            lh = font.get_linesize() + 2
+            per_col = max(1, area.height // lh)
+            cols = -(-len(lines) // per_col)
+            col_w = (area.width - (cols - 1) * pad) // max(cols, 1)
+            if cols <= 3 and all(font.size(t)[0] <= col_w for t, _ in lines):
+                break
+        for k, (line, colour) in enumerate(lines):
+            c, row = divmod(k, per_col)
+            x = area.x + c * (col_w + pad)
+            line = shorten(font, line, col_w)
+            if line:
+                self.text.draw(surf, font, line, colour or th.text, region=box, topleft=(x, area.y + row * lh))
+
+    def _picture_help(self) -> list[tuple[str, tuple | None]]:
+        th, sim = self.theme, self.sim
+        c = sim.capacitance_e_per_mV
+        out = [("Left: the cell's edge, seen from the side. Cytoplasm left, membrane (tan band), bath right.", None),
+               ("Dots are ions, each a real particle:", None)]
+        present = np.bincount(sim.state.species, minlength=len(NAMES)) > 0
+        what = {"K": "potassium", "Na": "sodium", "Cl": "chloride", "Ca": "calcium", "Mg": "magnesium",
+                "A": "fixed anions (proteins): cannot cross", "X": "impermeant anions (neutrality)",
+                "Y": "impermeant cations (neutrality)"}
+        for k, n in enumerate(NAMES):
+            if present[k]:
+                out.append((f"   {LABEL[n]}  {what[n]}", th.species_text(n, th.panel)))
+        out += [
+            ("Channels: lanes across the membrane, coloured by the ion they pass.", None),
+            ("   open: a coloured lane; closed: dark with a bar. They flicker open and shut at random.", None),
+            ("Pumps: light blocks; the notch shows the side they face. Each takes 3 Na+ out, then 2 K+ in,", None),
+            ("   one ATP per cycle. Zoomed in, each says what it is doing.", None),
+            ("Strip beside the box: the whole membrane, its channels and pumps; the frame is what you see.", None),
+            ("Scope: V, counted from the ions (thin: each moment; thick: the mean of the last "
+             f"{self.scope.smooth_ns:.0f} ns).", None),
+            ("   dashed lines: what theory predicts from the concentrations now:", None),
+            ("   E_K, E_Na, E_Cl: Nernst potential of each ion with channels", th.line("E_K_mV", th.panel)),
+            ("   GHK: all leaks together (Goldman-Hodgkin-Katz)", th.line("V_GHK_mV", th.panel)),
+            ("   GHK+pump: with the pump's current (Mullins-Noda)", th.line("V_MN_mV", th.panel)),
+            ("   Donnan (D key): where V drifts if the pumps stop for good", th.line("V_Donnan_mV", th.panel)),
+            ("Tint (T): each side coloured by its net charge: red = positive, blue = negative.", None),
+            (f"Charges (C): one + or - on a face = one unpaired charge; {c * 70:.0f} of them make -70 mV.", None),
+            ("Time: model ns. This membrane settles in ~100 ns; a real one in ms (it is far smaller).", None),
+        ]
+        return out
 
     def _fps(self) -> float:
         if len(self._frame_times) < 2:
@@ -492,9 +753,11 @@ def _permeability_actions() -> tuple[Action, ...]:
     out = []
     for k, ion in enumerate(PERMEANT_NAMES):
         down, up = 2 * k + 1, 2 * k + 2
-        out += [_act((pygame.K_0 + down,), str(down), f"P_{ion} ÷2", f"half the {LABEL[ion]} channels",
-                     lambda a, ion=ion: a.scale_permeability(ion, 0.5)),
-                _act((pygame.K_0 + up,), str(up), f"P_{ion} ×2", f"twice the {LABEL[ion]} channels",
+        button = ion in ("K", "Na", "Cl")   # Ca2+ is key-only: few presets have it
+        out += [_act((pygame.K_0 + down,), str(down), f"P_{ion} ÷2" if button else None,
+                     f"halve P_{ion} (the {LABEL[ion]} channels)", lambda a, ion=ion: a.scale_permeability(ion, 0.5)),
+                _act((pygame.K_0 + up,), str(up), f"P_{ion} ×2" if button else None,
+                     f"double P_{ion} (adds {LABEL[ion]} channels if there are none)",
                      lambda a, ion=ion: a.scale_permeability(ion, 2.0))]
     return tuple(out)
 
@@ -505,6 +768,8 @@ ACTIONS: tuple[Action, ...] = (
     _act((pygame.K_MINUS, pygame.K_KP_MINUS), "-", "Slower", "half the steps per frame", App.slower),
     _act((pygame.K_EQUALS, pygame.K_PLUS, pygame.K_KP_PLUS), "+", "Faster", "double the steps per frame", App.faster),
     _act((pygame.K_m,), "M", "Slow-mo", "slow motion: one step every few frames", App.toggle_slow, lambda a: a.slow),
+    _act((pygame.K_g,), "G", "Fast", "fast-forward: step as fast as the model runs", App.toggle_fast,
+         lambda a: a.fast),
     _act((pygame.K_r,), "R", "Reset", "start the cell again from V = 0", App.reset),
     _act((pygame.K_TAB,), "Tab", "Preset", "next preset (restarts)", App.next_preset),
     _act((pygame.K_o,), "O", "Ouabain", "block / unblock the Na/K pumps", App.toggle_pumps,
@@ -523,7 +788,14 @@ ACTIONS: tuple[Action, ...] = (
     _act((pygame.K_t,), "T", "Tint", "tint each side by its net charge", App.toggle_tint, lambda a: a.tint),
     _act((pygame.K_c,), "C", "Charges", "show the unpaired charges on the faces", App.toggle_charges,
          lambda a: a.charges),
-    _act((pygame.K_h, pygame.K_F1), "H", "Help", "this help", App.toggle_help, lambda a: a.help),
+    _act((pygame.K_w,), "W", "Whole run", "the scope shows the whole run from t = 0", App.toggle_history,
+         lambda a: a.scope.history),
+    _act((pygame.K_d,), "D", "Donnan", "show the Donnan potential (where V drifts without pumps)", App.toggle_donnan,
+         lambda a: a.show_donnan),
+    _act((pygame.K_i,), "I", "Follow ion", "follow an ion about to cross, in slow motion", App.follow_next),
+    _act((pygame.K_h, pygame.K_F1), "H", "Help", "help: the picture, then the keys", App.toggle_help,
+         lambda a: a.help_page > 0),
+    _act((pygame.K_b,), "B", None, "show / hide the buttons", App.toggle_buttons),
     _act((pygame.K_F11,), "F11", None, "full screen on / off", App.toggle_fullscreen),
     _act((pygame.K_UP, pygame.K_PAGEUP), "Up", None, "scroll up the membrane", App.scroll_up),
     _act((pygame.K_DOWN, pygame.K_PAGEDOWN), "Down", None, "scroll down the membrane", App.scroll_down),

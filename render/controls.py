@@ -15,6 +15,7 @@ from typing import Any, Callable
 import pygame
 
 from render import style
+from render.text import TextLayer
 
 
 @dataclass(frozen=True)
@@ -46,20 +47,34 @@ class Button:
     rect: pygame.Rect
     action: Action
 
-    def draw(self, surf, font, on: bool, hover: bool) -> None:
-        colour = style.BUTTON_ON if on else (style.BUTTON_HOVER if hover else style.BUTTON)
+    def draw(self, surf, font, text: TextLayer, th: style.Theme, on: bool, hover: bool) -> None:
+        colour = th.button_on if on else (th.button_hover if hover else th.button)
         pygame.draw.rect(surf, colour, self.rect, border_radius=5)
-        pygame.draw.rect(surf, style.PANEL_EDGE, self.rect, 1, border_radius=5)
-        label = font.render(self.action.button, True, style.TEXT)
-        key = font.render(self.action.key_label, True, style.TEXT_DIM)
-        surf.blit(label, (self.rect.centerx - label.get_width() / 2, self.rect.y + 2))
-        surf.blit(key, (self.rect.centerx - key.get_width() / 2, self.rect.bottom - key.get_height() - 1))
+        pygame.draw.rect(surf, th.panel_edge, self.rect, 1, border_radius=5)
+        text.draw(surf, font, button_label(self.action), th.text, region=self.rect, center=self.rect.center)
 
 
-def layout_buttons(area: pygame.Rect, all_actions: tuple[Action, ...], rows: int = 2) -> list[Button]:
+def button_label(a: Action) -> str:
+    return f"{a.button} [{a.key_label}]"
+
+
+def plan_buttons(width: int, all_actions: tuple[Action, ...], font) -> tuple[int, int]:
+    """(rows, row height) for one-line buttons ("Pause [Space]") across `width`: the fewest rows
+    in which every label fits its button."""
     actions = [a for a in all_actions if a.button]
-    per_row = -(-len(actions) // rows)
+    gap = max(2, width // 300)
+    need = max(font.size(button_label(a))[0] for a in actions) + 8
+    for rows in range(1, len(actions) + 1):
+        per_row = -(-len(actions) // rows)
+        if (width - gap * (per_row + 1)) / per_row >= need:
+            return rows, font.get_linesize() + 6
+    return len(actions), font.get_linesize() + 6
+
+
+def layout_buttons(area: pygame.Rect, all_actions: tuple[Action, ...], rows: int) -> list[Button]:
+    actions = [a for a in all_actions if a.button]
     gap = max(2, area.width // 300)
+    per_row = -(-len(actions) // rows)
     w = (area.width - gap * (per_row + 1)) / per_row
     h = (area.height - gap * (rows + 1)) / rows
     out = []

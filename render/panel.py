@@ -1,59 +1,128 @@
-"""Readouts: concentrations in and out per ion, crossings per µs per channel type, the pump's
-cycles and ATP, model time, steps per second and frames per second."""
+"""Readouts: concentrations in and out per ion, crossings per µs per channel type over a stated
+window, the permeabilities placed, the pumps, what the fillers are, and (dark theme) the debug
+figures. Laid out as a table whose columns are as wide as their widest entry, so nothing runs
+into anything; what does not fit the panel is left out from the bottom, never drawn over."""
 from __future__ import annotations
 
 import pygame
 
 from particles.species import LABEL, SOLUTES
 from render import style
+from render.text import TextLayer, shorten
 
 
-def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, info: dict) -> None:
-    """`info`: c_in, c_out (mM dicts), theory (dict), rates (per ion: (out, in) per µs), pump
-    (cycles, atp, atp_per_us, enabled), time_ns, steps_per_s, steps_per_frame, fps, particles."""
-    pygame.draw.rect(surf, style.PANEL, rect, border_radius=6)
+def _minus(s: str) -> str:
+    return s.replace("-", "−")
+
+
+def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, text: TextLayer, th: style.Theme,
+                  info: dict) -> None:
+    """`info`: c_in, c_out (mM dicts), rates (per ion: (out, in) per µs), rate_window_ns, pump
+    (count, cycles, atp, atp_per_us, enabled, ouabain: blocked by the user), permeability (per ion:
+    (asked, placed)), notes (lines to show), time_ns, steps_per_s, steps_per_frame, fps,
+    particles."""
+    pygame.draw.rect(surf, th.panel, rect, border_radius=6)
     pad = max(4, rect.height // 40)
     body, small = fonts["body"], fonts["small"]
-    lh = body.get_height()
     x, y = rect.x + pad, rect.y + pad
+    right = rect.right - pad
+    bottom = rect.bottom - pad
     shown = [i for i in SOLUTES if info["c_in"][i] > 0 or info["c_out"][i] > 0] or list(SOLUTES[:1])
-    cols = [x, x + max(body.size(LABEL[i] + "  ")[0] for i in shown), 0, 0, 0]
-    bar_w = int(rect.width * 0.30)
-    cols[2] = cols[1] + bar_w + pad
-    cols[3] = cols[2] + body.size("in 000.0 ")[0]
-    header = small.render("mM: inside | outside", True, style.TEXT_DIM)
-    surf.blit(header, (x, y))
-    cross = small.render("crossings per µs: out / in", True, style.TEXT_DIM)
-    surf.blit(cross, (cols[3], y))
-    y += small.get_height() + 2
-    c_max = max(max(info["c_in"][i], info["c_out"][i]) for i in shown) or 1.0
+    rates = info["rates"]
+    rows = []
     for ion in shown:
-        colour = style.SPECIES_COLOUR[ion]
-        surf.blit(body.render(LABEL[ion], True, colour), (x, y))
-        for k, (side, val) in enumerate((("in", info["c_in"][ion]), ("out", info["c_out"][ion]))):
-            yy = y + k * lh // 2
-            w = int(bar_w * val / c_max)
-            pygame.draw.rect(surf, colour if side == "in" else _dim(colour), (cols[1], yy + 2, max(1, w), lh // 2 - 3))
-        txt = small.render(f"{info['c_in'][ion]:.1f} | {info['c_out'][ion]:.1f}", True, style.TEXT)
-        surf.blit(txt, (cols[2], y + lh // 4))
-        out_r, in_r = info["rates"].get(ion, (0.0, 0.0))
-        surf.blit(body.render(f"{out_r:5.1f} / {in_r:5.1f}", True, colour), (cols[3], y))
-        y += lh + 4
-    y += pad // 2
-    pump = info["pump"]
-    state = "running" if pump["enabled"] else "BLOCKED (ouabain)"
-    lines = [
-        (f"Na/K pumps: {state}", style.TEXT if pump["enabled"] else style.YELLOW),
-        (f"cycles {pump['cycles']}   ATP spent {pump['atp']}   ATP per µs {pump['atp_per_us']:.0f}", style.TEXT),
-        (f"model time {info['time_ns'] / 1000:.3f} µs   {info['steps_per_frame']} steps/frame", style.TEXT_DIM),
-        (f"{info['steps_per_s']:.0f} steps/s   {info['fps']:.0f} FPS   {info['particles']} ions", style.TEXT_DIM),
-    ]
-    for text, colour in lines:
-        if y + lh > rect.bottom:
+        out_r, in_r = rates.get(ion, (None, None))
+        cross = f"{out_r:.0f} / {in_r:.0f}" if out_r is not None else ""
+        rows.append((ion, LABEL[ion], f"{info['c_in'][ion]:.1f}", f"{info['c_out'][ion]:.1f}", cross))
+    window = info.get("rate_window_ns", 0.0)
+    head = ("", "in mM", "out mM", f"crossings/µs out / in ({window:.0f} ns)" if window else "crossings/µs out / in")
+    font = body
+    gap = body.size("  ")[0]
+    while True:
+        widths = [max(font.size(r[k + 1])[0] for r in rows) for k in range(4)]
+        head_w = [small.size(h)[0] for h in head]
+        widths = [max(w, hw) for w, hw in zip(widths, head_w)]
+        bar_w = int(0.22 * rect.width)
+        total = sum(widths) + 4 * gap + bar_w
+        if total > right - x:
+            bar_w = 0
+            total = sum(widths) + 3 * gap
+        if total <= right - x or font is small:
             break
-        surf.blit(body.render(text, True, colour), (x, y))
+        font = small
+    lh = font.get_linesize()
+    # header
+    cols = [x]
+    cols.append(cols[0] + widths[0] + gap)
+    bar_x = cols[1]
+    if bar_w:
+        cols[1] += bar_w + gap
+    cols.append(cols[1] + widths[1] + gap)
+    cols.append(cols[2] + widths[2] + gap)
+    hh = small.get_linesize()
+    if y + hh <= bottom:
+        for k, h in enumerate(head):
+            if not h:
+                continue
+            w = right - cols[k]
+            label = shorten(small, h, w)
+            if label:
+                anchor = {"topright": (cols[k] + widths[k], y)} if k in (1, 2) else {"topleft": (cols[k], y)}
+                text.draw(surf, small, label, th.text_dim, region=rect, **anchor)
+        y += hh + 2
+    c_max = max(max(info["c_in"][i], info["c_out"][i]) for i in shown) or 1.0
+    for ion, label, c_in, c_out, cross in rows:
+        if y + lh > bottom:
+            return
+        colour = th.species_text(ion, th.panel)
+        text.draw(surf, font, label, colour, region=rect, topleft=(cols[0], y))
+        if bar_w:
+            for k, val in enumerate((info["c_in"][ion], info["c_out"][ion])):
+                w = int(bar_w * val / c_max)
+                yy = y + k * lh // 2
+                pygame.draw.rect(surf, th.species(ion) if k == 0 else style.mix(th.species(ion), th.panel, 0.45),
+                                 (bar_x, yy + 2, max(1, w), lh // 2 - 3))
+        text.draw(surf, font, c_in, th.text, region=rect, topright=(cols[1] + widths[1], y))
+        text.draw(surf, font, c_out, th.text, region=rect, topright=(cols[2] + widths[2], y))
+        if cross:
+            text.draw(surf, font, cross, colour, region=rect, topleft=(cols[3], y))
         y += lh + 2
+    y += pad // 2
+    lines = _status_lines(info, th)
+    for line, colour in lines:
+        f = body if body.size(line)[0] <= right - x else small
+        line = shorten(f, line, right - x)
+        if y + f.get_linesize() > bottom or not line:
+            return
+        text.draw(surf, f, line, colour, region=rect, topleft=(x, y))
+        y += f.get_linesize() + 2
 
 
-def _dim(c):
-    return tuple(int(v * 0.55) for v in c)
+def _status_lines(info: dict, th: style.Theme) -> list[tuple[str, tuple]]:
+    out = []
+    perm = info.get("permeability", {})
+    if perm:
+        parts = [f"{ion} {placed:.3g}" for ion, (_, placed) in perm.items()]
+        out.append(("P relative to K+: " + ", ".join(parts), th.text))
+        for ion, (asked, placed) in perm.items():
+            if asked > 0 and abs(placed / asked - 1) > 0.01:
+                out.append((f"P_{ion}: {asked:.3g} asked, {placed:.3g} placed (no more room on the membrane)",
+                            th.legible(style.YELLOW)))
+    pump = info["pump"]
+    if pump["count"] == 0:
+        out.append(("no Na/K pumps in this cell", th.text))
+    elif pump["enabled"]:
+        out.append((f"{pump['count']} Na/K pumps running: {pump['atp_per_us']:.0f} ATP per µs "
+                    f"({pump['atp']} spent)", th.text))
+    elif pump["ouabain"]:
+        out.append((f"{pump['count']} Na/K pumps BLOCKED (ouabain): {pump['atp']} ATP spent before",
+                    th.legible(style.YELLOW)))
+    else:
+        out.append((f"{pump['count']} Na/K pumps, switched off in this cell (O: switch on)", th.text))
+    for note in info.get("notes", ()):
+        out.append((note, th.text_dim))
+    if th.show_debug:
+        out.append((f"model time {info['time_ns'] / 1000:.3f} µs   {info['steps_per_frame']} steps/frame   "
+                    f"{info['steps_per_s']:.0f} steps/s   {info['fps']:.0f} FPS   {info['particles']} ions",
+                    th.text_dim))
+    return out

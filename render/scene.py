@@ -11,6 +11,7 @@ from membrane.pump import PumpPhase
 from particles.species import NAMES, TABLE
 from render import style
 from render.pixels import draw_particles, species_colours
+from render.text import TextLayer
 from render.transform import ViewTransform
 
 PHASE_TEXT = {PumpPhase.INWARD_OPEN: "binds 3 Na+", PumpPhase.INWARD_OCCLUDED: "ATP: flips out",
@@ -18,23 +19,23 @@ PHASE_TEXT = {PumpPhase.INWARD_OPEN: "binds 3 Na+", PumpPhase.INWARD_OCCLUDED: "
 SIGNS = np.array([1 if s.z > 0 else -1 for s in TABLE], dtype=np.int64)   # drawn as + or − per species
 
 
-def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, *, tint_charge: bool,
-             show_charges: bool, tracked: int | None, trail: list) -> None:
+def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: TextLayer, th: style.Theme, *,
+             tint_charge: bool, show_charges: bool, tracked: int | None, trail: list) -> None:
     g = sim.geometry
     view = pygame.Rect(tf.left_px, tf.top_px, tf.width_px, tf.height_px)
     surf.set_clip(view)
     xl, _ = tf.to_screen(g.x_left_nm, 0)
     xr, _ = tf.to_screen(g.x_right_nm, 0)
-    inside_col, outside_col = style.INSIDE_TINT, style.OUTSIDE_TINT
+    inside_col, outside_col = th.inside_tint, th.outside_tint
     if tint_charge:  # tint each side by the sign and size of its net charge
         q = sim.q_in
         f = min(1.0, abs(q) / 200.0)
-        neg, pos = style.NEGATIVE_TINT, style.POSITIVE_TINT
-        inside_col = _mix(style.INSIDE_TINT, neg if q < 0 else pos, 0.55 * f)
-        outside_col = _mix(style.OUTSIDE_TINT, pos if q < 0 else neg, 0.55 * f)
+        neg, pos = th.negative_tint, th.positive_tint
+        inside_col = _mix(th.inside_tint, neg if q < 0 else pos, 0.55 * f)
+        outside_col = _mix(th.outside_tint, pos if q < 0 else neg, 0.55 * f)
     pygame.draw.rect(surf, inside_col, (view.x, view.y, xl - view.x, view.height))
     pygame.draw.rect(surf, outside_col, (xr, view.y, view.right - xr, view.height))
-    pygame.draw.rect(surf, style.MEMBRANE, (xl, view.y, xr - xl, view.height))
+    pygame.draw.rect(surf, th.membrane, (xl, view.y, xr - xl, view.height))
 
     s = tf.px_per_nm
     # channels
@@ -44,14 +45,14 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, *, tint_
         _, y1 = tf.to_screen(0, pores.y1[j])
         if y1 < view.y or y0 > view.bottom:
             continue
-        colour = style.SPECIES_COLOUR[NAMES[pores.species[j]]]
+        colour = th.species(NAMES[pores.species[j]])
         rect = pygame.Rect(xl, y0, xr - xl, max(2, y1 - y0))
         if pores.is_open[j]:
             pygame.draw.rect(surf, _mix(colour, (0, 0, 0), 0.55), rect)
             pygame.draw.line(surf, colour, (xl, y0), (xr, y0), 2)
             pygame.draw.line(surf, colour, (xl, y1), (xr, y1), 2)
         else:
-            pygame.draw.rect(surf, style.PORE_CLOSED, rect)
+            pygame.draw.rect(surf, th.pore_closed, rect)
             mid = (xl + xr) / 2
             pygame.draw.line(surf, colour, (mid, y0 - 0.6 * s), (mid, y1 + 0.6 * s), max(2, int(0.5 * s)))
     # pumps
@@ -65,20 +66,21 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, *, tint_
         inward = phase in (PumpPhase.INWARD_OPEN, PumpPhase.INWARD_OCCLUDED)
         body = pygame.Rect(0, 0, (xr - xl) * 0.8, max(6, 2.6 * s))
         body.center = ((xl + xr) / 2, y)
-        colour = style.PUMP if sim.pumps_on else style.PORE_CLOSED
+        colour = th.pump if sim.pumps_on else th.pore_closed
         pygame.draw.rect(surf, colour, body, border_radius=max(2, int(0.8 * s)))
         # the open face: a notch toward the side it faces
         notch_x = body.left if inward else body.right
-        pygame.draw.circle(surf, style.BACKGROUND, (notch_x, y), max(3, int(0.9 * s)))
-        if s >= 6:
-            label = PHASE_TEXT[phase] if sim.pumps_on else "blocked"
-            font = fonts["small"] if body.height > fonts["small"].get_height() + 2 else fonts["tiny"]
-            t = font.render(label, True, style.BACKGROUND if sim.pumps_on else style.TEXT)
-            surf.blit(t, (body.centerx - t.get_width() / 2, body.centery - t.get_height() / 2))
+        pygame.draw.circle(surf, th.background, (notch_x, y), max(3, int(0.9 * s)))
+        label = PHASE_TEXT[phase] if sim.pumps_on else "blocked"
+        font = fonts["tiny"]
+        if body.height >= font.get_linesize() + 2 and body.width >= font.size(label)[0] + 4 \
+                and view.top <= body.top and body.bottom <= view.bottom:
+            text.draw(surf, font, label, th.pump_text if sim.pumps_on else th.text, region=view,
+                      center=body.center)
 
     # particles, all at once, straight into the pixel array
-    radius = max(1, int(round(0.32 * s)))
-    colours = species_colours(surf, [style.SPECIES_COLOUR[n] for n in NAMES])
+    radius = max(1, int(round(0.32 * s * th.particle_scale)))
+    colours = species_colours(surf, [th.species(n) for n in NAMES])
     pix = pygame.surfarray.pixels2d(surf)
     try:
         st = sim.state
@@ -88,30 +90,37 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, *, tint_
         del pix
 
     if show_charges:
-        _draw_unpaired_charges(surf, sim, tf, view, xl, xr, fonts)
+        _draw_unpaired_charges(surf, sim, tf, view, xl, xr, th)
     if tracked is not None and tracked < sim.state.n:
-        if len(trail) >= 2:
-            pygame.draw.lines(surf, style.YELLOW, False, [tf.to_screen(x, y) for x, y in trail], 2)
+        pts = [tf.to_screen(x, y) for x, y in trail]
+        for k in range(1, len(pts)):    # a trail that fades with age
+            f = k / len(pts)
+            pygame.draw.line(surf, _mix(th.background, th.followed, 0.15 + 0.85 * f), pts[k - 1], pts[k],
+                             2 if f < 0.5 else 3)
         cx, cy = tf.to_screen(sim.state.x[tracked], sim.state.y[tracked])
-        pygame.draw.circle(surf, style.YELLOW, (cx, cy), radius + 5, 2)
-    pygame.draw.line(surf, style.MEMBRANE_EDGE, (xl, view.y), (xl, view.bottom), 2)
-    pygame.draw.line(surf, style.MEMBRANE_EDGE, (xr, view.y), (xr, view.bottom), 2)
+        pygame.draw.circle(surf, th.followed, (cx, cy), radius + 6, 3)
+        pygame.draw.circle(surf, th.background, (cx, cy), radius + 9, 2)
+    pygame.draw.line(surf, th.membrane_edge, (xl, view.y), (xl, view.bottom), 2)
+    pygame.draw.line(surf, th.membrane_edge, (xr, view.y), (xr, view.bottom), 2)
     surf.set_clip(None)
     # side labels
-    for text, x0, x1 in (("INSIDE (cytoplasm)", view.x, xl), ("OUTSIDE (bath)", xr, view.right)):
+    for names, x0, x1 in ((("INSIDE (cytoplasm)", "INSIDE", "IN"), view.x, xl),
+                          (("OUTSIDE (bath)", "OUTSIDE", "OUT"), xr, view.right)):
         x0, x1 = max(x0, view.x), min(x1, view.right)
-        if x1 - x0 < 40:
-            continue  # that side is scrolled out of view
-        t = fonts["body"].render(text, True, style.TEXT)
-        bg = pygame.Rect(0, 0, t.get_width() + 10, t.get_height() + 4)
+        font = fonts["body"]
+        label = next((n for n in names if font.size(n)[0] + 10 <= x1 - x0), None)
+        if label is None:
+            continue  # that side is scrolled (nearly) out of view
+        w, h = font.size(label)
+        bg = pygame.Rect(0, 0, w + 10, h + 4)
         bg.midtop = ((x0 + x1) / 2, view.y + 4)
         bg.clamp_ip(view)
-        pygame.draw.rect(surf, style.PANEL, bg, border_radius=4)
-        surf.blit(t, (bg.x + 5, bg.y + 2))
-    pygame.draw.rect(surf, style.PANEL_EDGE, view, 1)
+        pygame.draw.rect(surf, th.panel, bg, border_radius=4)
+        text.draw(surf, font, label, th.text, region=view, center=bg.center)
+    pygame.draw.rect(surf, th.panel_edge, view, 1)
 
 
-def _draw_unpaired_charges(surf, sim, tf, view, xl, xr, fonts):
+def _draw_unpaired_charges(surf, sim, tf, view, xl, xr, th):
     """The net charge Q_in sits as a thin layer on the inner face, its mirror on the outer face:
     draw the share of it that belongs to the visible stretch of membrane as + and − signs."""
     q = sim.q_in
@@ -119,8 +128,8 @@ def _draw_unpaired_charges(surf, sim, tf, view, xl, xr, fonts):
     n = int(round(abs(q) * share))
     if n == 0:
         return
-    inner = style.NEGATIVE_TINT if q < 0 else style.POSITIVE_TINT
-    outer = style.POSITIVE_TINT if q < 0 else style.NEGATIVE_TINT
+    inner = th.negative_tint if q < 0 else th.positive_tint
+    outer = th.positive_tint if q < 0 else th.negative_tint
     size = min(max(4, int(view.height / max(n, 1) / 3)), 10)
     for k in range(n):
         y = view.y + (k + 0.5) * view.height / n
@@ -131,20 +140,20 @@ def _draw_unpaired_charges(surf, sim, tf, view, xl, xr, fonts):
                 pygame.draw.line(surf, colour, (x, y - size), (x, y + size), 3)
 
 
-def draw_minimap(surf, sim, tf: ViewTransform, rect: pygame.Rect) -> None:
+def draw_minimap(surf, sim, tf: ViewTransform, rect: pygame.Rect, th: style.Theme) -> None:
     """The whole membrane as a strip: channels and pumps at their places, the view's window."""
-    pygame.draw.rect(surf, style.PANEL, rect)
+    pygame.draw.rect(surf, th.panel, rect)
     h = sim.geometry.height_nm
     pores = sim.channels.pores
     for j in range(pores.y0.size):
         y = rect.y + (pores.y0[j] + pores.y1[j]) / 2 / h * rect.height
-        c = style.SPECIES_COLOUR[NAMES[pores.species[j]]]
-        pygame.draw.line(surf, c if pores.is_open[j] else style.PORE_CLOSED, (rect.x + 2, y), (rect.right - 2, y), 2)
+        c = th.species(NAMES[pores.species[j]])
+        pygame.draw.line(surf, c if pores.is_open[j] else th.pore_closed, (rect.x + 2, y), (rect.right - 2, y), 2)
     for y_nm in sim.pumps.arrays.y_nm:
         y = rect.y + y_nm / h * rect.height
-        pygame.draw.circle(surf, style.PUMP, (rect.centerx, y), max(2, rect.width // 4))
+        pygame.draw.circle(surf, th.pump if sim.pumps_on else th.pore_closed, (rect.centerx, y), max(2, rect.width // 4))
     top = rect.y + tf.y0_nm / h * rect.height
-    pygame.draw.rect(surf, style.YELLOW, (rect.x, top, rect.width, max(3, tf.visible_height_nm / h * rect.height)), 2)
+    pygame.draw.rect(surf, th.marker, (rect.x, top, rect.width, max(3, tf.visible_height_nm / h * rect.height)), 2)
 
 
 def _mix(a, b, f):

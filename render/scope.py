@@ -1,9 +1,13 @@
 """The oscilloscope: V against time as it is produced, theory lines beside it, event markers.
 
-It keeps one sample per frame (simulated time, V) in a ring of the last `capacity` frames, and
-draws the raw V thin with a running mean over it thick, on a fixed −100…+70 mV scale, with
-horizontal lines for E_K, E_Na, E_Cl, GHK (and GHK with pump when the pumps run), labelled at
-the right edge, and a labelled vertical marker wherever the cell was changed.
+It keeps one sample per frame (model time, V): the last `capacity` in a ring for the running
+view, and the whole run, thinned by half whenever it grows past `history_max`, for the history
+view (H key in the App: from t = 0 with every marker). It draws the raw V thin and a running mean
+over `smooth_ns` of model time thick; the V axis starts at −100…+70 mV and grows (in steps of
+20 mV) to hold every visible sample, so a V that runs away (field off) is never pinned flat to an
+edge. Horizontal lines mark E_K, E_Na, E_Cl, GHK (and GHK with the pump when pumps run, Donnan when
+asked), labelled at the right edge; labels that would overlap are moved apart and joined to their
+line by a leader. Time ticks are in model ns (or µs).
 """
 from __future__ import annotations
 
@@ -14,119 +18,267 @@ import numpy as np
 import pygame
 
 from render import style
+from render.text import TextLayer, spread
+from simulation.headless.analysis import mean_and_sem
+
+
+AXIS_LIMIT_mV = 400.0   # the V axis grows to hold what is seen, up to ± this
+
+
+def nice_step(span: float, n: int = 5) -> float:
+    """A 1-2-5 tick step giving about `n` ticks over `span`."""
+    if span <= 0:
+        return 1.0
+    raw = span / n
+    mag = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if raw <= m * mag:
+            return m * mag
+    return 10 * mag
 
 
 class Oscilloscope:
-    def __init__(self, capacity: int = 900, smooth: int = 15):
+    def __init__(self, capacity: int = 900, smooth_ns: float = 20.0, history_max: int = 6000,
+                 readout_ns: float = 100.0):
         self.capacity = capacity
-        self.smooth = smooth
+        self.smooth_ns = smooth_ns
+        self.readout_ns = readout_ns
+        self.history_max = history_max
         self.t_ns: deque[float] = deque(maxlen=capacity)
         self.v_mV: deque[float] = deque(maxlen=capacity)
-        self.markers: deque[tuple[float, str]] = deque(maxlen=40)  # (time_ns, label)
+        self.h_t: list[float] = []
+        self.h_v: list[float] = []
+        self._h_stride = 1
+        self._h_count = 0
+        self.markers: list[tuple[float, str]] = []  # (time_ns, label), the whole run
+        self.history = False
 
     def clear(self) -> None:
         self.t_ns.clear()
         self.v_mV.clear()
+        self.h_t.clear()
+        self.h_v.clear()
+        self._h_stride = 1
+        self._h_count = 0
         self.markers.clear()
 
     def add(self, t_ns: float, v_mV: float) -> None:
         self.t_ns.append(t_ns)
         self.v_mV.append(v_mV)
+        self._h_count += 1
+        if self._h_count % self._h_stride == 0:
+            self.h_t.append(t_ns)
+            self.h_v.append(v_mV)
+            if len(self.h_t) > self.history_max:   # thin the whole run by half
+                self.h_t = self.h_t[::2]
+                self.h_v = self.h_v[::2]
+                self._h_stride *= 2
 
     def mark(self, t_ns: float, label: str) -> None:
         self.markers.append((t_ns, label))
 
-    def smoothed(self) -> np.ndarray:
-        v = np.fromiter(self.v_mV, dtype=float, count=len(self.v_mV))
+    def series(self) -> tuple[np.ndarray, np.ndarray]:
+        """(t, V) of what is shown: the recent ring, or the whole run in history view."""
+        if self.history:
+            return np.asarray(self.h_t, dtype=float), np.asarray(self.h_v, dtype=float)
+        return (np.fromiter(self.t_ns, dtype=float, count=len(self.t_ns)),
+                np.fromiter(self.v_mV, dtype=float, count=len(self.v_mV)))
+
+    def smoothed(self, t: np.ndarray | None = None, v: np.ndarray | None = None) -> np.ndarray:
+        """Mean of V over `smooth_ns` of model time centred on each sample (so the thick trace
+        does not lag behind the thin one); near the live end, over what there is so far of the
+        window's second half."""
+        if t is None:
+            t, v = self.series()
         if v.size == 0:
             return v
-        k = min(self.smooth, v.size)
         c = np.cumsum(np.insert(v, 0, 0.0))
-        out = np.empty_like(v)
-        out[k - 1:] = (c[k:] - c[:-k]) / k
-        out[:k - 1] = c[1:k] / np.arange(1, k)
-        return out
+        half = self.smooth_ns / 2
+        start = np.searchsorted(t, t - half, side="left")
+        # at the start, no further ahead than there is behind (the trace starts where V starts)
+        end = np.searchsorted(t, t + np.minimum(half, t - t[0]), side="right")
+        return (c[end] - c[start]) / (end - start)
 
-    def draw(self, surf: pygame.Surface, rect: pygame.Rect, fonts: dict, theory: dict, pumps_on: bool) -> None:
-        pygame.draw.rect(surf, style.PANEL, rect, border_radius=6)
+    def recent_mean(self) -> tuple[float, float, float] | None:
+        """(mean, SEM, span in ns) of V over the last `readout_ns` of the ring (SEM for
+        correlated samples); None before there are a few samples."""
+        t = np.fromiter(self.t_ns, dtype=float, count=len(self.t_ns))
+        if t.size < 8:
+            return None
+        v = np.fromiter(self.v_mV, dtype=float, count=t.size)
+        sel = t >= t[-1] - self.readout_ns
+        if sel.sum() < 8:
+            return None
+        m, sem, _ = mean_and_sem(v[sel])
+        return m, sem, float(t[-1] - t[sel][0])
+
+    def draw(self, surf: pygame.Surface, rect: pygame.Rect, fonts: dict, text: TextLayer, th: style.Theme,
+             theory: dict, lines_shown: tuple[str, ...], v_now: float | None) -> None:
+        pygame.draw.rect(surf, th.panel, rect, border_radius=6)
         pad = max(4, rect.height // 40)
-        title = fonts["body"].render("Membrane potential V (mV)", True, style.TEXT)
-        header_h = fonts["big"].get_height()
-        surf.blit(title, (rect.x + pad, rect.y + pad + header_h - title.get_height() - 4))
-        sm = self.smoothed()
-        if sm.size:
-            big = fonts["big"].render(f"{sm[-1]:+.0f} mV", True, style.TEXT)
-            surf.blit(big, (rect.right - big.get_width() - pad, rect.y + pad))
-        plot = pygame.Rect(rect.x + pad + fonts["small"].size("-100")[0] + 6, rect.y + 2 * pad + header_h, 0, 0)
-        label_w = fonts["small"].size("GHK+pump -71.4")[0] + 8
-        plot.width = rect.right - plot.x - label_w - pad
-        plot.height = rect.bottom - plot.y - pad - fonts["small"].get_height()
+        big, body, small = fonts["big"], fonts["body"], fonts["small"]
+        # header: the instantaneous V big on the right, the title and the recent mean on the left
+        big_r = None
+        if v_now is not None:
+            big_r = text.draw(surf, big, f"{_minus(f'{v_now:+.0f}')} mV", th.text, region=rect,
+                              topright=(rect.right - pad, rect.y + pad // 2))
+        left_w = (big_r.x if big_r else rect.right) - rect.x - 3 * pad
+        header_h = max(big.get_linesize(), body.get_linesize() + small.get_linesize())
+        title = "Membrane potential V"
+        if body.size(title)[0] > left_w:
+            title = "V"
+        text.draw(surf, body, title, th.text, region=rect, topleft=(rect.x + pad, rect.y + pad // 2))
+        rm = self.recent_mean()
+        if rm is not None:
+            m, sem, span = rm
+            line = f"mean {_minus(f'{m:+.1f}')} ± {sem:.1f} mV, last {span:.0f} ns"
+            if small.size(line)[0] > left_w:
+                line = f"mean {_minus(f'{m:+.1f}')} ± {sem:.1f}"
+            if small.size(line)[0] <= left_w:
+                text.draw(surf, small, line, th.text_dim, region=rect,
+                          topleft=(rect.x + pad, rect.y + pad // 2 + body.get_linesize()))
+
+        # the plot area, with room for the V ticks left, the labels right, the time ticks below
+        lines = self._theory_lines(theory, lines_shown, th)
+        label_w = max([small.size(f"{name} {_minus(f'{v:.1f}')}")[0] for v, _, name, _ in lines] + [0])
+        tick_w = small.size("−100")[0]
+        plot = pygame.Rect(rect.x + pad + tick_w + 6, rect.y + pad + header_h + pad // 2, 0, 0)
+        leader = max(8, pad * 2)
+        plot.width = rect.right - plot.x - label_w - leader - pad
+        plot.height = rect.bottom - plot.y - pad - small.get_linesize() - 2
+        if plot.width < 40 or plot.height < 40:
+            return
+        t, v = self.series()
+        sm = self.smoothed(t, v)
         lo, hi = style.SCOPE_RANGE_mV
+        values = [x for x, *_ in lines if abs(x) <= AXIS_LIMIT_mV]
+        if v.size:
+            values += [float(v.min()), float(v.max())]
+        while values and min(values) < lo and lo > -AXIS_LIMIT_mV:
+            lo -= 20.0
+        while values and max(values) > hi and hi < AXIS_LIMIT_mV:
+            hi += 20.0
 
-        def y_of(v):
-            return plot.bottom - (v - lo) / (hi - lo) * plot.height
+        def y_of(x):
+            return plot.bottom - (np.asarray(x) - lo) / (hi - lo) * plot.height
 
-        pygame.draw.rect(surf, style.BACKGROUND, plot)
-        for v in range(-100, 71, 20):  # grid
-            y = y_of(v)
-            pygame.draw.line(surf, style.PANEL_EDGE, (plot.x, y), (plot.right, y), 1)
-            t = fonts["small"].render(f"{v}", True, style.TEXT_DIM)
-            surf.blit(t, (plot.x - t.get_width() - 4, y - t.get_height() / 2))
-        pygame.draw.line(surf, style.TEXT_DIM, (plot.x, y_of(0)), (plot.right, y_of(0)), 1)
+        pygame.draw.rect(surf, th.background, plot)
+        step = nice_step(hi - lo, max(2, int(plot.height / (2.2 * small.get_linesize()))))
+        step = max(step, 10.0)
+        first = math.ceil(lo / step) * step
+        tick_rects = []
+        for k in range(int((hi - first) // step) + 1):
+            val = first + k * step
+            y = float(y_of(val))
+            pygame.draw.line(surf, th.grid, (plot.x, y), (plot.right, y), 1)
+            r = text.draw(surf, small, _minus(f"{val:.0f}"), th.text_dim, region=rect,
+                          midright=(plot.x - 4, min(max(y, plot.y + small.get_linesize() / 2),
+                                                    plot.bottom - small.get_linesize() / 2)))
+            tick_rects.append(r)
+        if lo < 0 < hi:
+            pygame.draw.line(surf, th.text_dim, (plot.x, y_of(0)), (plot.right, y_of(0)), 1)
 
-        # theory lines, labels stacked so they never overlap
+        # theory lines, their labels spread apart with leaders where they had to move
+        lh = small.get_linesize() + 1   # a rendered line is at most this tall (font.size() can say less)
+        tops = spread([float(y_of(min(max(val, lo), hi))) for val, *_ in lines], lh, rect.y + pad, rect.bottom - pad)
+        for (val, colour, name, _), top in zip(lines, tops):
+            off_scale = not lo <= val <= hi
+            y = float(y_of(min(max(val, lo), hi)))
+            _dashed(surf, colour, plot.x, plot.right, y, width=max(2, plot.height // 150))
+            label = f"{name} {_minus(f'{val:.1f}')}" + (" (off scale)" if off_scale else "")
+            x_label = plot.right + leader
+            r = text.draw(surf, small, label if small.size(label)[0] <= rect.right - x_label - pad // 2
+                          else f"{name} {_minus(f'{val:.1f}')}", colour, region=rect, topleft=(x_label, top))
+            pygame.draw.line(surf, colour, (plot.right, y), (x_label - 2, r.centery), 2)
+
+        if t.size >= 2:
+            t0 = 0.0 if self.history else t[0]
+            t1 = max(t[-1], t0 + 1e-9)
+            xs = plot.x + (t - t0) / (t1 - t0) * plot.width
+            surf.set_clip(plot)
+            pygame.draw.lines(surf, th.trace_raw, False, np.column_stack([xs, y_of(v)]).tolist(), 1)
+            pygame.draw.lines(surf, th.trace, False, np.column_stack([xs, y_of(sm)]).tolist(),
+                              max(3, plot.height // 100))
+            surf.set_clip(None)
+            last = float(sm[-1])
+            if not lo <= last <= hi:   # beyond the axis: an arrow at the edge with the value
+                down = last < lo
+                ye = plot.bottom - 4 if down else plot.y + 4
+                a = max(8, small.get_linesize() // 2)
+                xe = plot.right - a - 4
+                tip = (xe, ye)
+                base = ye - a if down else ye + a
+                pygame.draw.polygon(surf, th.marker, [tip, (xe - a, base), (xe + a, base)])
+                label = f"V {_minus(f'{last:+.0f}')} mV"
+                text.draw(surf, small, label, th.marker, region=rect, background=th.background,
+                          midright=(xe - a - 4, (ye + base) / 2))
+            self._draw_markers(surf, plot, small, text, th, t0, t1, rect)
+            self._draw_time_axis(surf, plot, small, text, th, t0, t1, rect)
+
+    def _theory_lines(self, theory: dict, shown: tuple[str, ...], th: style.Theme) -> list:
         lines = []
-        for key, (colour, name) in style.THEORY_LINES.items():
-            if key == "V_MN_mV" and not pumps_on:
-                continue
+        lo, hi = style.SCOPE_RANGE_mV
+        for key in shown:
             v = theory.get(key)
             if v is None or not math.isfinite(v):
                 continue
-            lines.append((v, colour, name))
-        lines.sort(key=lambda t: -t[0])
-        last_y = -1e9
-        lh = fonts["small"].get_height()
-        for v, colour, name in lines:
-            vc = min(max(v, lo), hi)
-            y = y_of(vc)
-            _dashed(surf, colour, plot.x, plot.right, y)
-            ly = max(y - lh / 2, last_y + lh)
-            text = fonts["small"].render(f"{name} {v:.1f}", True, colour)
-            surf.blit(text, (plot.right + 6, ly))
-            last_y = ly
+            lines.append((v, th.line(key, th.panel), style.THEORY_LINES[key][1], False))
+        return lines
 
-        n = len(self.v_mV)
-        if n >= 2:
-            t = np.fromiter(self.t_ns, dtype=float, count=n)
-            t0, t1 = t[0], max(t[-1], t[0] + 1e-9)
-            xs = plot.x + (t - t0) / (t1 - t0) * plot.width
-            v = np.fromiter(self.v_mV, dtype=float, count=n)
-            pts = np.column_stack([xs, y_of(np.clip(v, lo, hi))])
-            pygame.draw.lines(surf, style.TEXT_DIM, False, pts.tolist(), 1)
-            sm = self.smoothed()
-            pts = np.column_stack([xs, y_of(np.clip(sm, lo, hi))])
-            pygame.draw.lines(surf, style.TRACE, False, pts.tolist(), max(2, plot.height // 120))
-            row_end: list[float] = []  # right end of the last label in each row, so labels never overlap
-            for tm, label in self.markers:
-                if tm < t0:
-                    continue
-                x = plot.x + (tm - t0) / (t1 - t0) * plot.width
-                pygame.draw.line(surf, style.MARKER, (x, plot.y), (x, plot.bottom), 2)
-                text = fonts["small"].render(label, True, style.MARKER)
-                tx = min(x + 4, plot.right - text.get_width())
-                row = next((i for i, end in enumerate(row_end) if tx > end + 4), len(row_end))
-                if row == len(row_end):
-                    row_end.append(0.0)
-                row_end[row] = tx + text.get_width()
-                surf.blit(text, (tx, plot.y + 4 + row * text.get_height()))
-            span = t1 - t0
-            unit, scale = ("µs", 1e-3) if span >= 2000 else ("ns", 1.0)
-            cap = fonts["small"].render(f"last {span * scale:.3g} {unit} of model time", True, style.TEXT_DIM)
-            surf.blit(cap, (plot.x, plot.bottom + 2))
+    def _draw_markers(self, surf, plot, font, text, th, t0, t1, rect):
+        """Event markers: a line at the event, its label in the first row where it fits."""
+        row_end: list[float] = []
+        lh = font.get_linesize()
+        max_rows = max(1, int(plot.height * 0.4 / lh))
+        for tm, label in self.markers:
+            if tm < t0 or tm > t1:
+                continue
+            x = plot.x + (tm - t0) / (t1 - t0) * plot.width
+            pygame.draw.line(surf, th.marker, (x, plot.y), (x, plot.bottom), 2)
+            w = font.size(label)[0]
+            if w > plot.width - 8:
+                continue
+            tx = min(x + 4, plot.right - w - 2)
+            row = next((i for i, end in enumerate(row_end) if tx > end + 6), len(row_end))
+            if row >= max_rows:
+                continue      # no room: the line stays, the label is in the history of events
+            if row == len(row_end):
+                row_end.append(0.0)
+            row_end[row] = tx + w
+            text.draw(surf, font, label, th.marker, region=rect, background=th.background,
+                      topleft=(tx, plot.y + 3 + row * lh))
+
+    def _draw_time_axis(self, surf, plot, font, text, th, t0, t1, rect):
+        span = t1 - t0
+        unit, scale = ("µs", 1e-3) if span >= 2000 else ("ns", 1.0)
+        caption = "model time (whole run)" if self.history else "model time"
+        cap_w = font.size(f"{caption}, {unit}")[0]
+        n_ticks = max(2, int((plot.width - cap_w) / (4 * font.size("0000")[0])))
+        step = nice_step(span * scale, n_ticks) / scale
+        y = plot.bottom + 2
+        last_right = plot.x + cap_w + 10
+        text.draw(surf, font, f"{caption}, {unit}", th.text_dim, region=rect, topleft=(plot.x, y))
+        k0 = math.ceil(t0 / step)
+        for k in range(k0, int(t1 // step) + 1):
+            tm = k * step
+            x = plot.x + (tm - t0) / span * plot.width
+            pygame.draw.line(surf, th.grid, (x, plot.bottom - 6), (x, plot.bottom), 1)
+            label = f"{tm * scale:g}"
+            w = font.size(label)[0]
+            lx = min(max(x - w / 2, plot.x), plot.right - w)
+            if lx <= last_right + 6:
+                continue
+            text.draw(surf, font, label, th.text_dim, region=rect, topleft=(lx, y))
+            last_right = lx + w
 
 
-def _dashed(surf, colour, x0, x1, y, dash=10, gap=6):
+def _minus(s: str) -> str:
+    """A typographic minus for numbers on screen."""
+    return s.replace("-", "−")
+
+
+def _dashed(surf, colour, x0, x1, y, dash=12, gap=7, width=2):
     x = x0
     while x < x1:
-        pygame.draw.line(surf, colour, (x, y), (min(x + dash, x1), y), 2)
+        pygame.draw.line(surf, colour, (x, y), (min(x + dash, x1), y), width)
         x += dash + gap

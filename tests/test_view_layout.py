@@ -1,0 +1,101 @@
+"""The live view at every size and theme: no two pieces of text overlap, none is clipped, text is
+legible (contrast) and, in the hall themes, large enough to read from the back row."""
+import os
+
+import pygame
+import pytest
+
+from particles.species import NAMES
+from render import style
+from render.app import App
+from simulation.core.config import load, preset_names
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+
+SIZES = [(800, 600), (1280, 720), (1920, 1080), (3840, 2160)]
+FEWER = ["physics.particles=20000"]   # the same cell and text, fewer dots to place
+
+
+def boxes_problems(app: App) -> list[str]:
+    w, h = app.screen.get_size()
+    screen = pygame.Rect(0, 0, w, h)
+    boxes = app.text.boxes
+    out = []
+    for b in boxes:
+        if not screen.contains(b.rect):
+            out.append(f"{b.text!r} {tuple(b.rect)} is clipped by the window")
+        elif b.region is not None and not b.region.contains(b.rect):
+            out.append(f"{b.text!r} {tuple(b.rect)} runs out of its panel {tuple(b.region)}")
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            if boxes[i].rect.colliderect(boxes[j].rect):
+                out.append(f"{boxes[i].text!r} {tuple(boxes[i].rect)} overlaps {boxes[j].text!r} {tuple(boxes[j].rect)}")
+    if app.theme.name in ("projector", "light"):
+        small = [b for b in boxes if b.rect.height < style.PROJECTOR_MIN_TEXT * h]
+        out += [f"{b.text!r} is {b.rect.height} px tall, under {style.PROJECTOR_MIN_TEXT:.1%} of {h}" for b in small]
+    return out
+
+
+def press(app, key, frames=1):
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+    app.run(frames=frames)
+
+
+def check_states(app: App) -> list[str]:
+    """The view as it runs, with the help pages, and with the buttons shown and hidden."""
+    problems = []
+    app.run(frames=25)
+    problems += boxes_problems(app)
+    press(app, pygame.K_b)           # the other button state
+    problems += boxes_problems(app)
+    press(app, pygame.K_h)           # help: the picture
+    problems += boxes_problems(app)
+    press(app, pygame.K_h)           # help: the keys
+    problems += boxes_problems(app)
+    press(app, pygame.K_h)
+    return problems
+
+
+@pytest.mark.view
+@pytest.mark.parametrize("theme", sorted(style.THEMES))
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_no_text_overlaps_or_is_clipped_at_any_size(theme, size):
+    problems = []
+    for preset in ("mammalian", "k-only"):
+        app = App(load(preset, None, FEWER), preset=preset, size=size, seed=1, theme=theme)
+        problems += [f"{preset}: {p}" for p in check_states(app)]
+        pygame.display.quit()
+    assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.view
+@pytest.mark.parametrize("theme", sorted(style.THEMES))
+def test_no_text_overlaps_in_any_preset_at_projector_size(theme):
+    problems = []
+    for preset in preset_names():
+        app = App(load(preset, None, FEWER), preset=preset, size=(1920, 1080), seed=1, theme=theme)
+        app.run(frames=20)
+        problems += [f"{preset}: {p}" for p in boxes_problems(app)]
+        pygame.display.quit()
+    assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("theme", sorted(style.THEMES))
+def test_text_colours_have_enough_contrast(theme):
+    th = style.THEMES[theme]
+    pairs = [("text on panel", th.text, th.panel), ("dim text on panel", th.text_dim, th.panel),
+             ("text on background", th.text, th.background), ("dim text on background", th.text_dim, th.background),
+             ("toast", th.toast_text, th.toast_bg)]
+    pairs += [(f"{n} label", th.species_text(n, th.panel), th.panel) for n in NAMES]
+    pairs += [(f"{n} legend", th.species_text(n, th.background), th.background) for n in NAMES]
+    pairs += [(f"{k} line label", th.line(k, th.panel), th.panel) for k in style.THEORY_LINES]
+    low = [f"{name}: {style.contrast_ratio(a, b):.2f}" for name, a, b in pairs
+           if style.contrast_ratio(a, b) < style.MIN_CONTRAST]
+    assert not low, ", ".join(low)
+
+
+def test_the_okabe_ito_blue_is_lightened_on_dark_themes_but_kept_as_a_dot():
+    th = style.THEMES["projector"]
+    assert style.contrast_ratio(style.BLUE, th.panel) < style.MIN_CONTRAST   # why `legible` exists
+    assert th.species("K") == style.BLUE and th.species_text("K") != style.BLUE
