@@ -13,6 +13,7 @@ Exit codes: 0 done, 2 bad input (one line on stderr), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -56,6 +57,27 @@ def _window(text: str) -> tuple[int, int]:
     return a, b
 
 
+def _window_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels (e.g. 1920x1080), got {text!r}") from None
+    if not (640 <= w <= 16384 and 400 <= h <= 16384):
+        raise argparse.ArgumentTypeError(f"a window from 640x400 to 16384x16384, got {text!r}")
+    return w, h
+
+
+def _cell_scale(text: str) -> float:
+    allowed = (0.25, 0.5, 1.0, 2.0, 4.0)
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if v not in allowed:
+        raise argparse.ArgumentTypeError(f"one of 0.25, 0.5, 1, 2, 4, got {text!r}")
+    return v
+
+
 def _add_config_args(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--preset", help="a shipped preset by name (see `presets`); default: mammalian")
@@ -75,6 +97,12 @@ def build_parser() -> OneLineParser:
     p.add_argument("--frames", type=_positive_int, metavar="N", help="run N frames, then exit (no person needed)")
     p.add_argument("--screenshot", metavar="FILE.png", help="with --frames: save the last frame as PNG")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    p.add_argument("--theme", choices=("dark", "projector", "light"), default="dark",
+                   help="dark (the desk, default), projector (a hall: large text), light (a lit room)")
+    p.add_argument("--size", type=_window_size, metavar="WxH", help="window size in pixels (default 1280x720)")
+    p.add_argument("--cell", type=_cell_scale, default=1.0, metavar="SCALE",
+                   help="cell size: 0.25, 0.5, 1, 2 or 4 times the config's (membrane, ions and capacitance "
+                        "together: the same V, noise / sqrt(SCALE))")
 
     p = sub.add_parser("run", help="headless run that writes timeseries.csv and summary.json")
     _add_config_args(p)
@@ -148,6 +176,17 @@ def cmd_presets() -> int:
     return 0
 
 
+def _interpreter() -> str:
+    """How this interpreter is called, for messages: relative to the working directory when under
+    it (".venv/bin/python"), else its full path."""
+    exe = sys.executable or "python"
+    try:
+        rel = os.path.relpath(exe)
+    except ValueError:
+        return exe
+    return rel if not rel.startswith("..") else exe
+
+
 def _no_display_reason() -> str | None:
     """Why no window can open here, or None. A set SDL_VIDEODRIVER (dummy, x11, ...) is trusted."""
     if os.environ.get("SDL_VIDEODRIVER"):
@@ -168,15 +207,16 @@ def cmd_live(args) -> int:
     cfg = cfgmod.load(args.preset, args.config, args.overrides)
     reason = _no_display_reason()
     no_display = ("cannot open the live window: {}; for a headless run use "
-                  "`python main.py run --steps 30000 --out runs/first`\n")
+                  f"`{_interpreter()} main.py run --steps 30000 --out runs/first`\n")
     if reason:
         sys.stderr.write(no_display.format(reason))
         return EXIT_BAD_INPUT
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    from render.app import App, NoDisplay
+    from render.app import DEFAULT_SIZE, App, NoDisplay
     try:
         app = App(cfg, preset=args.preset or (None if args.config else "mammalian"), overrides=args.overrides,
-                  fullscreen=args.fullscreen, seed=args.seed)
+                  fullscreen=args.fullscreen, seed=args.seed, theme=args.theme,
+                  size=args.size or DEFAULT_SIZE, cell_scale=args.cell)
     except NoDisplay as e:
         sys.stderr.write(no_display.format(str(e) or "no video device"))
         return EXIT_BAD_INPUT

@@ -326,6 +326,7 @@ class App:
         i = int(idx[np.lexsort((np.abs(s.y[idx] - mid), -depth))[0]])
         self.tracked = i
         self.trail.clear()
+        self.trail.append((float(s.x[i]), float(s.y[i])))
         self.tf.zoom = max(self.tf.zoom, 3.0)
         self.tf.clamp()
         self.tf.y0_nm = float(s.y[i]) - self.tf.visible_height_nm / 2

@@ -57,6 +57,8 @@ def test_no_display_is_one_line_with_the_headless_alternative():
     r = subprocess.run([sys.executable, str(ROOT / "main.py")], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "python main.py run" in r.stderr
+    # the interpreter that was actually used, not a bare `python` that may not exist
+    assert os.path.relpath(sys.executable) in r.stderr or sys.executable in r.stderr
     assert "Traceback" not in r.stderr
 
 

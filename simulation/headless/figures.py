@@ -33,6 +33,35 @@ GHK_COLOUR = _colour(THEORY_LINES["V_GHK_mV"][0])
 MN_COLOUR = _colour(THEORY_LINES["V_MN_mV"][0])
 
 
+ION_WORDS = {"K": "K⁺", "Na": "Na⁺", "Cl": "Cl⁻", "Ca": "Ca²⁺", "Mg": "Mg²⁺", "A": "A⁻", "X": "X⁻", "Y": "Y⁺"}
+KEY_WORDS = {
+    "physics.temperature_C": "temperature (°C)",
+    "physics.capacitance_e_per_mV": "membrane capacitance (e per mV)",
+    "physics.particles": "particles in the box",
+    "pump.count": "number of Na⁺/K⁺ pumps",
+    "pump.max_turnover_per_us": "pump turnover (cycles per µs)",
+    "pump.enabled": "pumps on",
+    "physics.field": "field in the pores",
+    "fixed_anions.enabled": "fixed anions inside",
+}
+
+
+def axis_words(key: str) -> str:
+    """A config key as an axis name in words: "outside.K" → "[K⁺] outside (mM)"."""
+    parts = key.split(".")
+    if parts[0] in ("inside", "outside") and len(parts) == 2:
+        return f"[{ION_WORDS.get(parts[1], parts[1])}] {parts[0]} (mM)"
+    if parts[0] == "channels" and len(parts) == 3:
+        ion = ION_WORDS.get(parts[1], parts[1])
+        return {"relative_permeability": f"permeability of {ion} channels (relative to K⁺)",
+                "open_probability": f"open probability of {ion} channels",
+                "mean_open_time_ns": f"mean open time of {ion} channels (ns)",
+                "pore_D_factor": f"D in {ion} pores / D in water"}.get(parts[2], key)
+    if parts[0] == "diffusion" and len(parts) == 2:
+        return f"D of {ION_WORDS.get(parts[1], parts[1])} (nm²/ns)"
+    return KEY_WORDS.get(key, key)
+
+
 def _save(fig, out: Path, stem: str) -> list[Path]:
     paths = []
     for ext in ("png", "svg"):
@@ -55,12 +84,15 @@ def sweep_figure(rows: list[dict], summary_rows: list[dict], keys: list[str], ba
         groups.setdefault(tuple(r[k] for k in others), []).append(r)
     numeric_x = isinstance(summary_rows[0][x_key], (int, float)) and not isinstance(summary_rows[0][x_key], bool)
     for rest, rs in groups.items():
-        label = ", ".join(f"{k}={v}" for k, v in zip(others, rest)) or "emergent V"
+        label = "emergent V" + (" (" + ", ".join(f"{axis_words(k)} = {v}" for k, v in zip(others, rest)) + ")"
+                                if others else "")
         xs = [r[x_key] for r in rs] if numeric_x else list(range(len(rs)))
         # error bar: the spread of seeds when there are several, else the run's own SEM
         err = [r["V_mean_mV_std"] / math.sqrt(r["n"]) if r["n"] > 1 and math.isfinite(r["V_mean_mV_std"])
                else r["V_sem_mV_mean"] for r in rs]
-        ax.errorbar(xs, [r["V_mean_mV_mean"] for r in rs], yerr=err, fmt="o", capsize=4, label=label, zorder=3)
+        # on top of the theory markers, so they never hide it
+        ax.errorbar(xs, [r["V_mean_mV_mean"] for r in rs], yerr=err, fmt="o", ms=7, capsize=4, label=label,
+                    zorder=6, mec="k", mew=0.8)
         if not numeric_x:
             ax.set_xticks(xs, [str(r[x_key]) for r in rs])
     if numeric_x:  # the theory each run had, at its own window-mean concentrations
@@ -69,7 +101,7 @@ def sweep_figure(rows: list[dict], summary_rows: list[dict], keys: list[str], ba
             if key == "V_MN_mV" and not any(r["pump_enabled"] for r in rows):
                 continue
             ax.plot([r[x_key] for r in summary_rows], [r[f"{key}_mean"] for r in summary_rows], marker,
-                    color=colour, ms=9, mew=2, ls="none", label=label, zorder=4)
+                    color=colour, ms=11, mew=1.5, ls="none", label=label, zorder=4)
     if x_key == "outside.K":
         values = sorted({r[x_key] for r in summary_rows})
         _k_out_theory(ax, values, base)
@@ -78,12 +110,21 @@ def sweep_figure(rows: list[dict], summary_rows: list[dict], keys: list[str], ba
         ax.minorticks_off()
         ax.set_xlabel("[K⁺] outside (mM, log scale)")
     else:
-        ax.set_xlabel(x_key)
+        ax.set_xlabel(axis_words(x_key))
     ax.set_ylabel("resting potential V (mV), mean ± SEM")
-    ax.set_title(f"{base['name']}: V against {x_key}")
+    ax.set_title(_fit_title(f"{base['name']}: resting potential against {axis_words(x_key)}"), fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, out, "sweep")
+
+
+def _fit_title(text: str, width: int = 60) -> str:
+    """Wrap a title onto two lines at a space if it is longer than `width` characters."""
+    if len(text) <= width:
+        return text
+    cut = text.rfind(" ", 0, width)
+    cut = cut if cut > 0 else width
+    return text[:cut] + "\n" + text[cut:].lstrip()
 
 
 def _k_out_theory(ax, k_values, base: Config) -> None:
@@ -113,19 +154,33 @@ def run_figure(run_dir: str | Path) -> list[Path]:
     ts = np.genfromtxt(run_dir / "timeseries.csv", delimiter=",", names=True)
     t_us = ts["time_ns"] / 1000
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
-    a1.plot(t_us, ts["V_mV"], color="0.6", lw=0.6, label="V (emergent)")
+    channels = summary.get("channels", {})
+    for col, colour, label in ([(f"E_{i}_mV", ION_COLOURS[i], f"E_{ION_WORDS[i]}") for i in PERMEANT_NAMES
+                                if channels.get(i, 1) > 0]
+                               + [("V_GHK_mV", GHK_COLOUR, "GHK")]):
+        a1.plot(t_us, ts[col], "--", color=colour, lw=1.2, label=label, zorder=2)
+    cfg = summary["config"]
+    if cfg["pump"]["enabled"] and cfg["pump"]["count"] > 0 and summary.get("window"):
+        mn = summary["theory"].get("V_MN_mV")
+        if mn is not None and math.isfinite(mn):
+            a1.hlines(mn, summary["window"][0] * cfg["physics"]["dt_ns"] / 1000,
+                      summary["window"][1] * cfg["physics"]["dt_ns"] / 1000, color=MN_COLOUR, lw=1.5,
+                      linestyles="-.", label="GHK + pump (Mullins–Noda), window", zorder=2)
+    if summary.get("window"):
+        w0, w1 = (s * cfg["physics"]["dt_ns"] / 1000 for s in summary["window"])
+        a1.axvspan(w0, w1, color="0.85", alpha=0.5, lw=0, zorder=0, label="averaging window")
+    a1.plot(t_us, ts["V_mV"], color="0.45", lw=0.6, label="V (emergent)", zorder=4)
     if ts.size > 20:
         k = max(1, ts.size // 100)
         c = np.cumsum(np.insert(ts["V_mV"], 0, 0.0))
-        a1.plot(t_us[k - 1:], (c[k:] - c[:-k]) / k, color="k", lw=1.5, label="V, running mean")
-    for col, colour, label in ([(f"E_{i}_mV", ION_COLOURS[i], f"E_{i}") for i in PERMEANT_NAMES]
-                               + [("V_GHK_mV", GHK_COLOUR, "GHK")]):
-        a1.plot(t_us, ts[col], "--", color=colour, lw=1.2, label=label)
-    a1.set_ylabel("mV")
-    a1.set_ylim(-110, 80)
-    a1.legend(fontsize=8, ncol=3)
-    a1.set_title(f"{summary['config']['name']} (seed {summary['seed']}): V = {summary['V_mean_mV']:.1f} ± "
-                 f"{summary['V_sem_mV']:.1f} mV over steps {summary['window'][0]}–{summary['window'][1]}")
+        a1.plot(t_us[k - 1:], (c[k:] - c[:-k]) / k, color="k", lw=1.8, label="V, running mean", zorder=5)
+    a1.set_ylabel("membrane potential (mV)")
+    lo = min(-110.0, float(np.nanmin(ts["V_mV"])) - 5)
+    hi = max(80.0, float(np.nanmax(ts["V_mV"])) + 5) + 50   # room for the legend above the lines
+    a1.set_ylim(lo, hi)
+    a1.legend(fontsize=8, ncol=3, loc="upper right")
+    a1.set_title(_fit_title(f"{cfg['name']} (seed {summary['seed']}): V = {summary['V_mean_mV']:.1f} ± "
+                            f"{summary['V_sem_mV']:.1f} mV in the window"), fontsize=11)
     if "mM_per_particle" in summary:
         k_in, k_out = summary["mM_per_particle"]["in"], summary["mM_per_particle"]["out"]
     else:  # runs from before 0.1.0's summary had it: the first sample is the configured state
@@ -133,8 +188,10 @@ def run_figure(run_dir: str | Path) -> list[Path]:
         k_in = cfg["inside"]["K"] / ts["K_in"][0]
         k_out = cfg["outside"]["Na"] / ts["Na_out"][0]
     for ion, colour in ION_COLOURS.items():
-        a2.plot(t_us, ts[f"{ion}_in"] * k_in, color=colour, label=f"{ion} inside")
-        a2.plot(t_us, ts[f"{ion}_out"] * k_out, color=colour, ls=":", label=f"{ion} outside")
+        if ts[f"{ion}_in"].max() == 0 and ts[f"{ion}_out"].max() == 0:
+            continue
+        a2.plot(t_us, ts[f"{ion}_in"] * k_in, color=colour, label=f"{ION_WORDS[ion]} inside")
+        a2.plot(t_us, ts[f"{ion}_out"] * k_out, color=colour, ls=":", label=f"{ION_WORDS[ion]} outside")
     a2.set_yscale("log")
     a2.set_ylabel("concentration (mM)")
     a2.set_xlabel("model time (µs)")

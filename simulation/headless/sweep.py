@@ -104,7 +104,7 @@ def row_from_summary(task: Task, run_dir: Path) -> dict:
     for k in [f"E_{ion}_mV" for ion in PERMEANT_NAMES] + ["V_GHK_mV", "V_MN_mV", "V_Donnan_mV"]:
         row[k] = s["theory"].get(k)
     row["zero_current_mV"] = s.get("zero_current_mV")
-    row["pump_enabled"] = s["config"]["pump"]["enabled"]
+    row["pump_enabled"] = bool(s["config"]["pump"]["enabled"] and s["config"]["pump"]["count"] > 0)
     row["pump_cycles_per_us"] = s["pump_cycles_per_us"]
     for ion in PERMEANT_NAMES:
         row[f"P_{ion}_effective"] = s["effective_permeability"].get(ion)

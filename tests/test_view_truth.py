@@ -1,0 +1,168 @@
+"""Nothing on screen is false: what the live view says matches the model it shows."""
+import os
+
+import numpy as np
+import pygame
+import pytest
+
+from particles.state import HELD
+from render.app import App
+from simulation.core.config import load
+from tests.cells import TINY
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+
+
+def make(preset="mammalian", extra=(), **kw):
+    cfg = load(preset, None, TINY + list(extra))
+    return App(cfg, preset=preset, size=(1280, 720), seed=3, **kw)
+
+
+def texts(app):
+    return [b.text for b in app.text.boxes]
+
+
+def press(app, key, frames=1):
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+    app.run(frames=frames)
+
+
+@pytest.fixture(autouse=True)
+def _quit_display():
+    yield
+    pygame.display.quit()
+
+
+def test_doubling_a_missing_channel_type_adds_it_and_the_scope_gains_its_line():
+    app = make("k-only")
+    app.run(frames=2)
+    assert app.sim.channel_counts()["Na"] == 0 and "E_Na_mV" not in app.lines_shown()
+    press(app, pygame.K_4)    # P_Na ×2
+    assert app.sim.channel_counts()["Na"] > 0
+    assert app.sim.effective_permeability["Na"] == pytest.approx(0.05, rel=1e-6)
+    assert "E_Na_mV" in app.lines_shown()
+    assert not any("no free place" in t for t in texts(app))
+
+
+def test_a_permeability_the_membrane_cannot_hold_is_said_on_screen():
+    app = make("mammalian")
+    app.run(frames=1)
+    for _ in range(8):        # double P_Cl until the sites run out
+        press(app, pygame.K_6)
+    asked, placed = app.sim.channels.relative["Cl"], app.sim.effective_permeability["Cl"]
+    assert placed < 0.99 * asked
+    assert any("asked" in t and "placed" in t for t in texts(app))
+
+
+def test_a_cell_without_pumps_says_so_and_draws_no_pump_line():
+    app = make("mammalian", ["pump.count=0"])
+    app.run(frames=3)
+    assert any("no Na/K pumps" in t for t in texts(app))
+    assert not any("running" in t or "BLOCKED" in t for t in texts(app))
+    assert "V_MN_mV" not in app.lines_shown()
+    assert not any(t.startswith("GHK+pump") for t in texts(app))
+
+
+def test_blocked_is_said_only_after_ouabain_was_given():
+    app = make("ouabain")          # pumps off in the config
+    app.run(frames=2)
+    assert not any("BLOCKED" in t for t in texts(app))
+    press(app, pygame.K_o)          # on
+    press(app, pygame.K_o, frames=2)  # ouabain
+    assert any("BLOCKED (ouabain)" in t for t in texts(app))
+
+
+def test_the_legend_lists_only_species_present():
+    app = make("no-fixed-anions")
+    app.run(frames=2)
+    legend = [b.text for b in app.text.boxes if app.legend_rect.contains(b.rect)]
+    assert legend and not any(t.startswith("A") for t in legend)
+
+
+def test_raising_outside_potassium_says_why_an_impermeant_anion_appears():
+    app = make("mammalian")
+    app.run(frames=1)
+    press(app, pygame.K_k)
+    press(app, pygame.K_k)
+    assert app.sim.concentrations_mM()[1]["X"] > 0
+    assert any("X-" in t and "neutral" in t for t in texts(app))
+
+
+def test_with_the_field_off_the_axis_follows_v_or_an_arrow_gives_its_value():
+    app = make("k-only")
+    press(app, pygame.K_f)
+    for _ in range(30):
+        app.run(frames=10)
+    v = app.sim.v_mV
+    assert v < -110, "with nothing pushing back, K+ keeps leaving"
+    ticks = [t for t in texts(app) if t.lstrip("−").isdigit()]
+    lowest = -max(int(t.lstrip("−")) for t in ticks if t.startswith("−"))
+    arrow = [t for t in texts(app) if t.startswith("V ") and t.endswith(" mV")]
+    assert lowest <= v or arrow, f"V {v:.0f} mV off an axis that ends at {lowest}"
+
+
+def test_crossing_rates_are_counted_over_a_stated_window():
+    app = make("mammalian")
+    app.run(frames=60)
+    rates, _, window = app._rates()
+    assert window > 0 and set(rates) == {"K", "Na", "Cl"}
+    assert any(f"({window:.0f} ns)" in t for t in texts(app))
+
+
+def test_fast_forward_steps_more_per_frame_and_shows_a_badge():
+    app = make("mammalian")
+    app.run(frames=2)
+    before = app.sim.step_count
+    press(app, pygame.K_g)
+    per_frame = app.sim.step_count - before
+    assert per_frame > app.steps_per_frame
+    assert any(t.startswith("FAST x") for t in texts(app))
+
+
+def test_whole_run_history_starts_at_zero_and_keeps_every_marker():
+    app = make("mammalian")
+    app.scope.capacity = 50
+    app.scope.t_ns = type(app.scope.t_ns)(maxlen=50)
+    app.scope.v_mV = type(app.scope.v_mV)(maxlen=50)
+    app.run(frames=2)
+    press(app, pygame.K_o)                  # an early event
+    app.run(frames=120)
+    t, _ = app.scope.series()
+    assert t[0] > app.scope.markers[0][0]   # the ring has scrolled past the marker
+    press(app, pygame.K_w)
+    t, _ = app.scope.series()
+    assert t[0] <= app.scope.markers[0][0] and any("ouabain" in x for x in texts(app))
+
+
+def test_follow_next_picks_an_ion_in_an_open_pore_of_its_type_and_slows_down():
+    app = make("mammalian")
+    app.run(frames=20)
+    press(app, pygame.K_i)
+    i = app.tracked
+    assert i is not None and app.slow
+    s, g, pores = app.sim.state, app.sim.geometry, app.sim.channels.pores
+    # where it was picked: the trail's first point
+    x, y = app.trail[0]
+    assert g.x_left_nm - 1.0 < x < g.x_right_nm + 1.0
+    j = int(np.searchsorted(pores.y1, y))
+    assert pores.y0[j] <= y <= pores.y1[j] and pores.species[j] == s.species[i]
+    assert (s.flags[i] & HELD) == 0
+
+
+def test_the_smoothed_trace_does_not_lag_the_raw_one():
+    app = make("mammalian")
+    t = np.linspace(0, 100, 401)
+    v = -t * 0.7                             # a steady fall
+    sm = app.scope.smoothed(t, v)
+    mid = slice(50, 350)
+    assert np.max(np.abs(sm[mid] - v[mid])) < 1e-9   # centred: no lag on a straight line
+    assert sm[0] == v[0]                     # starts where V starts
+
+
+def test_projector_theme_hides_the_debug_figures_and_folds_the_buttons():
+    app = make("mammalian", theme="projector")
+    app.run(frames=3)
+    assert not app.buttons and not any("FPS" in t for t in texts(app))
+    press(app, pygame.K_b)
+    assert app.buttons
