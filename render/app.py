@@ -719,8 +719,8 @@ class App:
             ("Pumps: light blocks; the notch shows the side they face. Each takes 3 Na+ out, then 2 K+ in,", None),
             ("   one ATP per cycle. Zoomed in, each says what it is doing.", None),
             ("Strip beside the box: the whole membrane, its channels and pumps; the frame is what you see.", None),
-            ("Scope: V, counted from the ions (thin: each moment; thick: the mean of the last "
-             f"{self.scope.smooth_ns:.0f} ns).", None),
+            ("Scope: V, counted from the ions (thin: each moment; thick: its mean over the time", None),
+            ("   the axis states). Under the title: the mean of the last 100 ns, ± its standard error.", None),
             ("   dashed lines: what theory predicts from the concentrations now:", None),
             ("   E_K, E_Na, E_Cl: Nernst potential of each ion with channels", th.line("E_K_mV", th.panel)),
             ("   GHK: all leaks together (Goldman-Hodgkin-Katz)", th.line("V_GHK_mV", th.panel)),

@@ -3,7 +3,7 @@
 It keeps one sample per frame (model time, V): the last `capacity` in a ring for the running
 view, and the whole run, thinned by half whenever it grows past `history_max`, for the history
 view (H key in the App: from t = 0 with every marker). It draws the raw V thin and a running mean
-over `smooth_ns` of model time thick; the V axis starts at −100…+70 mV and grows (in steps of
+over `smooth_ns` of model time (or a twelfth of the time shown, if longer) thick; the V axis starts at −100…+70 mV and grows (in steps of
 20 mV) to hold every visible sample, so a V that runs away (field off) is never pinned flat to an
 edge. Horizontal lines mark E_K, E_Na, E_Cl, GHK (and GHK with the pump when pumps run, Donnan when
 asked), labelled at the right edge; labels that would overlap are moved apart and joined to their
@@ -84,16 +84,24 @@ class Oscilloscope:
         return (np.fromiter(self.t_ns, dtype=float, count=len(self.t_ns)),
                 np.fromiter(self.v_mV, dtype=float, count=len(self.v_mV)))
 
-    def smoothed(self, t: np.ndarray | None = None, v: np.ndarray | None = None) -> np.ndarray:
-        """Mean of V over `smooth_ns` of model time centred on each sample (so the thick trace
-        does not lag behind the thin one); near the live end, over what there is so far of the
-        window's second half."""
+    def smoothing_ns(self, t: np.ndarray) -> float:
+        """The thick trace's averaging time: `smooth_ns`, or a twelfth of the time shown if that
+        is longer (a whole run of microseconds is then averaged over hundreds of ns, which is what
+        makes a few mV, such as the pump's share, stand out of the noise)."""
+        span = float(t[-1] - t[0]) if t.size > 1 else 0.0
+        return max(self.smooth_ns, span / 12)
+
+    def smoothed(self, t: np.ndarray | None = None, v: np.ndarray | None = None,
+                 window_ns: float | None = None) -> np.ndarray:
+        """Mean of V over `window_ns` (default `smoothing_ns`) of model time centred on each
+        sample (so the thick trace does not lag behind the thin one); near the live end, over
+        what there is so far of the window's second half."""
         if t is None:
             t, v = self.series()
         if v.size == 0:
             return v
         c = np.cumsum(np.insert(v, 0, 0.0))
-        half = self.smooth_ns / 2
+        half = (window_ns if window_ns is not None else self.smoothing_ns(t)) / 2
         start = np.searchsorted(t, t - half, side="left")
         # at the start, no further ahead than there is behind (the trace starts where V starts)
         end = np.searchsorted(t, t + np.minimum(half, t - t[0]), side="right")
@@ -251,13 +259,15 @@ class Oscilloscope:
     def _draw_time_axis(self, surf, plot, font, text, th, t0, t1, rect):
         span = t1 - t0
         unit, scale = ("µs", 1e-3) if span >= 2000 else ("ns", 1.0)
-        caption = "model time (whole run)" if self.history else "model time"
-        cap_w = font.size(f"{caption}, {unit}")[0]
+        base = f"model time, {unit}" + (" (whole run)" if self.history else "")
+        thick = f"; thick: {self.smoothing_ns(np.array([t0, t1])):.0f} ns mean"
+        caption = next((c for c in (base + thick, base, unit) if font.size(c)[0] <= plot.width * 0.7), unit)
+        cap_w = font.size(caption)[0]
         n_ticks = max(2, int((plot.width - cap_w) / (4 * font.size("0000")[0])))
         step = nice_step(span * scale, n_ticks) / scale
         y = plot.bottom + 2
         last_right = plot.x + cap_w + 10
-        text.draw(surf, font, f"{caption}, {unit}", th.text_dim, region=rect, topleft=(plot.x, y))
+        text.draw(surf, font, caption, th.text_dim, region=rect, topleft=(plot.x, y))
         k0 = math.ceil(t0 / step)
         for k in range(k0, int(t1 // step) + 1):
             tm = k * step
