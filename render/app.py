@@ -574,7 +574,8 @@ class App:
             self._conc = (c_in, c_out)
             self._theory = sim.theory(c_in, c_out, donnan=self.show_donnan)
         draw_box(surf, sim, self.tf, f, self.text, th, tint_charge=self.tint, show_charges=self.charges,
-                 tracked=self.tracked, trail=list(self.trail))
+                 tracked=self.tracked, trail=list(self.trail),
+                 pumps_off_label="blocked" if self.ouabain_given else "off")
         draw_minimap(surf, sim, self.tf, self.minimap_rect, th)
         self._draw_title()
         self._draw_legend()
@@ -775,7 +776,7 @@ ACTIONS: tuple[Action, ...] = (
     _act((pygame.K_r,), "R", "Reset", "start the cell again from V = 0", App.reset),
     _act((pygame.K_TAB,), "Tab", "Preset", "next preset (restarts)", App.next_preset),
     _act((pygame.K_o,), "O", "Ouabain", "block / unblock the Na/K pumps", App.toggle_pumps,
-         lambda a: a.pumps_blocked),
+         lambda a: a.pumps_blocked and a.ouabain_given),
     _act((pygame.K_j,), "J", "[K]o ÷2", "halve outside K+", App.k_out_down),
     _act((pygame.K_k,), "K", "[K]o ×2", "double outside K+ (hyperkalemia)", App.k_out_up),
 ) + _permeability_actions() + (

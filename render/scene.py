@@ -20,7 +20,10 @@ SIGNS = np.array([1 if s.z > 0 else -1 for s in TABLE], dtype=np.int64)   # draw
 
 
 def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: TextLayer, th: style.Theme, *,
-             tint_charge: bool, show_charges: bool, tracked: int | None, trail: list) -> None:
+             tint_charge: bool, show_charges: bool, tracked: int | None, trail: list,
+             pumps_off_label: str = "off") -> None:
+    """`pumps_off_label`: what a stopped pump says ("blocked" after ouabain, "off" when the cell
+    was built without them running)."""
     g = sim.geometry
     view = pygame.Rect(tf.left_px, tf.top_px, tf.width_px, tf.height_px)
     surf.set_clip(view)
@@ -71,7 +74,7 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: Te
         # the open face: a notch toward the side it faces
         notch_x = body.left if inward else body.right
         pygame.draw.circle(surf, th.background, (notch_x, y), max(3, int(0.9 * s)))
-        label = PHASE_TEXT[phase] if sim.pumps_on else "blocked"
+        label = PHASE_TEXT[phase] if sim.pumps_on else pumps_off_label
         font = fonts["tiny"]
         if body.height >= font.get_linesize() + 2 and body.width >= font.size(label)[0] + 4 \
                 and view.top <= body.top and body.bottom <= view.bottom:
