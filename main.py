@@ -17,6 +17,7 @@ import math
 import os
 import signal
 import sys
+import time
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -104,6 +105,23 @@ def build_parser() -> OneLineParser:
                    help="cell size: 0.25, 0.5, 1, 2 or 4 times the config's (membrane, ions and capacitance "
                         "together: the same V, noise / sqrt(SCALE))")
 
+    p = sub.add_parser("demo", help="a scripted lecture scenario (full screen, projector theme)")
+    p.add_argument("scenario", nargs="?", default="lecture",
+                   help="a shipped scenario by name (see scenarios/) or a scenario file; default: lecture")
+    p.add_argument("--window", action="store_true", help="in a window (for rehearsal), not full screen")
+    p.add_argument("--size", type=_window_size, metavar="WxH", help="window size (for rehearsal, stills and videos)")
+    p.add_argument("--theme", choices=("dark", "projector", "light"), default="projector",
+                   help="projector (default), light (a lit room) or dark")
+    p.add_argument("--record", metavar="FILE.mp4|FILE.gif", help="record what is on screen (the suffix picks the format)")
+    p.add_argument("--fps", type=_positive_int, default=30, help="frames per second of the recording (default 30)")
+    p.add_argument("--auto", action="store_true",
+                   help="play by itself: steps that wait for the presenter begin after 150 ns; ends after the last")
+    p.add_argument("--cell", type=_cell_scale, default=1.0, metavar="SCALE",
+                   help="cell size: 0.25, 0.5, 1, 2 or 4 times the scenario's")
+    p.add_argument("--frames", type=_positive_int, metavar="N", help="run N frames, then exit (no person needed)")
+    p.add_argument("--screenshot", metavar="FILE.png", help="with --frames: save the last frame as PNG")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+
     p = sub.add_parser("run", help="headless run that writes timeseries.csv and summary.json")
     _add_config_args(p)
     p.add_argument("--steps", type=_non_negative_int, required=True, help="time steps to run")
@@ -154,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_plot(args)
         if args.command == "live":
             return cmd_live(args)
+        if args.command == "demo":
+            return cmd_demo(args)
         if args.command == "validate":
             from simulation.checks.validate import main as validate_main
             return validate_main(quick=args.quick)
@@ -223,6 +243,54 @@ def cmd_live(args) -> int:
     fps = app.run(frames=args.frames, screenshot=args.screenshot)
     if args.frames:
         print(f"fps: {fps:.1f}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    if args.screenshot and not (args.frames or args.auto):
+        sys.stderr.write("demo: --screenshot needs --frames N or --auto\n")
+        return EXIT_BAD_INPUT
+    if args.screenshot and not args.screenshot.lower().endswith(".png"):
+        sys.stderr.write(f"demo: --screenshot {args.screenshot}: the file must end in .png\n")
+        return EXIT_BAD_INPUT
+    if args.record and not args.record.lower().endswith((".mp4", ".gif")):
+        sys.stderr.write(f"demo: --record {args.record}: the file must end in .mp4 or .gif\n")
+        return EXIT_BAD_INPUT
+    if args.record and not os.path.isdir(os.path.dirname(os.path.abspath(args.record))):
+        sys.stderr.write(f"demo: --record {args.record}: no such directory\n")
+        return EXIT_BAD_INPUT
+    from simulation.core.scenario import load_scenario
+    scenario = load_scenario(args.scenario)     # every error in the file, before anything opens
+    reason = _no_display_reason()
+    no_display = ("cannot open the demo window: {}; for a headless still or video use "
+                  f"`SDL_VIDEODRIVER=dummy {_interpreter()} main.py demo {args.scenario} --size 1920x1080 "
+                  "--frames 600 --record demo.mp4`\n")
+    if reason:
+        sys.stderr.write(no_display.format(reason))
+        return EXIT_BAD_INPUT
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    from render.app import NoDisplay
+    from render.demo import Demo
+    from render.record import Recorder
+    recorder = Recorder(args.record, fps=args.fps) if args.record else None
+    fullscreen = not (args.window or args.size)
+    try:
+        demo = Demo(scenario, fullscreen=fullscreen, size=args.size or (1280, 720), theme=args.theme,
+                    seed=args.seed, auto=args.auto, recorder=recorder, cell_scale=args.cell)
+    except NoDisplay as e:
+        if recorder is not None:
+            recorder.close()
+        sys.stderr.write(no_display.format(str(e) or "no video device"))
+        return EXIT_BAD_INPUT
+    t0 = time.perf_counter()
+    fps = demo.run(frames=args.frames, screenshot=args.screenshot)
+    if args.frames or args.auto:
+        print(f"fps: {fps:.1f}")
+    if args.auto:
+        print(f"played {demo.k + 1} of {len(demo.steps)} steps in {time.perf_counter() - t0:.0f} s "
+              f"({demo.sim.time_ns:.0f} ns of model time in the last cell)")
+    if recorder is not None:
+        print(f"recorded {recorder.frames} frames to {args.record}")
     return 0
 
 

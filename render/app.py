@@ -165,7 +165,8 @@ class App:
         else:
             self.buttons_rect = pygame.Rect(0, h, w, 0)
         top = self.title_rect.bottom + pad // 2
-        bottom = self.buttons_rect.y - pad
+        self.caption_rect = pygame.Rect(0, self.buttons_rect.y - self.bottom_reserved(), w, self.bottom_reserved())
+        bottom = self.caption_rect.y - pad
         view_w = int(0.46 * w)
         old = getattr(self, "tf", None)
         g = self.sim.geometry
@@ -302,9 +303,9 @@ class App:
         self.show_donnan = not self.show_donnan
         self._theory = {}
 
-    def follow_next(self):
-        """Follow an ion about to cross: one in an open pore (or at its mouth) of its own type,
-        nearest the middle of the view, in slow motion and zoomed in."""
+    def follow_next(self, species: str | None = None):
+        """Follow an ion about to cross (of `species`, or any): one in an open pore (or at its
+        mouth) of its own type, nearest the middle of the view, in slow motion and zoomed in."""
         sim = self.sim
         s, g, pores = sim.state, sim.geometry, sim.channels.pores
         free = (s.flags & HELD) == 0
@@ -317,6 +318,8 @@ class App:
         ok = (s.y[idx] >= pores.y0[j]) & (s.y[idx] <= pores.y1[j]) & (pores.is_open[j] == 1) \
             & (pores.species[j] == s.species[idx])
         idx = idx[ok]
+        if species is not None:
+            idx = idx[s.species[idx] == NAMES.index(species)]
         if idx.size == 0:
             self.say("no ion near an open pore just now")
             return
@@ -487,9 +490,7 @@ class App:
                 self.screen = pygame.display.set_mode(self.window_size, pygame.RESIZABLE)
                 self._layout()
             elif ev.type == pygame.KEYDOWN:
-                action = KEYMAP.get(ev.key)
-                if action is not None:
-                    action.do(self)
+                self.on_key(ev.key)
             elif ev.type == pygame.MOUSEBUTTONDOWN and ev.button in (1, 3):
                 self._click(ev.pos, ev.button)
             elif ev.type == pygame.MOUSEBUTTONUP and ev.button == 1:
@@ -506,6 +507,21 @@ class App:
                     self.tf.zoom_about(1.25 if ev.y > 0 else 0.8, mx, my)
             elif ev.type == pygame.MOUSEBUTTONDOWN and ev.button in (4, 5):
                 pass
+
+    def on_key(self, key: int) -> None:
+        action = KEYMAP.get(key)
+        if action is not None:
+            action.do(self)
+
+    def title_text(self) -> str:
+        return self.sim.config["name"]
+
+    def title_hint(self) -> str:
+        return "H: help" + ("" if self.buttons_shown else "   B: buttons")
+
+    def bottom_reserved(self) -> int:
+        """Pixels kept free at the bottom of the window (above the buttons) for a caption."""
+        return 0
 
     def _in_view(self, pos) -> bool:
         return pygame.Rect(self.tf.left_px, self.tf.top_px, self.tf.width_px, self.tf.height_px).collidepoint(pos)
@@ -625,7 +641,7 @@ class App:
         flags = [x for x in (state, "FIELD OFF" if not self.sim.field_on else "",
                              "SELECTIVITY OFF" if not self.sim.selective else "",
                              "WHOLE RUN" if self.scope.history else "") if x]
-        hint = "H: help" + ("" if self.buttons_shown else "   B: buttons")
+        hint = self.title_hint()
         right = r.right - pad
         hint_r = self.text.draw(surf, f["small"], hint, th.text_dim, midright=(right, r.centery))
         right = hint_r.x - 2 * pad
@@ -644,7 +660,7 @@ class App:
                 x += 2 * a + pad
             fr = self.text.draw(surf, font, s, th.legible(style.YELLOW, th.background), midleft=(x, r.centery))
             right = fr.x - (2 * font.get_linesize() // 2 + 2 * pad if self.fast else 2 * pad)
-        name = self.sim.config["name"]
+        name = self.title_text()
         title = shorten(f["title"], f"Resting Potential Lab — {name}", right - pad - self.pad)
         if not title.startswith("Resting") or title.endswith("..."):
             title = shorten(f["title"], name, right - 2 * pad)

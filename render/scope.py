@@ -52,6 +52,8 @@ class Oscilloscope:
         self._h_count = 0
         self.markers: list[tuple[float, str]] = []  # (time_ns, label), the whole run
         self.history = False
+        self.ghost: tuple[np.ndarray, np.ndarray] | None = None   # the trace of the cell before a rebuild
+        self.last_plot: tuple[pygame.Rect, float, float] | None = None  # plot area and V range drawn
 
     def clear(self) -> None:
         self.t_ns.clear()
@@ -199,9 +201,21 @@ class Oscilloscope:
                           else f"{name} {_minus(f'{val:.1f}')}", colour, region=rect, topleft=(x_label, top))
             pygame.draw.line(surf, colour, (plot.right, y), (x_label - 2, r.centery), 2)
 
+        self.last_plot = (plot.copy(), lo, hi)
+        if self.ghost is not None and self.ghost[0].size >= 2:
+            # the cell before the rebuild, faint, from the left edge on the same time scale
+            gt, gv = self.ghost
+            span = max(float(t[-1] - t[0]) if t.size >= 2 else 0.0, float(gt[-1] - gt[0]), 1e-9)
+            xs = plot.x + (gt - gt[0]) / span * plot.width
+            surf.set_clip(plot)
+            pygame.draw.lines(surf, style.mix(th.background, th.trace, 0.35), False,
+                              np.column_stack([xs, y_of(self.smoothed(gt, gv))]).tolist(), max(2, plot.height // 120))
+            surf.set_clip(None)
         if t.size >= 2:
             t0 = 0.0 if self.history else t[0]
             t1 = max(t[-1], t0 + 1e-9)
+            if self.ghost is not None and self.ghost[0].size >= 2:   # the same ns per pixel as the ghost
+                t1 = max(t1, t0 + float(self.ghost[0][-1] - self.ghost[0][0]))
             xs = plot.x + (t - t0) / (t1 - t0) * plot.width
             surf.set_clip(plot)
             pygame.draw.lines(surf, th.trace_raw, False, np.column_stack([xs, y_of(v)]).tolist(), 1)

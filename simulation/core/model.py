@@ -309,46 +309,61 @@ class Simulation:
         return self.set_relative_permeability(ion, self.channels.relative[ion] * factor)
 
     def set_outside_concentration(self, ion: str, mM: float) -> float:
-        """Change an outside bulk concentration, keeping the outside neutral.
+        """Change an outside bulk concentration, keeping the outside neutral (`set_concentration`)."""
+        return self.set_concentration("outside", ion, mM)
+
+    def set_concentration(self, side: str, ion: str, mM: float) -> float:
+        """Change a bulk concentration on `side` ("inside" or "outside"), keeping that side neutral.
 
         Ions added or removed bring their counter-charge with fillers, as a saline of that
-        composition would be placed: adding a cation first takes away Y⁺ (if the outside has
-        any) and then adds X⁻; removing it first takes away X⁻ and then adds Y⁺ (anions the other
-        way round). So every other solute keeps its concentration. Returns the concentration
-        reached (whole particles).
+        composition would be placed: adding a cation first takes away Y⁺ (if the side has any)
+        and then adds X⁻; removing it first takes away X⁻ and then adds Y⁺ (anions the other way
+        round). So every other solute keeps its concentration, and the side's net charge (so V)
+        is unchanged. Returns the concentration reached (whole particles).
         """
+        if side not in ("inside", "outside"):
+            raise ConfigError(f"live change: side must be inside or outside, got {side!r}")
         if ion not in SOLUTES:
-            raise ConfigError(f"live change: cannot set outside {ion!r}; allowed: {', '.join(SOLUTES)}")
-        changes = {f"outside.{ion}": mM}
+            raise ConfigError(f"live change: cannot set {side} {ion!r}; allowed: {', '.join(SOLUTES)}")
+        changes = {f"{side}.{ion}": mM}
         new = self._check(changes)
-        mM = new[f"outside.{ion}"]
+        mM = new[f"{side}.{ion}"]
         g, s = self.geometry, self.state
-        per_mM = g.area_out_nm2 / self.mM_per_density
+        area = g.area_out_nm2 if side == "outside" else g.area_in_nm2
+        per_mM = area / self.mM_per_density
+
+        def in_bulk(x):
+            return x > g.x_right_nm if side == "outside" else x < g.x_left_nm
         sp = Species[ion]
-        bulk_out = (s.x > g.x_right_nm) & ((s.flags & HELD) == 0)
-        have = int((bulk_out & (s.species == sp)).sum())
+        bulk = in_bulk(s.x) & ((s.flags & HELD) == 0)
+        have = int((bulk & (s.species == sp)).sum())
         delta = int(round(mM * per_mM)) - have
-        q = CHARGE[ion] * delta                       # charge the change brings to the outside
+        q = CHARGE[ion] * delta                       # charge the change brings to that side
         same, other = (CATION_FILLER, ANION_FILLER) if q > 0 else (ANION_FILLER, CATION_FILLER)
-        take = np.flatnonzero(bulk_out & (s.species == same))[:abs(q) // abs(CHARGE[same.name])]
+        take = np.flatnonzero(bulk & (s.species == same))[:abs(q) // abs(CHARGE[same.name])]
         add = (abs(q) - take.size * abs(CHARGE[same.name])) // abs(CHARGE[other.name])
         remove = list(take)
         if delta < 0:
-            remove += list(np.flatnonzero(bulk_out & (s.species == sp))[:-delta])
+            remove += list(np.flatnonzero(bulk & (s.species == sp))[:-delta])
         if remove:
             self._remove(np.array(remove, dtype=np.int64))
         added = ([int(sp)] * delta if delta > 0 else []) + [int(other)] * add
         if added:
-            self._add_outside(added)
-        reached = int(((self.state.x > g.x_right_nm) & (self.state.species == sp)).sum()) / per_mM
-        self._apply(new, f"[{ion}]o = {reached:.3g} mM", changes)
+            self._add(side, added)
+        self.q_in = self.recount_inside_charge()
+        reached = int((in_bulk(self.state.x) & (self.state.species == sp)).sum()) / per_mM
+        self._apply(new, f"[{ion}]{'o' if side == 'outside' else 'i'} = {reached:.3g} mM", changes)
         return reached
 
-    def _add_outside(self, species: list[int]) -> None:
+    def _add(self, side: str, species: list[int]) -> None:
+        """Place new particles uniformly in one side's bulk."""
         g, s = self.geometry, self.state
         m = len(species)
         u = uniform_array(self.seed, STREAM_PLACE, 10_000 + self.step_count, 2 * m)
-        x = g.x_right_nm + 1e-6 + (g.width_nm - g.x_right_nm - 2e-6) * u[:m]
+        if side == "outside":
+            x = g.x_right_nm + 1e-6 + (g.width_nm - g.x_right_nm - 2e-6) * u[:m]
+        else:
+            x = 1e-6 + (g.x_left_nm - 2e-6) * u[:m]
         self.state = ParticleState(np.concatenate([s.x, x]), np.concatenate([s.y, g.height_nm * u[m:]]),
                                    np.concatenate([s.species, np.array(species, dtype=np.int8)]),
                                    np.concatenate([s.flags, np.zeros(m, dtype=np.uint8)]),

@@ -1,0 +1,245 @@
+"""Lecture scenarios: a timeline of steps, read from TOML and validated before anything opens.
+
+A scenario names the cell it starts from (a preset or a config file, plus `set` overrides) and
+lists its steps; a scenario that `include`s others plays them one after another, each starting
+from its own cell. A step begins on the presenter's key, when V has settled, or a number of ns of
+model time after the previous step began (`wait`); it may change what the live controls change
+(`[step.set]`), show a caption with live numbers (`{V}`, `{E_K}`, `{V_GHK}`, ...), highlight a
+part of the picture, follow an ion, pause, fast-forward, show the whole run or the Donnan line,
+and collect a point for the V against [K⁺]o inset. The player is `render.demo`; this module has
+no Pygame, so the command line checks a file before any window opens.
+
+    name = "The resting potential emerges"
+    preset = "k-only"
+    set = ["physics.particles=80000"]      # optional overrides, as on the command line
+
+    [[step]]
+    caption = "Only K+ channels: K+ leaks out and V falls toward E_K = {E_K} mV."
+    highlight = "channels.K"
+
+    [[step]]
+    wait = "settled"
+    caption = "Now Na+ and Cl- leaks too."
+    set = { "channels.Na" = 0.05, "channels.Cl" = 0.45 }
+"""
+from __future__ import annotations
+
+import math
+import re
+import string
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from particles.species import PERMEANT_NAMES, SOLUTES
+from simulation.core.config import Config, ConfigError, load, preset_names
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent.parent / "scenarios"
+
+# what a step's [step.set] may change, and the values allowed
+SWITCHES = ("pumps", "field", "selectivity", "fixed_anions")
+CELL_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
+HIGHLIGHTS = (tuple(f"channels.{i}" for i in PERMEANT_NAMES) + ("pumps", "fixed_anions", "scope", "inside", "outside")
+              + tuple(f"line.{k}" for k in ("E_K", "E_Na", "E_Cl", "E_Ca", "GHK", "GHK+pump", "Donnan")))
+FLAGS = ("pause", "fast", "history", "donnan", "collect")
+STEP_KEYS = ("title", "wait", "caption", "highlight", "follow", "set") + FLAGS
+TOP_KEYS = ("name", "description", "preset", "config", "set", "include", "step", "size_hint")
+# live values a caption may name
+PLACEHOLDERS = (("V", "t", "E_K", "E_Na", "E_Cl", "E_Ca", "V_GHK", "V_MN", "V_Donnan", "pump_share", "step")
+                + tuple(f"{i}_{side}" for i in SOLUTES for side in ("in", "out"))
+                + tuple(f"P_{i}" for i in PERMEANT_NAMES))
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    wait: str | float                  # "key", "settled", or ns of model time after the previous step began
+    caption: str = ""
+    highlight: str | None = None
+    follow: str | None = None          # follow an ion of this species about to cross
+    changes: dict = field(default_factory=dict)   # [step.set]
+    pause: bool = False
+    fast: bool = False
+    history: bool = False
+    donnan: bool = False
+    collect: bool = False              # when the step ends: ([K+]o, V) onto the inset
+    config: Config | None = None       # set: the step rebuilds the cell from this config (an included scenario's start)
+    part: str = ""                     # the scenario it came from
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    config: Config
+    steps: tuple[Step, ...]
+    source: str                        # the file
+
+
+def scenario_names() -> list[str]:
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+
+
+def scenario_path(name_or_file: str) -> Path:
+    p = Path(name_or_file)
+    if p.suffix == ".toml" or p.exists():
+        if not p.exists():
+            raise ConfigError(f"scenario file {name_or_file}: not found")
+        return p
+    q = SCENARIO_DIR / f"{name_or_file}.toml"
+    if not q.exists():
+        raise ConfigError(f"unknown scenario {name_or_file!r}; shipped scenarios: {', '.join(scenario_names())}")
+    return q
+
+
+def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
+    """Read and check a scenario; every error is one ConfigError naming the file, step and key."""
+    path = scenario_path(name_or_file)
+    where = path.name
+    if str(path.resolve()) in _seen:
+        raise ConfigError(f"{where}: includes itself")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{where}: not valid TOML ({e})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{where}: cannot read ({e})") from None
+    for k in data:
+        if k not in TOP_KEYS:
+            raise ConfigError(f"{where}: unknown key {k!r}; allowed: {', '.join(TOP_KEYS)}")
+    name = _text(data.get("name", path.stem), where, "name")
+    description = _text(data.get("description", ""), where, "description")
+    config = _config(data, path, where)
+    if "include" in data:
+        if "step" in data:
+            raise ConfigError(f"{where}: give either include or steps, not both")
+        inc = data["include"]
+        if not isinstance(inc, list) or not inc or not all(isinstance(x, str) for x in inc):
+            raise ConfigError(f"{where}: include must be a non-empty list of scenario names or files")
+        steps = []
+        for part in inc:
+            ref = str((path.parent / part).resolve()) if part.endswith(".toml") else part
+            sub = load_scenario(ref, _seen + (str(path.resolve()),))
+            first = sub.steps[0]
+            # the next part starts on the presenter's key (the first part at once)
+            steps.append(_replace(first, config=sub.config, wait=first.wait if not steps else "key"))
+            steps += sub.steps[1:]
+        return Scenario(name, description, config, tuple(steps), str(path))
+    raw = data.get("step")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{where}: no [[step]]; a scenario needs at least one step (or an include list)")
+    steps = tuple(_step(s, k + 1, where, config, name) for k, s in enumerate(raw))
+    return Scenario(name, description, config, steps, str(path))
+
+
+def _replace(step: Step, **kw) -> Step:
+    from dataclasses import replace
+    return replace(step, **kw)
+
+
+def _text(v, where: str, key: str) -> str:
+    if not isinstance(v, str):
+        raise ConfigError(f"{where}: {key} must be text, got {v!r}")
+    return v
+
+
+def _config(data: dict, path: Path, where: str) -> Config:
+    preset, cfg_file = data.get("preset"), data.get("config")
+    if preset is not None and cfg_file is not None:
+        raise ConfigError(f"{where}: give preset or config, not both")
+    if preset is not None and preset not in preset_names():
+        raise ConfigError(f"{where}: preset: unknown preset {preset!r}; shipped presets: {', '.join(preset_names())}")
+    overrides = data.get("set", [])
+    if not isinstance(overrides, list) or not all(isinstance(x, str) for x in overrides):
+        raise ConfigError(f"{where}: set must be a list of \"KEY=VALUE\" texts")
+    file = str(path.parent / cfg_file) if cfg_file else None
+    try:
+        return load(preset if (preset or file) else "mammalian", file, overrides)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+
+def _step(raw: dict, k: int, where: str, config: Config, part: str) -> Step:
+    at = f"{where}, step {k}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{at}: must be a table")
+    for key in raw:
+        if key not in STEP_KEYS:
+            raise ConfigError(f"{at}: unknown key {key!r}; allowed: {', '.join(STEP_KEYS)}")
+    wait = raw.get("wait", "key" if k > 1 else 0.0)
+    if isinstance(wait, bool) or not (wait in ("key", "settled") or isinstance(wait, (int, float))):
+        raise ConfigError(f"{at}: wait must be \"key\", \"settled\" or ns of model time (a number >= 0), got {wait!r}")
+    if isinstance(wait, (int, float)) and not (math.isfinite(wait) and 0 <= wait <= 1e6):
+        raise ConfigError(f"{at}: wait must be between 0 and 1e6 ns of model time, got {wait!r}")
+    caption = _text(raw.get("caption", ""), at, "caption")
+    check_caption(caption, at)
+    highlight = raw.get("highlight")
+    if highlight is not None and highlight not in HIGHLIGHTS:
+        raise ConfigError(f"{at}: highlight: unknown {highlight!r}; allowed: {', '.join(HIGHLIGHTS)}")
+    follow = raw.get("follow")
+    if follow is not None and follow not in PERMEANT_NAMES:
+        raise ConfigError(f"{at}: follow: {follow!r} is not an ion that crosses; allowed: {', '.join(PERMEANT_NAMES)}")
+    flags = {}
+    for f in FLAGS:
+        v = raw.get(f, False)
+        if not isinstance(v, bool):
+            raise ConfigError(f"{at}: {f} must be true or false, got {v!r}")
+        flags[f] = v
+    changes = check_changes(raw.get("set", {}), at, config)
+    title = _text(raw.get("title", f"step {k}"), at, "title")
+    return Step(title, float(wait) if isinstance(wait, (int, float)) else wait, caption, highlight, follow,
+                changes, part=part, **flags)
+
+
+def check_caption(caption: str, at: str) -> None:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(caption) if f is not None]
+    except ValueError as e:
+        raise ConfigError(f"{at}: caption: {e} (write {{{{ and }}}} for a literal brace)") from None
+    for f in fields:
+        name = re.split(r"[:!]", f, maxsplit=1)[0]
+        if name not in PLACEHOLDERS:
+            raise ConfigError(f"{at}: caption: unknown placeholder {{{name}}}; allowed: "
+                              + ", ".join("{" + p + "}" for p in PLACEHOLDERS[:11]) + ", {K_out}, {P_Na}, ...")
+
+
+def check_changes(changes, at: str, config: Config) -> dict:
+    """The step's [step.set], checked: switches, concentrations, permeabilities, the cell size."""
+    if not isinstance(changes, dict):
+        raise ConfigError(f"{at}: set must be a table of changes")
+    out = {}
+    for key, v in changes.items():
+        here = f"{at}: set.{key}"
+        if key in SWITCHES:
+            if not isinstance(v, bool):
+                raise ConfigError(f"{here} must be true or false, got {v!r}")
+        elif key == "cell":
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or float(v) not in CELL_SCALES:
+                raise ConfigError(f"{here} must be one of {', '.join(f'{c:g}' for c in CELL_SCALES)}, got {v!r}")
+            v = float(v)
+        elif key.startswith(("inside.", "outside.")) or key.startswith("channels."):
+            side, _, ion = key.partition(".")
+            allowed = SOLUTES if side != "channels" else PERMEANT_NAMES
+            if ion not in allowed:
+                raise ConfigError(f"{here}: unknown ion {ion!r}; allowed: {', '.join(allowed)}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ConfigError(f"{here} must be a number >= 0, got {v!r}")
+            full = key if side != "channels" else f"channels.{ion}.relative_permeability"
+            try:
+                config.replace({full: float(v)}, here)
+            except ConfigError as e:
+                raise ConfigError(str(e)) from None
+            v = float(v)
+        else:
+            raise ConfigError(f"{here}: unknown change; allowed: {', '.join(SWITCHES)}, cell, inside.ION, outside.ION, "
+                              f"channels.ION")
+        out[key] = v
+    return out
+
+
+def fill_caption(caption: str, values: dict) -> str:
+    """The caption with its placeholders filled (numbers as the values dict formats them)."""
+    class Live(dict):
+        def __missing__(self, k):
+            return "?"
+    return string.Formatter().vformat(caption, (), Live(values)) if caption else ""
