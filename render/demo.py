@@ -31,7 +31,7 @@ from simulation.core.scenario import Scenario, Step, fill_caption
 
 NEXT_KEYS = (pygame.K_SPACE, pygame.K_RIGHT, pygame.K_PAGEDOWN)
 BACK_KEYS = (pygame.K_LEFT, pygame.K_PAGEUP)
-SETTLE_WINDOW_NS = 50.0      # "settled": two consecutive windows of this much model time agree
+SETTLE_WINDOW_NS = 100.0     # "settled": two consecutive windows of this much model time agree
 SETTLE_TOLERANCE_mV = 2.0
 SETTLE_GIVE_UP_NS = 1500.0   # ... or this long after the step began, whichever comes first
 AUTO_KEY_NS = 150.0          # --auto: a step waiting for the presenter begins after this much model time,
@@ -101,6 +101,11 @@ class Demo(App):
         self._theory = {}
         if step.follow:
             self.follow_next(step.follow)
+        elif self.step is not None and self.step.follow:   # back to the whole picture
+            self.tracked = None
+            self.trail.clear()
+            self.tf.zoom, self.tf.x0_nm = 1.0, 0.0
+            self.tf.clamp()
         self.k, self.step = k, step
         self.began_ns = self.sim.time_ns
         self.began_frame = self._frame

@@ -19,7 +19,7 @@ import pygame
 
 from render import style
 from render.text import TextLayer, spread
-from simulation.headless.analysis import mean_and_sem
+from simulation.headless.analysis import MIN_EFFECTIVE_SAMPLES, mean_and_sem
 
 
 AXIS_LIMIT_mV = 400.0   # the V axis grows to hold what is seen, up to ± this
@@ -119,8 +119,9 @@ class Oscilloscope:
         sel = t >= t[-1] - self.readout_ns
         if sel.sum() < 8:
             return None
-        m, sem, _ = mean_and_sem(v[sel])
-        return m, sem, float(t[-1] - t[sel][0])
+        m, sem, n_eff = mean_and_sem(v[sel])
+        # a window holding fewer than ~30 independent samples has no trustworthy standard error
+        return m, (sem if n_eff >= MIN_EFFECTIVE_SAMPLES else math.nan), float(t[-1] - t[sel][0])
 
     def draw(self, surf: pygame.Surface, rect: pygame.Rect, fonts: dict, text: TextLayer, th: style.Theme,
              theory: dict, lines_shown: tuple[str, ...], v_now: float | None) -> None:
@@ -141,9 +142,10 @@ class Oscilloscope:
         rm = self.recent_mean()
         if rm is not None:
             m, sem, span = rm
-            line = f"mean {_minus(f'{m:+.1f}')} ± {sem:.1f} mV, last {span:.0f} ns"
+            pm = f" ± {sem:.1f}" if math.isfinite(sem) else ""
+            line = f"mean {_minus(f'{m:+.1f}')}{pm} mV, last {span:.0f} ns"
             if small.size(line)[0] > left_w:
-                line = f"mean {_minus(f'{m:+.1f}')} ± {sem:.1f}"
+                line = f"mean {_minus(f'{m:+.1f}')}{pm}"
             if small.size(line)[0] <= left_w:
                 text.draw(surf, small, line, th.text_dim, region=rect,
                           topleft=(rect.x + pad, rect.y + pad // 2 + body.get_linesize()))
