@@ -158,3 +158,15 @@ def test_presenter_keys_blank_and_pause():
     demo.run(frames=1)
     assert demo.blank and demo.paused and not demo.text.boxes
     assert demo.screen.get_at((400, 300))[:3] == (0, 0, 0)
+
+
+def test_the_lecture_plays_through_every_part_on_the_presenters_key():
+    demo = Demo(load_scenario("lecture"), fullscreen=False, size=(800, 600), auto=True, cell_scale=0.25)
+    names = []
+    for _ in range(len(demo.steps)):
+        demo.run(frames=2)
+        names.append(demo.title_text())
+        demo.next_step()
+    assert demo.finished
+    assert len(dict.fromkeys(names)) == 5    # each part's own title, in turn
+    assert demo.sim.config["name"] == load_scenario("pump").config["name"]
