@@ -77,7 +77,7 @@ def test_resolved_config_round_trips_through_toml(tmp_path):
     ("physics.particles=100000000000000", "will not fit in this machine's memory"),
     ("outside.Mg=-2", "outside.Mg must be a number >= 0"),
     ("physics.dt_ns=1", "physics.dt_ns"),
-    ("physics.capacitance_e_per_mV=0", "capacitance_e_per_mV must be a number > 0"),
+    ("physics.capacitance_e_per_mV=0", "capacitance_e_per_mV must be a number >= 0.02"),
     ("pump.count=1000", "pumps do not fit on the membrane"),
     ("channels.Na.relative_permeability=1000", "do not fit on the membrane"),
 ])

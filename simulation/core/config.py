@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from membrane.channels import ChannelPlan, Gating, plan_channels
 from particles.diffusion import step_half_width_nm
-from particles.species import DIFFUSING_NAMES, INFO, PERMEANT_NAMES as PERMEANT, SOLUTES
+from particles.species import DIFFUSING_NAMES, INFO, PERMEANT_NAMES as PERMEANT, SOLUTES, Species
+from particles.state import compartment_counts
 
 PRESET_DIR = Path(__file__).resolve().parent.parent.parent / "presets"
 DEFAULT_PRESET = "mammalian"
@@ -73,17 +76,17 @@ SCHEMA: dict[str, Any] = {
     "name": Key("Mammalian neuron", str),
     "description": Key("", str),
     "box": {
-        "width_nm": Key(DEFAULT_WIDTH_nm, float, lo=0.0, lo_open=True),
-        "height_nm": Key(800.0, float, lo=0.0, lo_open=True),
+        "width_nm": Key(DEFAULT_WIDTH_nm, float, lo=0.0, lo_open=True, hi=1e5),   # up to 100 µm
+        "height_nm": Key(800.0, float, lo=0.0, lo_open=True, hi=1e6),
         # default: 35 nm in the default box; the middle of a box of any other width
         "membrane_x_nm": Key(None, float, lo=0.0, lo_open=True, nullable=True),
         "membrane_thickness_nm": Key(20.0, float, lo=0.0, lo_open=True),
     },
     "physics": {
-        "temperature_C": Key(37.0, float),
-        "dt_ns": Key(0.025, float, lo=0.0, lo_open=True),
+        "temperature_C": Key(37.0, float),     # checked in _validate_all: liquid water
+        "dt_ns": Key(0.025, float, lo=1e-4),      # shorter: no run would be long enough to settle
         "particles": Key(160000, int, lo=10),
-        "capacitance_e_per_mV": Key(2.0, float, lo=0.0, lo_open=True),
+        "capacitance_e_per_mV": Key(2.0, float, lo=0.02),   # below: one ion moves V by more than 50 mV
         "field": Key(True, bool),
         "selectivity": Key(True, bool),
     },
@@ -91,7 +94,7 @@ SCHEMA: dict[str, Any] = {
     "outside": _concentrations(1),
     "fixed_anions": {
         "enabled": Key(True, bool),
-        "charge": Key(-1, int, hi=-1),
+        "charge": Key(-1, int, lo=-10, hi=-1),
         "D_nm2_per_ns": Key(0.0, float, lo=0.0),
     },
     "diffusion": _diffusion(),  # nm²/ns
@@ -347,6 +350,9 @@ def _validate_all(data: dict, where: str) -> dict:
     if phys["temperature_C"] <= -273.15:
         raise ConfigError(f"{where}: physics.temperature_C must be above absolute zero (-273.15), "
                           f"got {phys['temperature_C']:g}")
+    if not -5.0 <= phys["temperature_C"] <= 100.0:
+        raise ConfigError(f"{where}: physics.temperature_C must be within liquid water, -5 to 100 (the ions diffuse "
+                          f"in water), got {phys['temperature_C']:g}")
     if box["membrane_x_nm"] is None:
         box["membrane_x_nm"] = (DEFAULT_MEMBRANE_X_nm if box["width_nm"] == DEFAULT_WIDTH_nm
                                 else box["width_nm"] / 2.0)
@@ -369,6 +375,19 @@ def _validate_all(data: dict, where: str) -> dict:
                 if data[side][ion] <= 0:
                     raise ConfigError(f"{where}: {side}.{ion} must be > 0 mM while {ion} crosses the membrane "
                                       f"(channels.{ion}.relative_permeability = {ch['relative_permeability']:g})")
+    _check_counts(data, where)
+    # the capacitor must be chargeable by the ions there are: −100 mV needs 100·C unpaired charges
+    c = phys["capacitance_e_per_mV"]
+    for ion, ch in data["channels"].items():
+        if ch["mean_open_time_ns"] < 2 * phys["dt_ns"]:
+            raise ConfigError(f"{where}: channels.{ion}.mean_open_time_ns = {ch['mean_open_time_ns']:g} is shorter than "
+                              f"two time steps ({2 * phys['dt_ns']:g} ns): the gates would flip every step; "
+                              f"allowed: >= {2 * phys['dt_ns']:g}")
+    k_per_step = 2 * data["pump"]["max_turnover_per_us"] * 1e-3 * phys["dt_ns"]
+    if k_per_step > 0.5:
+        raise ConfigError(f"{where}: pump.max_turnover_per_us = {data['pump']['max_turnover_per_us']:g} is too fast "
+                          f"for physics.dt_ns = {phys['dt_ns']:g} (a pump's step would have to happen more than "
+                          f"every other time step); allowed: <= {0.25e3 / phys['dt_ns']:.4g}")
     # steps must stay well inside a pore and far thinner than the band
     d_max = max(data["diffusion"].values())
     d_max = max(d_max, data["fixed_anions"]["D_nm2_per_ns"])
@@ -399,6 +418,9 @@ def _validate_all(data: dict, where: str) -> dict:
     if phys["particles"] > max_particles:
         raise ConfigError(f"{where}: physics.particles = {phys['particles']} will not fit in this machine's "
                           f"memory ({pages / 2**30:.0f} GiB); allowed: <= {max_particles}")
+    if membrane_sites(data) > MAX_SITES:
+        raise ConfigError(f"{where}: box.height_nm = {box['height_nm']:g} makes {membrane_sites(data)} membrane sites "
+                          f"(box.height_nm / membrane.site_spacing_nm); allowed: <= {MAX_SITES}")
     # Channel and pump numbers must fit on the membrane's sites.
     n_sites = membrane_sites(data)
     if data["pump"]["count"] > n_sites:
@@ -411,6 +433,45 @@ def _validate_all(data: dict, where: str) -> dict:
                           f"fit on the membrane's {n_sites} sites; lower pump.count or the permeability ratios, "
                           f"or raise box.height_nm")
     return data
+
+
+MAX_SITES = 200_000            # channel and pump sites along the membrane
+MIN_CROSSING_PARTICLES = 3     # of an ion that crosses, on each side: "a few"; fewer and it has no gradient to speak of
+MAX_CHARGE_SHARE = 0.25        # the unpaired charge at -100 mV, as a share of the inside's ions
+
+
+def _check_counts(data: dict, where: str) -> None:
+    """What the placement will make of these concentrations, box and particle number: an ion
+    that crosses needs particles on both sides, and the capacitor must be chargeable."""
+    box, phys = data["box"], data["physics"]
+    half = box["membrane_thickness_nm"] / 2.0
+    area_in = (box["membrane_x_nm"] - half) * box["height_nm"]
+    area_out = (box["width_nm"] - box["membrane_x_nm"] - half) * box["height_nm"]
+    fa = data["fixed_anions"]
+    try:
+        with np.errstate(all="raise"):
+            counts = compartment_counts(data["inside"], data["outside"], fa["charge"], fa["enabled"],
+                                        area_in, area_out, phys["particles"])
+    except (ValueError, OverflowError, FloatingPointError, ZeroDivisionError):
+        raise ConfigError(f"{where}: these concentrations, box and physics.particles = {phys['particles']} give no "
+                          f"countable particles (a value is too large or too small); allowed: concentrations and "
+                          f"box sizes that place at least {MIN_CROSSING_PARTICLES} ions of each crossing species "
+                          f"on each side") from None
+    for ion, ch in data["channels"].items():
+        if ch["relative_permeability"] <= 0:
+            continue
+        for side, n in (("inside", counts.inside), ("outside", counts.outside)):
+            if n[Species[ion]] < MIN_CROSSING_PARTICLES:
+                raise ConfigError(f"{where}: {side}.{ion} = {data[side][ion]:g} mM places {n[Species[ion]]} {ion} "
+                                  f"particles {side} (with physics.particles = {phys['particles']}); an ion that "
+                                  f"crosses needs at least {MIN_CROSSING_PARTICLES} on each side: raise "
+                                  f"{side}.{ion} or physics.particles")
+    n_in = int(counts.inside.sum())
+    need = 100.0 * phys["capacitance_e_per_mV"]
+    if need > MAX_CHARGE_SHARE * n_in:
+        raise ConfigError(f"{where}: physics.capacitance_e_per_mV = {phys['capacitance_e_per_mV']:g} needs "
+                          f"{need:.3g} unpaired charges for -100 mV, more than {MAX_CHARGE_SHARE:.0%} of the "
+                          f"{n_in} ions inside; allowed: <= {MAX_CHARGE_SHARE * n_in / 100:.4g} with this cell")
 
 
 def membrane_sites(data: dict) -> int:

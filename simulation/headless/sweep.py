@@ -214,8 +214,8 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
 def _warm_cache(base: Config) -> None:
     """Compile the kernels once here so every worker loads them from Numba's cache."""
     from simulation.core.model import Simulation
-    tiny = base.replace({"physics.particles": 200})
-    Simulation(tiny, 0).compile()
+    small = base.replace({"physics.particles": min(base["physics.particles"], 4000)})
+    Simulation(small, 0).compile()
 
 
 def _run_on_dask(todo, steps, runs_dir, sample_every, workers, scheduler, bar) -> list[dict]:

@@ -1,0 +1,53 @@
+"""Values that used to pass validation and then crash after the whole run, or run as nonsense,
+are refused at load time: one line naming the key, exit code 2, nothing written (issue 11, items 4-5)."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulation.core.config import ConfigError, load
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBES = [  # --set value -> a word the one-line message must contain
+    ("physics.temperature_C=-270", "physics.temperature_C"),
+    ("physics.temperature_C=-273.0", "physics.temperature_C"),
+    ("physics.temperature_C=1e5", "physics.temperature_C"),
+    ("physics.capacitance_e_per_mV=1e-300", "physics.capacitance_e_per_mV"),
+    ("physics.capacitance_e_per_mV=1e300", "physics.capacitance_e_per_mV"),
+    ("box.width_nm=1e300", "box.width_nm"),
+    ("box.height_nm=1e12", "box.height_nm"),
+    ("physics.particles=10", "physics.particles"),
+    ("outside.K=1e300", "inside.K"),
+    ("inside.Na=1e-300", "inside.Na"),
+    ("fixed_anions.charge=-1000000", "fixed_anions.charge"),
+    ("fixed_anions.charge=-99999999999999999999", "fixed_anions.charge"),
+    ("physics.dt_ns=1e-300", "physics.dt_ns"),
+    ("channels.K.mean_open_time_ns=1e-300", "channels.K.mean_open_time_ns"),
+    ("pump.max_turnover_per_us=1e300", "pump.max_turnover_per_us"),
+]
+
+
+@pytest.mark.parametrize("setting,key", PROBES, ids=[p[0] for p in PROBES])
+def test_a_value_the_model_cannot_compute_with_is_refused_at_load(setting, key):
+    with pytest.raises(ConfigError) as e:
+        load("mammalian", None, [setting])
+    assert key in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("setting,key", PROBES[:4] + PROBES[7:9], ids=[p[0] for p in PROBES[:4] + PROBES[7:9]])
+def test_on_the_command_line_it_is_one_line_exit_2_and_nothing_written(setting, key, tmp_path):
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "run", "--steps", "50", "--set", setting,
+                        "--out", str(out), "--no-progress"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and key in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_the_shipped_presets_and_the_validation_cells_still_load():
+    from simulation.core.config import preset_names
+    for name in preset_names():
+        load(name)
+    load("mammalian", None, ["physics.temperature_C=-5", "physics.capacitance_e_per_mV=0.02"])
