@@ -38,7 +38,23 @@ def _non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    if v >= 2 ** 63:
+        raise argparse.ArgumentTypeError(f"must be < 2^63, got {v}")
     return v
+
+
+def _out_dir(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an output directory is needed, got an empty name")
+    return text
+
+
+def _preset_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a preset name is needed, got an empty name (see `presets`)")
+    if "/" in text or "\\" in text or text.endswith(".toml"):
+        raise argparse.ArgumentTypeError(f"a preset is a name (see `presets`); give a file with --config, got {text!r}")
+    return text
 
 
 def _positive_int(text: str) -> int:
@@ -81,7 +97,7 @@ def _cell_scale(text: str) -> float:
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--preset", help="a shipped preset by name (see `presets`); default: mammalian")
+    src.add_argument("--preset", type=_preset_name, help="a shipped preset by name (see `presets`); default: mammalian")
     src.add_argument("--config", metavar="FILE", help="a TOML config file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config key, e.g. --set outside.K=20 (repeatable)")
@@ -126,7 +142,7 @@ def build_parser() -> OneLineParser:
     _add_config_args(p)
     p.add_argument("--steps", type=_non_negative_int, required=True, help="time steps to run")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--out", required=True, type=_out_dir, metavar="DIR", help="output directory")
     p.add_argument("--sample-every", type=_positive_int, metavar="K",
                    help="record every K steps (default: steps/2000)")
     p.add_argument("--window", type=_window, metavar="FIRST:LAST",
@@ -140,7 +156,7 @@ def build_parser() -> OneLineParser:
     p.add_argument("--seeds", type=_positive_int, default=1, help="replicate seeds per grid point (default 1)")
     p.add_argument("--first-seed", type=_non_negative_int, default=0, help="the first seed (default 0)")
     p.add_argument("--steps", type=_positive_int, required=True, help="time steps per run")
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory (rerun it to resume)")
+    p.add_argument("--out", required=True, type=_out_dir, metavar="DIR", help="output directory (rerun it to resume)")
     p.add_argument("--workers", type=_positive_int, help="local Dask workers (default: one per core)")
     p.add_argument("--scheduler", metavar="ADDR", help="an existing Dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--sample-every", type=_positive_int, metavar="K", help="record every K steps")

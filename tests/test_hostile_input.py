@@ -51,3 +51,32 @@ def test_the_shipped_presets_and_the_validation_cells_still_load():
     for name in preset_names():
         load(name)
     load("mammalian", None, ["physics.temperature_C=-5", "physics.capacitance_e_per_mV=0.02"])
+
+
+CLI = [  # arguments -> a word the one-line message must contain
+    (["run", "--steps", "10", "--preset", "", "--out", "O"], "--preset"),
+    (["run", "--steps", "10", "--preset", "../presets/squid", "--out", "O"], "--config"),
+    (["run", "--steps", "10", "--out", ""], "--out"),
+    (["run", "--steps", "10", "--seed", str(2 ** 64), "--out", "O"], "--seed"),
+    (["sweep", "--vary", "outside.K=5,5,5.0", "--steps", "10", "--out", "O"], "more than once"),
+    (["sweep", "--vary", "outside.K=5,10", "--first-seed", str(2 ** 70), "--steps", "10", "--out", "O"],
+     "--first-seed"),
+]
+
+
+@pytest.mark.parametrize("args,word", CLI, ids=[" ".join(a[:4]) + "…" for a, _ in CLI])
+def test_bad_arguments_are_one_line_and_exit_2(args, word, tmp_path):
+    args = [str(tmp_path / "O") if a == "O" else a for a in args]
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and word in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "O").exists()
+
+
+def test_a_binary_config_file_is_one_line_not_a_traceback(tmp_path):
+    f = tmp_path / "cell.toml"
+    f.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(ConfigError) as e:
+        load(None, str(f), [])
+    assert "not a text file" in str(e.value)

@@ -196,8 +196,9 @@ def preset_names() -> list[str]:
 
 
 def preset_path(name: str) -> Path:
+    """A shipped preset by name (a path goes through --config, never here)."""
     path = PRESET_DIR / f"{name}.toml"
-    if not path.is_file():
+    if name not in preset_names() or not path.is_file():
         raise ConfigError(f"unknown preset {name!r}; shipped presets: {', '.join(preset_names())}")
     return path
 
@@ -212,6 +213,8 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"config path is a directory, not a TOML file: {path}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (TOML is UTF-8 text)") from None
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
 

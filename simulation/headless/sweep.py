@@ -46,6 +46,12 @@ def parse_vary(items: list[str]) -> list[tuple[str, list]]:
         values = [parse_value(v.strip()) for v in raw.split(",") if v.strip()]
         if not values:
             raise ConfigError(f"--vary {key}: no values given")
+        seen = []
+        for v in values:
+            if any(v == w and type(v) is not bool and type(w) is not bool or v is w for w in seen):
+                raise ConfigError(f"--vary {key}: the value {v!r} is given more than once (use --seeds N for "
+                                  f"replicates)")
+            seen.append(v)
         if key.strip() in [k for k, _ in out]:
             raise ConfigError(f"--vary {key}: given twice")
         out.append((key.strip(), values))
