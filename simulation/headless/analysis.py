@@ -56,13 +56,14 @@ def mean_and_sem(x: np.ndarray) -> tuple[float, float, float]:
     return float(x.mean()), float(x.std(ddof=1) / math.sqrt(max(n_eff, 1.0))), float(n_eff)
 
 
-def mean_flux_factors(z: int, v_samples_mV: np.ndarray, temperature_C: float) -> tuple[float, float]:
-    """⟨z u/(1 − e^(−z u))⟩ and ⟨z u e^(−z u)/(1 − e^(−z u))⟩ over the V samples: the GHK
-    unidirectional efflux per (P · c_in) and influx per (P · c_out), averaged over the window."""
+def flux_factors(z: int, v_samples_mV: np.ndarray, temperature_C: float) -> tuple[np.ndarray, np.ndarray]:
+    """z u/(1 − e^(−z u)) and z u e^(−z u)/(1 − e^(−z u)) at each V sample: the GHK
+    unidirectional efflux per (P · c_in) and influx per (P · c_out)."""
     vt = theory.thermal_voltage_mV(temperature_C)
-    f_out = float(np.mean([theory.ghk_efflux_factor(z, v / vt) for v in v_samples_mV]))
-    f_in = float(np.mean([theory.ghk_influx_factor(z, v / vt) for v in v_samples_mV]))
+    f_out = np.array([theory.ghk_efflux_factor(z, v / vt) for v in v_samples_mV], dtype=np.float64)
+    f_in = np.array([theory.ghk_influx_factor(z, v / vt) for v in v_samples_mV], dtype=np.float64)
     return f_out, f_in
+
 
 
 def measured_permeability(efflux: dict, influx: dict, span_ns: float, c_in: dict, c_out: dict,
@@ -70,9 +71,9 @@ def measured_permeability(efflux: dict, influx: dict, span_ns: float, c_in: dict
     """Absolute permeability per ion from both unidirectional fluxes over a window.
 
     GHK: J_out = P c_in z u/(1 − e^(−z u)), J_in = P c_out z u e^(−z u)/(1 − e^(−z u)); so
-    P = (N_out + N_in) / (span · (c_in ⟨f_out⟩ + c_out ⟨f_in⟩)), with `factors[ion]` the averaged
-    (f_out, f_in) of `mean_flux_factors`. Concentrations in particles/nm², P in nm²/ns (2D:
-    transits/ns per particle/nm²).
+    P = (N_out + N_in) / (span · (c_in ⟨f_out⟩ + c_out ⟨f_in⟩)), with `factors[ion]` the
+    (f_out, f_in) of `flux_factors` averaged over the window. Concentrations in particles/nm², P in
+    nm²/ns (2D: transits/ns per particle/nm²).
     """
     out = {}
     for ion in efflux:

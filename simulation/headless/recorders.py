@@ -18,7 +18,7 @@ from membrane import theory
 from membrane.voltage import IN, MEM, OUT
 from particles.species import CHARGE, NAMES, PERMEANT, PERMEANT_NAMES
 from simulation.headless.analysis import (MAX_TRANSIENT_SHARE, MIN_EFFECTIVE_SAMPLES, detect_equilibration, drift,
-                                          mean_and_sem, mean_flux_factors, measured_permeability,
+                                          flux_factors, mean_and_sem, measured_permeability,
                                           permeability_ratio_sem)
 
 THEORY_COLUMNS = tuple(f"E_{ion}_mV" for ion in PERMEANT_NAMES) + ("V_GHK_mV",)
@@ -113,23 +113,20 @@ def choose_window(samples: dict[str, np.ndarray], window: tuple[int, int] | None
 PERMEABILITY_BLOCKS = 12   # jackknife blocks of the window for the measured permeabilities' errors
 
 
-def _permeability_sem(samples: dict, sel: np.ndarray, crossing, dens_in: dict, dens_out: dict, sim) -> dict:
-    """Block-jackknife standard errors of the measured P_ion/P_K (see `permeability_ratio_sem`)."""
-    if "K" not in crossing:
+def _permeability_sem(samples: dict, sel: np.ndarray, per_sample: dict, dens_in: dict, dens_out: dict,
+                      dt_ns: float) -> dict:
+    """Block-jackknife standard errors of the measured P_ion/P_K (see `permeability_ratio_sem`);
+    `per_sample[ion]` is `flux_factors` at each V sample of the window."""
+    if "K" not in per_sample:
         return {}
     idx = np.nonzero(sel)[0]
     edges = np.linspace(0, idx.size - 1, PERMEABILITY_BLOCKS + 1).astype(int)
     if idx.size < 2 * PERMEABILITY_BLOCKS or np.any(np.diff(edges) < 1):
-        return {ion: math.nan for ion in crossing if ion != "K"}
+        return {ion: math.nan for ion in per_sample if ion != "K"}
     start, end = idx[edges[:-1]], idx[edges[1:]]
-    span_ns = (samples["step"][end] - samples["step"][start]) * sim.dt_ns
-    vt = theory.thermal_voltage_mV(sim.temperature_C)
-    u = samples["V_mV"] / vt
+    span_ns = (samples["step"][end] - samples["step"][start]) * dt_ns
     counts, denominators = {}, {}
-    for ion in crossing:
-        z = CHARGE[ion]
-        f_out = np.array([theory.ghk_efflux_factor(z, x) for x in u[idx]])
-        f_in = np.array([theory.ghk_influx_factor(z, x) for x in u[idx]])
+    for ion, (f_out, f_in) in per_sample.items():
         cum = samples[f"{ion}_efflux"] + samples[f"{ion}_influx"]
         counts[ion] = cum[end] - cum[start]
         # the V samples during each block: positions edges[j]+1 .. edges[j+1] of the window
@@ -163,10 +160,11 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
     dens_in = {ion: c_in[ion] / sim.mM_per_density for ion in PERMEANT_NAMES}
     dens_out = {ion: c_out[ion] / sim.mM_per_density for ion in PERMEANT_NAMES}
     crossing = sim.channels.crossing()
-    factors = {ion: mean_flux_factors(CHARGE[ion], v, sim.temperature_C) for ion in crossing}
+    per_sample = {ion: flux_factors(CHARGE[ion], v, sim.temperature_C) for ion in crossing}
+    factors = {ion: (float(f_out.mean()), float(f_in.mean())) for ion, (f_out, f_in) in per_sample.items()}
     p_meas = measured_permeability({i: eff[i] for i in crossing}, {i: inf[i] for i in crossing}, span_ns,
                                    dens_in, dens_out, factors) if span_ns > 0 else {}
-    p_sem = _permeability_sem(samples, sel, crossing, dens_in, dens_out, sim) if span_ns > 0 else {}
+    p_sem = _permeability_sem(samples, sel, per_sample, dens_in, dens_out, sim.dt_ns) if span_ns > 0 else {}
     ussing = {}
     for ion in crossing:
         # expected influx/efflux over the window for independent ions in the constant field
