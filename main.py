@@ -85,13 +85,13 @@ def _window_size(text: str) -> tuple[int, int]:
 
 
 def _cell_scale(text: str) -> float:
-    allowed = (0.25, 0.5, 1.0, 2.0, 4.0)
+    from simulation.core.scenario import CELL_SCALES   # the sizes a scenario's `cell` may take, too
     try:
         v = float(text)
     except ValueError:
         v = math.nan
-    if v not in allowed:
-        raise argparse.ArgumentTypeError(f"one of 0.25, 0.5, 1, 2, 4, got {text!r}")
+    if v not in CELL_SCALES:
+        raise argparse.ArgumentTypeError(f"one of {', '.join(f'{c:g}' for c in CELL_SCALES)}, got {text!r}")
     return v
 
 

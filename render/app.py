@@ -27,6 +27,7 @@ from render.text import TextLayer, make_fonts, shorten
 from render.transform import ViewTransform
 from simulation.core.config import DEFAULT_CHANNELS, Config, ConfigError, load, preset_names
 from simulation.core.model import Simulation
+from simulation.core.scenario import CELL_SCALES
 
 DEFAULT_SIZE = (1280, 720)
 FPS_CAP = 60
@@ -372,13 +373,13 @@ class App:
                       if self.anions_removed else "restart: fixed anions back inside")
 
     def cell_up(self):
-        if self.cell_scale < 4:
+        if self.cell_scale < max(CELL_SCALES):
             self.cell_scale *= 2
             self._restart(self.base_config, f"restart: cell x{self.cell_scale:g} (membrane, ions, capacitance): "
                           f"the same V, less noise")
 
     def cell_down(self):
-        if self.cell_scale > 0.25:
+        if self.cell_scale > min(CELL_SCALES):
             self.cell_scale /= 2
             self._restart(self.base_config, f"restart: cell x{self.cell_scale:g} (membrane, ions, capacitance): "
                           f"the same V, more noise")
@@ -524,7 +525,7 @@ class App:
         return 0
 
     def _in_view(self, pos) -> bool:
-        return pygame.Rect(self.tf.left_px, self.tf.top_px, self.tf.width_px, self.tf.height_px).collidepoint(pos)
+        return self.tf.rect.collidepoint(pos)
 
     def _click(self, pos, button):
         for b in self.buttons:
@@ -565,8 +566,8 @@ class App:
         if span_ns <= 0:
             return {}, 0.0, 0.0
         d = (c1 - c0) / (span_ns * 1e-3)
-        crossing = set(self.sim.channels.crossing()) | {ion for ion, n in self.sim.channel_counts().items() if n}
-        return ({ion: (d[0, k], d[1, k]) for k, ion in enumerate(NAMES) if ion in PERMEANT_NAMES and ion in crossing},
+        crossing = self.sim.channels.crossing()
+        return ({ion: (d[0, k], d[1, k]) for k, ion in enumerate(NAMES) if ion in crossing},
                 (a1 - a0) / (span_ns * 1e-3), span_ns)
 
     def lines_shown(self) -> tuple[str, ...]:
@@ -621,7 +622,7 @@ class App:
             on = bool(b.action.is_on(self)) if b.action.is_on else False
             b.draw(surf, f["small"], self.text, th, on, b.rect.collidepoint(mouse))
         if self.toast and time.perf_counter() < self.toast[1]:
-            view = pygame.Rect(self.tf.left_px, self.tf.top_px, self.tf.width_px, self.tf.height_px)
+            view = self.tf.rect
             msg = shorten(f["body"], self.toast[0], view.width - 24)
             w, h = f["body"].size(msg)
             r = pygame.Rect(0, 0, w, h)

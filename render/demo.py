@@ -25,7 +25,8 @@ from membrane import theory
 from particles.species import NAMES, PERMEANT_NAMES, SOLUTES
 from render import style
 from render.app import App
-from render.text import shorten
+from render.scene import pump_body
+from render.text import minus, shorten
 from simulation.core.config import ConfigError
 from simulation.core.scenario import Scenario, Step, fill_caption
 
@@ -48,7 +49,6 @@ class Demo(App):
         self.began_ns = 0.0
         self.blank = False
         self.step: Step | None = None
-        self.caption = ""
         self.points: list[tuple[float, float]] = []
         self.auto = auto
         self.finished = False
@@ -286,7 +286,7 @@ class Demo(App):
         v = rm[0] if rm is not None else sim.v_mV
 
         def mv(x):
-            return "?" if x is None or not math.isfinite(x) else f"{x:.0f}".replace("-", "−")
+            return "?" if x is None or not math.isfinite(x) else minus(f"{x:.0f}")
         out = {"V": mv(v), "t": f"{sim.time_ns:.0f}", "step": str(self.k + 1),
                "V_GHK": mv(th.get("V_GHK_mV")), "V_MN": mv(th.get("V_MN_mV")),
                "pump_share": mv(th.get("V_MN_mV", math.nan) - th.get("V_GHK_mV", math.nan))}
@@ -332,7 +332,7 @@ class Demo(App):
         colour = style.mix(th.marker, th.text, 0.3 * pulse)
         width = 3 + int(2 * pulse)
         g = sim.geometry
-        view = pygame.Rect(tf.left_px, tf.top_px, tf.width_px, tf.height_px)
+        view = tf.rect
         xl, _ = tf.to_screen(g.x_left_nm, 0)
         xr, _ = tf.to_screen(g.x_right_nm, 0)
         surf.set_clip(view)
@@ -345,12 +345,9 @@ class Demo(App):
                 pygame.draw.rect(surf, colour, pygame.Rect(xl - 6, y0 - 6, xr - xl + 12, y1 - y0 + 12), width,
                                  border_radius=4)
         elif h == "pumps":
-            s = tf.px_per_nm
             for y_nm in sim.pumps.arrays.y_nm:
                 _, y = tf.to_screen(0, y_nm)
-                body = pygame.Rect(0, 0, (xr - xl) * 0.8 + 12, max(6, 2.6 * s) + 12)
-                body.center = ((xl + xr) / 2, y)
-                pygame.draw.rect(surf, colour, body, width, border_radius=6)
+                pygame.draw.rect(surf, colour, pump_body(tf, xl, xr, y).inflate(12, 12), width, border_radius=6)
         elif h in ("fixed_anions", "inside"):
             pygame.draw.rect(surf, colour, pygame.Rect(view.x, view.y, xl - view.x, view.height).inflate(-6, -6), width)
         elif h == "outside":
@@ -363,8 +360,7 @@ class Demo(App):
                 h.split(".", 1)[1], h.split(".", 1)[1] + "_mV")
             v = self._theory.get(name)
             if v is not None and math.isfinite(v):
-                plot, lo, hi = self.scope.last_plot
-                y = plot.bottom - (min(max(v, lo), hi) - lo) / (hi - lo) * plot.height
+                plot, y = self.scope.last_plot[0], self.scope.y_at(v)
                 pygame.draw.line(surf, th.line(name, th.panel), (plot.x, y), (plot.right, y), 4 + int(3 * pulse))
 
     def _draw_inset(self):
@@ -372,7 +368,7 @@ class Demo(App):
         if not self.points:
             return
         th, surf, f, sim = self.theme, self.screen, self.fonts, self.sim
-        view = pygame.Rect(self.tf.left_px, self.tf.top_px, self.tf.width_px, self.tf.height_px)
+        view = self.tf.rect
         font = f["small"]
         lh = font.get_linesize()
         r = pygame.Rect(0, 0, int(view.width * 0.62), int(view.height * 0.42))
@@ -399,7 +395,7 @@ class Demo(App):
         for v in (-100, -50, 0):
             _, y = xy(k_lo, v)
             pygame.draw.line(surf, th.grid, (plot.x, y), (plot.right, y), 1)
-            self.text.draw(surf, font, f"{v}".replace("-", "−"), th.text_dim, region=r,
+            self.text.draw(surf, font, minus(f"{v}"), th.text_dim, region=r,
                            midright=(plot.x - 3, min(max(y, plot.y + lh / 2), plot.bottom - lh / 2)))
         # GHK of this cell as [K+]o varies, the inside and the other outside ions as they are now
         c_in, c_out = sim.concentrations_mM()

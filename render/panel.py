@@ -11,10 +11,6 @@ from render import style
 from render.text import TextLayer, shorten
 
 
-def _minus(s: str) -> str:
-    return s.replace("-", "−")
-
-
 def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, text: TextLayer, th: style.Theme,
                   info: dict) -> None:
     """`info`: c_in, c_out (mM dicts), rates (per ion: (out, in) per µs), rate_window_ns, pump

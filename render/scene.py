@@ -25,7 +25,7 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: Te
     """`pumps_off_label`: what a stopped pump says ("blocked" after ouabain, "off" when the cell
     was built without them running)."""
     g = sim.geometry
-    view = pygame.Rect(tf.left_px, tf.top_px, tf.width_px, tf.height_px)
+    view = tf.rect
     surf.set_clip(view)
     xl, _ = tf.to_screen(g.x_left_nm, 0)
     xr, _ = tf.to_screen(g.x_right_nm, 0)
@@ -67,8 +67,7 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: Te
             continue
         phase = PumpPhase(int(pumps.phase[p]))
         inward = phase in (PumpPhase.INWARD_OPEN, PumpPhase.INWARD_OCCLUDED)
-        body = pygame.Rect(0, 0, (xr - xl) * 0.8, max(6, 2.6 * s))
-        body.center = ((xl + xr) / 2, y)
+        body = pump_body(tf, xl, xr, y)
         colour = th.pump if sim.pumps_on else th.pore_closed
         pygame.draw.rect(surf, colour, body, border_radius=max(2, int(0.8 * s)))
         # the open face: a notch toward the side it faces
@@ -121,6 +120,13 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: Te
         pygame.draw.rect(surf, th.panel, bg, border_radius=4)
         text.draw(surf, font, label, th.text, region=view, center=bg.center)
     pygame.draw.rect(surf, th.panel_edge, view, 1)
+
+
+def pump_body(tf: ViewTransform, xl: float, xr: float, y: float) -> pygame.Rect:
+    """A pump's capsule on screen: across most of the band, centred on its site at height `y`."""
+    body = pygame.Rect(0, 0, (xr - xl) * 0.8, max(6, 2.6 * tf.px_per_nm))
+    body.center = ((xl + xr) / 2, y)
+    return body
 
 
 def _draw_unpaired_charges(surf, sim, tf, view, xl, xr, th):

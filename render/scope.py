@@ -18,7 +18,7 @@ import numpy as np
 import pygame
 
 from render import style
-from render.text import TextLayer, spread
+from render.text import TextLayer, minus, spread
 from simulation.headless.analysis import MIN_EFFECTIVE_SAMPLES, mean_and_sem
 
 
@@ -131,7 +131,7 @@ class Oscilloscope:
         # header: the instantaneous V big on the right, the title and the recent mean on the left
         big_r = None
         if v_now is not None:
-            big_r = text.draw(surf, big, f"{_minus(f'{v_now:+.0f}')} mV", th.text, region=rect,
+            big_r = text.draw(surf, big, f"{minus(f'{v_now:+.0f}')} mV", th.text, region=rect,
                               topright=(rect.right - pad, rect.y + pad // 2))
         left_w = (big_r.x if big_r else rect.right) - rect.x - 3 * pad
         header_h = max(big.get_linesize(), body.get_linesize() + small.get_linesize())
@@ -143,16 +143,16 @@ class Oscilloscope:
         if rm is not None:
             m, sem, span = rm
             pm = f" ± {sem:.1f}" if math.isfinite(sem) else ""
-            line = f"mean {_minus(f'{m:+.1f}')}{pm} mV, last {span:.0f} ns"
+            line = f"mean {minus(f'{m:+.1f}')}{pm} mV, last {span:.0f} ns"
             if small.size(line)[0] > left_w:
-                line = f"mean {_minus(f'{m:+.1f}')}{pm}"
+                line = f"mean {minus(f'{m:+.1f}')}{pm}"
             if small.size(line)[0] <= left_w:
                 text.draw(surf, small, line, th.text_dim, region=rect,
                           topleft=(rect.x + pad, rect.y + pad // 2 + body.get_linesize()))
 
         # the plot area, with room for the V ticks left, the labels right, the time ticks below
         lines = self._theory_lines(theory, lines_shown, th)
-        label_w = max([small.size(f"{name} {_minus(f'{v:.1f}')}")[0] for v, _, name, _ in lines] + [0])
+        label_w = max([small.size(f"{name} {minus(f'{v:.1f}')}")[0] for v, _, name, _ in lines] + [0])
         tick_w = small.size("−100")[0]
         plot = pygame.Rect(rect.x + pad + tick_w + 6, rect.y + pad + header_h + pad // 2, 0, 0)
         leader = max(8, pad * 2)
@@ -183,7 +183,7 @@ class Oscilloscope:
             val = first + k * step
             y = float(y_of(val))
             pygame.draw.line(surf, th.grid, (plot.x, y), (plot.right, y), 1)
-            r = text.draw(surf, small, _minus(f"{val:.0f}"), th.text_dim, region=rect,
+            r = text.draw(surf, small, minus(f"{val:.0f}"), th.text_dim, region=rect,
                           midright=(plot.x - 4, min(max(y, plot.y + small.get_linesize() / 2),
                                                     plot.bottom - small.get_linesize() / 2)))
             tick_rects.append(r)
@@ -197,10 +197,10 @@ class Oscilloscope:
             off_scale = not lo <= val <= hi
             y = float(y_of(min(max(val, lo), hi)))
             _dashed(surf, colour, plot.x, plot.right, y, width=max(2, plot.height // 150))
-            label = f"{name} {_minus(f'{val:.1f}')}" + (" (off scale)" if off_scale else "")
+            label = f"{name} {minus(f'{val:.1f}')}" + (" (off scale)" if off_scale else "")
             x_label = plot.right + leader
             r = text.draw(surf, small, label if small.size(label)[0] <= rect.right - x_label - pad // 2
-                          else f"{name} {_minus(f'{val:.1f}')}", colour, region=rect, topleft=(x_label, top))
+                          else f"{name} {minus(f'{val:.1f}')}", colour, region=rect, topleft=(x_label, top))
             pygame.draw.line(surf, colour, (plot.right, y), (x_label - 2, r.centery), 2)
 
         self.last_plot = (plot.copy(), lo, hi)
@@ -233,11 +233,18 @@ class Oscilloscope:
                 tip = (xe, ye)
                 base = ye - a if down else ye + a
                 pygame.draw.polygon(surf, th.marker, [tip, (xe - a, base), (xe + a, base)])
-                label = f"V {_minus(f'{last:+.0f}')} mV"
+                label = f"V {minus(f'{last:+.0f}')} mV"
                 text.draw(surf, small, label, th.marker, region=rect, background=th.background,
                           midright=(xe - a - 4, (ye + base) / 2))
             self._draw_markers(surf, plot, small, text, th, t0, t1, rect)
             self._draw_time_axis(surf, plot, small, text, th, t0, t1, rect)
+
+    def y_at(self, v_mV: float) -> float | None:
+        """Screen y of `v_mV` on the plot as last drawn (clamped to its range); None before."""
+        if self.last_plot is None:
+            return None
+        plot, lo, hi = self.last_plot
+        return plot.bottom - (min(max(v_mV, lo), hi) - lo) / (hi - lo) * plot.height
 
     def _theory_lines(self, theory: dict, shown: tuple[str, ...], th: style.Theme) -> list:
         lines = []
@@ -296,11 +303,6 @@ class Oscilloscope:
                 continue
             text.draw(surf, font, label, th.text_dim, region=rect, topleft=(lx, y))
             last_right = lx + w
-
-
-def _minus(s: str) -> str:
-    """A typographic minus for numbers on screen."""
-    return s.replace("-", "−")
 
 
 def _dashed(surf, colour, x0, x1, y, dash=12, gap=7, width=2):

@@ -57,8 +57,11 @@ class TextLayer:
         self.boxes.append(TextBox(rect, text, region))
         return rect
 
-    def fits(self, font: pygame.font.Font, text: str, width: int) -> bool:
-        return font.size(text)[0] <= width
+
+
+def minus(s: str) -> str:
+    """A typographic minus for numbers on screen ("-70" → "−70")."""
+    return s.replace("-", "−")
 
 
 def shorten(font: pygame.font.Font, text: str, width: int) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pygame
+
 
 @dataclass
 class ViewTransform:
@@ -20,6 +22,11 @@ class ViewTransform:
     zoom: float = 1.0     # 1 = the box width fills the view width
     y0_nm: float = 0.0    # world y at the top edge of the view
     x0_nm: float = 0.0    # world x at the left edge (non-zero only when zoomed in)
+
+    @property
+    def rect(self) -> pygame.Rect:
+        """The view's rectangle on screen."""
+        return pygame.Rect(self.left_px, self.top_px, self.width_px, self.height_px)
 
     @property
     def px_per_nm(self) -> float:

@@ -28,7 +28,7 @@ import math
 import re
 import string
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from particles.species import PERMEANT_NAMES, SOLUTES
@@ -43,7 +43,7 @@ HIGHLIGHTS = (tuple(f"channels.{i}" for i in PERMEANT_NAMES) + ("pumps", "fixed_
               + tuple(f"line.{k}" for k in ("E_K", "E_Na", "E_Cl", "E_Ca", "GHK", "GHK+pump", "Donnan")))
 FLAGS = ("pause", "fast", "history", "donnan", "collect")
 STEP_KEYS = ("title", "wait", "caption", "highlight", "follow", "set") + FLAGS
-TOP_KEYS = ("name", "description", "preset", "config", "set", "include", "step", "size_hint")
+TOP_KEYS = ("name", "description", "preset", "config", "set", "include", "step")
 # live values a caption may name
 PLACEHOLDERS = (("V", "t", "E_K", "E_Na", "E_Cl", "E_Ca", "V_GHK", "V_MN", "V_Donnan", "pump_share", "step")
                 + tuple(f"{i}_{side}" for i in SOLUTES for side in ("in", "out"))
@@ -122,7 +122,7 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
             sub = load_scenario(ref, _seen + (str(path.resolve()),))
             first = sub.steps[0]
             # the next part starts on the presenter's key (the first part at once)
-            steps.append(_replace(first, config=sub.config, wait=first.wait if not steps else "key"))
+            steps.append(replace(first, config=sub.config, wait=first.wait if not steps else "key"))
             steps += sub.steps[1:]
         return Scenario(name, description, config, tuple(steps), str(path))
     raw = data.get("step")
@@ -130,11 +130,6 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
         raise ConfigError(f"{where}: no [[step]]; a scenario needs at least one step (or an include list)")
     steps = tuple(_step(s, k + 1, where, config, name) for k, s in enumerate(raw))
     return Scenario(name, description, config, steps, str(path))
-
-
-def _replace(step: Step, **kw) -> Step:
-    from dataclasses import replace
-    return replace(step, **kw)
 
 
 def _text(v, where: str, key: str) -> str:
