@@ -36,8 +36,8 @@ import numpy as np
 from numba import njit, prange
 
 from membrane.channels import pore_index
-from particles.diffusion import reflect, stirred_acceptance, stirred_scale
-from particles.rng import STREAM_METROPOLIS, STREAM_MOVE, draw, hi_symmetric, lo_symmetric, step_key, unit
+from particles.diffusion import propose_step, stirred_acceptance, stirred_scale
+from particles.rng import STREAM_METROPOLIS, STREAM_MOVE, draw, step_key, unit
 from particles.state import FAR_IN, FAR_OUT, HELD
 
 N_BLOCKS = 64            # blocks of particles with a tally row each (fixed: results do not depend on threads)
@@ -104,9 +104,7 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
             # the step's scale from the depth in the bulk (0 in the band), without branches
             depth_o = max(x_left - xo, xo - x_right, 0.0)
             half = a * stirred_scale(stirring, depth_o)
-            h = draw(key, i)
-            xn = reflect(xo + half * hi_symmetric(h), width)
-            yn = reflect(yo + half * lo_symmetric(h), height)
+            xn, yn, _ = propose_step(key, i, xo, yo, half, width, height)
             if (xn < x_left and xo < x_left) or (xn > x_right and xo > x_right):
                 # bulk to bulk: Brownian motion; Metropolis–Hastings where the stirring changes
                 depth_n = max(x_left - xn, xn - x_right)
