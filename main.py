@@ -2,17 +2,19 @@
 
     python main.py                      the live window on the default preset (same as `live`)
     python main.py live [--preset NAME | --config FILE] [--fullscreen] [--frames N --screenshot F]
-    python main.py run --steps N --out DIR [--seed S] [--sample-every K] [--no-progress]
+    python main.py run --steps N --out DIR [--overwrite] [--seed S] [--sample-every K] [--no-progress]
     python main.py sweep --vary KEY=v1,v2,... [--seeds N] --steps N --out DIR [--workers N] [--scheduler ADDR]
     python main.py plot RUN_DIR
     python main.py validate
     python main.py presets
 
-Exit codes: 0 done, 2 bad input (one line on stderr), 130 interrupted.
+Exit codes: 0 done, 2 bad input (one line on stderr), 128 + the signal when a run or sweep is
+stopped (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP) after writing what it recorded.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import signal
@@ -142,7 +144,8 @@ def build_parser() -> OneLineParser:
     _add_config_args(p)
     p.add_argument("--steps", type=_non_negative_int, required=True, help="time steps to run")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
-    p.add_argument("--out", required=True, type=_out_dir, metavar="DIR", help="output directory")
+    p.add_argument("--out", required=True, type=_out_dir, metavar="DIR", help="output directory (new or empty)")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     p.add_argument("--sample-every", type=_positive_int, metavar="K",
                    help="record every K steps (default: steps/2000)")
     p.add_argument("--window", type=_window, metavar="FIRST:LAST",
@@ -159,6 +162,8 @@ def build_parser() -> OneLineParser:
     p.add_argument("--out", required=True, type=_out_dir, metavar="DIR", help="output directory (rerun it to resume)")
     p.add_argument("--workers", type=_positive_int, help="local Dask workers (default: one per core)")
     p.add_argument("--scheduler", metavar="ADDR", help="an existing Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--timeout", type=_positive_int, default=30, metavar="S",
+                   help="seconds to wait for --scheduler to answer, and again for a worker (default 30)")
     p.add_argument("--sample-every", type=_positive_int, metavar="K", help="record every K steps")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="table format (default csv)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -176,30 +181,47 @@ def build_parser() -> OneLineParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv or ["live"])
-    from simulation.core.config import ConfigError
-    try:
-        if args.command == "presets":
-            return cmd_presets()
-        if args.command == "run":
-            return cmd_run(args)
-        if args.command == "sweep":
-            return cmd_sweep(args)
-        if args.command == "plot":
-            return cmd_plot(args)
-        if args.command == "live":
-            return cmd_live(args)
-        if args.command == "demo":
-            return cmd_demo(args)
-        if args.command == "validate":
-            from simulation.checks.validate import main as validate_main
-            return validate_main(quick=args.quick)
-    except ConfigError as e:
-        sys.stderr.write(f"config error: {e}\n")
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        return EXIT_INTERRUPTED
+    # headless work ends cleanly on SIGINT, SIGTERM or SIGHUP (simulation.headless.guard): the
+    # handlers go in before the heavy imports, so a signal at start-up is handled the same way
+    from simulation.headless.guard import OutputError, StopSignals
+    stops = StopSignals(restore=False) if args.command in ("run", "sweep") else contextlib.nullcontext()
+    with stops:
+        from simulation.core.config import ConfigError
+        try:
+            if args.command == "presets":
+                return cmd_presets()
+            if args.command == "run":
+                return cmd_run(args)
+            if args.command == "sweep":
+                return cmd_sweep(args)
+            if args.command == "plot":
+                return cmd_plot(args)
+            if args.command == "live":
+                return cmd_live(args)
+            if args.command == "demo":
+                return cmd_demo(args)
+            if args.command == "validate":
+                from simulation.checks.validate import main as validate_main
+                return validate_main(quick=args.quick)
+        except ConfigError as e:
+            say(f"config error: {e}")
+            return EXIT_BAD_INPUT
+        except OutputError as e:
+            say(str(e))
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            say("interrupted before anything was written" if args.command in ("run", "sweep") else "interrupted")
+            return stops.exit_code if isinstance(stops, StopSignals) else EXIT_INTERRUPTED
     return 0
+
+
+def say(line: str) -> None:
+    """One line on stderr; a closed terminal (after SIGHUP) must not turn it into a traceback."""
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def cmd_presets() -> int:
@@ -312,47 +334,60 @@ def cmd_demo(args) -> int:
 
 def cmd_sweep(args) -> int:
     from simulation.core import config as cfgmod
-    from simulation.headless.sweep import parse_vary, sweep
+    from simulation.headless import guard
+    from simulation.headless.sweep import SchedulerError, parse_vary, sweep
     base = cfgmod.load(args.preset, args.config, args.overrides)
     vary = parse_vary(args.vary)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
-        sys.stderr.write(f"--out {args.out}: exists and is not a directory\n")
+        say(f"--out {args.out}: exists and is not a directory")
         return EXIT_BAD_INPUT
     if args.format == "parquet":
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            sys.stderr.write("--format parquet needs pyarrow: .venv/bin/pip install pyarrow\n")
+            say("--format parquet needs pyarrow: .venv/bin/pip install pyarrow")
             return EXIT_BAD_INPUT
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         info = sweep(base, vary, args.seeds, args.steps, args.out, workers=args.workers, scheduler=args.scheduler,
                      sample_every=args.sample_every, fmt=args.format, progress=not args.no_progress,
-                     first_seed=args.first_seed)
+                     first_seed=args.first_seed, timeout_s=args.timeout)
     except KeyboardInterrupt:
-        sys.stderr.write(f"interrupted; finished runs are kept in {args.out}/runs: run the same command to resume\n")
-        return EXIT_INTERRUPTED
+        say(f"{guard.signal_name() or 'SIGINT'}: sweep stopped; finished runs are kept in {args.out}/runs: "
+            f"run the same command to resume")
+        return 128 + (guard.received() or signal.SIGINT)
+    except SchedulerError as e:
+        say(str(e))
+        return EXIT_BAD_INPUT
     except OSError as e:
-        if "scheduler" in str(e).lower() or "connect" in str(e).lower() or "timed out" in str(e).lower():
-            sys.stderr.write(f"--scheduler {args.scheduler}: cannot reach it ({e})\n")
-            return EXIT_BAD_INPUT
-        raise
+        say(f"--out {args.out}: cannot write there ({e.strerror or e})")
+        return EXIT_BAD_INPUT
+    for name in info["redone"]:
+        say(f"note: runs/{name} had no readable summary.json; it was run again")
     print(f"{info['runs']} runs ({info['skipped']} already done, {info['ran']} run now, {info['wall_s']:.0f} s); "
           f"wrote {args.out}/sweep.{args.format}, summary.{args.format}, sweep.png, sweep.svg")
+    if guard.received():
+        say(f"{guard.signal_name()} received while the tables were written; they are complete")
+        return 128 + guard.received()
     return 0
 
 
 def cmd_plot(args) -> int:
+    from simulation.headless import guard
     d = args.run_dir
+    busy = guard.holder(d)
+    if busy:
+        say(f"plot: {d}: {busy} is still writing there; plot it when it has finished")
+        return EXIT_BAD_INPUT
     for f in ("summary.json", "timeseries.csv"):
         if not os.path.isfile(os.path.join(d, f)):
-            sys.stderr.write(f"plot: {d} is not a finished run directory (no {f})\n")
+            why = " (its run was killed before it finished)" if guard.killed_before_finishing(d) else ""
+            say(f"plot: {d} is not a finished run directory (no {f}){why}")
             return EXIT_BAD_INPUT
     from simulation.headless.figures import run_figure
     try:
         paths = run_figure(d)
-    except (KeyError, ValueError, IndexError) as e:
-        sys.stderr.write(f"plot: {d}: summary.json or timeseries.csv is not as `run` writes it ({e!r})\n")
+    except (KeyError, ValueError, IndexError, TypeError, UnicodeDecodeError) as e:
+        say(f"plot: {d}: summary.json or timeseries.csv is not as `run` writes it ({type(e).__name__}: {e})")
         return EXIT_BAD_INPUT
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
@@ -362,31 +397,45 @@ def cmd_run(args) -> int:
     from simulation.core import config as cfgmod
     cfg = cfgmod.load(args.preset, args.config, args.overrides)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
-        sys.stderr.write(f"--out {args.out}: exists and is not a directory\n")
+        say(f"--out {args.out}: exists and is not a directory")
         return EXIT_BAD_INPUT
-    from simulation.headless.run import Interrupted, notes, run
-    # Ctrl-C (and a plain `kill`) must stop the run and flush it, even when this process was
-    # started with SIGINT ignored (as background jobs of non-interactive shells are).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if args.window and args.window[1] > args.steps:
+        say(f"--window {args.window[0]}:{args.window[1]}: ends after the run's last step ({args.steps}); "
+            f"give a window within 0:{args.steps}")
+        return EXIT_BAD_INPUT
+    from simulation.headless import guard
+    from simulation.headless.run import Interrupted, default_sample_every, notes, run
+    if args.window:
+        every = args.sample_every or default_sample_every(args.steps)
+        a, b = args.window
+        sampled = b // every - (a + every - 1) // every + 1 + (a <= args.steps <= b and args.steps % every != 0)
+        if sampled < 2:
+            say(f"--window {args.window[0]}:{args.window[1]}: holds fewer than 2 samples (one every {every} steps); "
+                f"widen it or give --sample-every")
+            return EXIT_BAD_INPUT
     try:
         summary = run(cfg, args.steps, args.out, seed=args.seed, sample_every=args.sample_every,
-                      progress=not args.no_progress, window=args.window)
+                      progress=not args.no_progress, window=args.window, overwrite=args.overwrite)
     except Interrupted as e:
-        sys.stderr.write(f"interrupted at step {e.summary['steps']}; recorded samples written to {args.out}\n")
-        return EXIT_INTERRUPTED
+        say(f"{guard.signal_name() or 'SIGINT'}: stopped at step {e.summary['steps']} of {args.steps}; "
+            f"what was recorded is in {args.out} (summary.json says interrupted)")
+        return 128 + (guard.received() or signal.SIGINT)
     except OSError as e:
-        sys.stderr.write(f"cannot write to --out {args.out}: {e.strerror}\n")
+        say(f"cannot write to --out {args.out}: {e.strerror or e}")
         return EXIT_BAD_INPUT
     for line in notes(summary):
-        sys.stderr.write(line + "\n")
+        say(line)
     v, sem = summary["V_mean_mV"], summary["V_sem_mV"]
     th = summary.get("theory") or {}
     line = f"V = {v:.2f} ± {sem:.2f} mV" if v is not None and sem is not None else "V = n/a"
     extras = ", ".join(f"{k[:-3]} {th[k]:.1f}" for k in ("E_K_mV", "V_GHK_mV", "V_MN_mV")
                        if th.get(k) is not None)
+    rate = summary["particle_steps_per_s"]
     print(f"{line} (window {summary['window']}); {extras} mV; "
-          f"{summary['particle_steps_per_s'] / 1e6:.0f} M particle-steps/s; wrote {args.out}")
+          f"{rate / 1e6 if rate else 0:.0f} M particle-steps/s; wrote {args.out}")
+    if guard.received():   # came while the last files were written: they are complete
+        say(f"{guard.signal_name()} received after the last step; the run in {args.out} is complete")
+        return 128 + guard.received()
     return 0
 
 

@@ -203,10 +203,16 @@ def preset_path(name: str) -> Path:
     return path
 
 
+MAX_CONFIG_BYTES = 1 << 20   # a config is a page of text; more is a wrong file (or /dev/zero)
+
+
 def _read_toml(path: Path) -> dict:
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: more than {MAX_CONFIG_BYTES >> 20} MB; a config file is a page of TOML")
+        return tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except IsADirectoryError:
@@ -347,9 +353,26 @@ def _check(key: str, spec: Key | None, value, where: str):
 
 # ---- cross-key checks ----------------------------------------------------------------------------
 
+MAX_TEXT = {"name": 120, "description": 2000}   # characters: a title line, a paragraph (copied into every run)
+
+
+def _validate_text(data: dict, where: str) -> None:
+    for key, most in MAX_TEXT.items():
+        try:
+            data[key].encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigError(f"{where}: {key} is not valid text (bytes that are not UTF-8)") from None
+        if len(data[key]) > most:
+            raise ConfigError(f"{where}: {key} is {len(data[key])} characters long; allowed: at most {most}")
+    bad = next((c for c in data["name"] if ord(c) < 32 or 127 <= ord(c) < 160), None)
+    if bad is not None:
+        raise ConfigError(f"{where}: name holds a control character ({bad!r}); a name is one line of text")
+
+
 def _validate_all(data: dict, where: str) -> dict:
     """Checks that involve several keys; fills derived defaults (membrane_x_nm)."""
     box, phys, mem = data["box"], data["physics"], data["membrane"]
+    _validate_text(data, where)
     if phys["temperature_C"] <= -273.15:
         raise ConfigError(f"{where}: physics.temperature_C must be above absolute zero (-273.15), "
                           f"got {phys['temperature_C']:g}")
@@ -498,13 +521,29 @@ def channel_plan(data: dict) -> ChannelPlan:
                          {ion: t.get("pore_D_factor", 1.0) for ion, t in data["channels"].items()})
 
 
+_TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string for any text: quotes, backslashes and every control character escaped."""
+    out = []
+    for c in text:
+        if c in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[c])
+        elif ord(c) < 32 or ord(c) == 127:
+            out.append(f"\\u{ord(c):04X}")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
+
+
 def to_toml(data: dict) -> str:
     """The resolved config written back as TOML (for reruns)."""
     def fmt(v):
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            return toml_string(v)
         return repr(v)
     lines = [f"{k} = {fmt(v)}" for k, v in data.items() if not isinstance(v, dict)]
     for table, body in data.items():

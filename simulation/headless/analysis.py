@@ -104,6 +104,9 @@ def permeability_ratio_sem(counts: dict, denominators: dict, reference: str = "K
             continue
         loo_ion = (n.sum() - n) / (d.sum() - d)
         loo_ref = (n_ref.sum() - n_ref) / (d_ref.sum() - d_ref)
+        if np.any(loo_ref <= 0):     # every reference transit in one block: too few to judge
+            out[ion] = math.nan
+            continue
         theta = loo_ion / loo_ref
         out[ion] = float(math.sqrt((b - 1) / b * np.sum((theta - theta.mean()) ** 2)))
     return out

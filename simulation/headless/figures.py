@@ -22,6 +22,7 @@ from membrane import theory  # noqa: E402
 from particles.species import CHARGE, PERMEANT_NAMES, SOLUTES  # noqa: E402
 from render.style import SPECIES_COLOUR, THEORY_LINES  # noqa: E402 (data only: the view's palette, no Pygame)
 from simulation.core.config import Config  # noqa: E402
+from simulation.headless.recorders import replacing  # noqa: E402
 
 
 def _colour(rgb) -> tuple[float, float, float]:
@@ -66,9 +67,8 @@ def _save(fig, out: Path, stem: str) -> list[Path]:
     paths = []
     for ext in ("png", "svg"):
         final = out / f"{stem}.{ext}"
-        tmp = out / f".{stem}.tmp.{ext}"
-        fig.savefig(tmp, dpi=130, bbox_inches="tight")
-        tmp.replace(final)
+        with replacing(final) as tmp:
+            fig.savefig(tmp, dpi=130, bbox_inches="tight", format=ext)
         paths.append(final)
     plt.close(fig)
     return paths
@@ -151,7 +151,9 @@ def run_figure(run_dir: str | Path) -> list[Path]:
     """V over time with the theory lines, and the concentrations over time, for one run."""
     run_dir = Path(run_dir)
     summary = json.loads((run_dir / "summary.json").read_text())
-    ts = np.genfromtxt(run_dir / "timeseries.csv", delimiter=",", names=True)
+    if not isinstance(summary, dict):
+        raise ValueError("summary.json does not hold an object")
+    ts = np.atleast_1d(np.genfromtxt(run_dir / "timeseries.csv", delimiter=",", names=True))
     t_us = ts["time_ns"] / 1000
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
     channels = summary.get("channels", {})
@@ -179,8 +181,12 @@ def run_figure(run_dir: str | Path) -> list[Path]:
     hi = max(80.0, float(np.nanmax(ts["V_mV"])) + 5) + 50   # room for the legend above the lines
     a1.set_ylim(lo, hi)
     a1.legend(fontsize=8, ncol=3, loc="upper right")
-    a1.set_title(_fit_title(f"{cfg['name']} (seed {summary['seed']}): V = {summary['V_mean_mV']:.1f} ± "
-                            f"{summary['V_sem_mV']:.1f} mV in the window"), fontsize=11)
+    v, sem = summary.get("V_mean_mV"), summary.get("V_sem_mV")
+    result = (f"V = {v:.1f} ± {sem:.1f} mV in the window" if v is not None and sem is not None
+              else "too few samples for a mean")
+    stopped = (f", stopped at step {summary['steps']} of {summary.get('steps_requested')}"
+               if summary.get("interrupted") else "")
+    a1.set_title(_fit_title(f"{cfg['name']} (seed {summary['seed']}{stopped}): {result}"), fontsize=11)
     if "mM_per_particle" in summary:
         k_in, k_out = summary["mM_per_particle"]["in"], summary["mM_per_particle"]["out"]
     else:  # runs from before 0.1.0's summary had it: the first sample is the configured state

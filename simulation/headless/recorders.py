@@ -6,10 +6,12 @@ interrupted run keeps what it recorded) and keeps the samples in memory for the 
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +43,8 @@ class TimeseriesRecorder:
         self.sim = sim
         self.every = max(1, int(every))
         self.rows: list[list] = []
-        self._file = open(path, "w", newline="") if path else None
+        # "x": a new file; never written through a link or over a file already there
+        self._file = open(path, "x", newline="") if path else None
         self._writer = csv.writer(self._file) if self._file else None
         if self._writer:
             self._writer.writerow(columns())
@@ -234,7 +237,27 @@ def write_json(path: str | os.PathLike, data: dict) -> None:
         if isinstance(o, np.integer):
             return int(o)
         return o
+    write_text(path, json.dumps(clean(data), indent=2) + "\n")
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a text file atomically (see `replacing`)."""
+    with replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike):
+    """Yield a new, uniquely named file beside `path` to write; rename it over `path` on success
+    (which replaces a link there, never its target), remove it on failure."""
     path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(clean(data), indent=2) + "\n")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,11 +1,16 @@
-"""Headless runs: build, compile, step in chunks, record, summarise, and survive Ctrl-C.
+"""Headless runs: build, compile, step in chunks, record, summarise, and survive any stop signal.
 
-`run` writes DIR/timeseries.csv (rows flushed as they come), DIR/summary.json (written atomically
-at the end, also after an interruption, with `interrupted: true`) and DIR/config.toml (the
-resolved config, to rerun exactly).
+`run` writes DIR/config.toml (the resolved config, to rerun exactly), DIR/timeseries.csv (rows
+flushed as they come) and, last, DIR/summary.json (atomically, also after an interruption, with
+`interrupted: true`). It refuses a directory that holds anything unless `overwrite` is given, and
+then removes the old summary.json before the first new byte, so old and new never sit together.
+While it writes, DIR/.in-progress names it and is locked (see `guard`); the marker goes when the
+summary is written. Every file is created under a new name, never through a link already there.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 import time
@@ -14,9 +19,11 @@ from pathlib import Path
 from simulation import __version__
 from simulation.core.config import Config, to_toml
 from simulation.core.model import Simulation
-from simulation.headless.recorders import TimeseriesRecorder, summarise, write_json
+from simulation.headless import guard
+from simulation.headless.recorders import TimeseriesRecorder, summarise, write_json, write_text
 
 MAX_CHUNK = 2000  # steps between checks for Ctrl-C and progress updates
+RUN_FILES = ("summary.json", "timeseries.csv", "config.toml", "run.png", "run.svg")  # summary first
 
 
 PERMEABILITY_TOLERANCE = 0.01   # relative miss of a requested permeability that is worth a word
@@ -37,6 +44,26 @@ def default_sample_every(steps: int) -> int:
     return max(1, steps // 2000)
 
 
+LABELS = ("name", "description")   # words about a config, not the cell: not part of its fingerprint
+
+
+def fingerprint(config_data: dict, steps: int, seed: int, sample_every: int) -> str:
+    """What makes two runs the same run: the resolved config (but its labels), the steps, the
+    seed and the stride. A sweep reuses a finished run only when this matches."""
+    physics = {k: v for k, v in config_data.items() if k not in LABELS}
+    text = json.dumps({"config": physics, "steps": int(steps), "seed": int(seed),
+                       "sample_every": int(sample_every)}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def summary_fingerprint(summary: dict) -> str | None:
+    """The fingerprint of the run a summary.json describes (recomputed, so older files work too)."""
+    try:
+        return fingerprint(summary["config"], summary["steps_requested"], summary["seed"], summary["sample_every"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 class Interrupted(Exception):
     """Raised after an interrupted run has flushed its files; carries the summary."""
 
@@ -45,67 +72,120 @@ class Interrupted(Exception):
         self.summary = summary
 
 
+def claim(out: Path, overwrite: bool, what: str = "run") -> guard.DirectoryLock:
+    """Take DIR for a new run: refuse another writer, and a directory that holds anything unless
+    `overwrite`; then remove the old run's files, summary.json first. Nothing is touched when refused."""
+    busy = guard.holder(out) if out.is_dir() else None
+    if busy:
+        raise guard.OutputError(f"--out {out}: {busy} is writing there; wait for it to finish or choose another --out")
+    existing = sorted(p.name for p in out.iterdir() if p.name != guard.MARKER) if out.is_dir() else []
+    if existing and not overwrite:
+        shown = ", ".join(existing[:4]) + (", ..." if len(existing) > 4 else "")
+        raise guard.OutputError(f"--out {out}: not empty (holds {shown}); give --overwrite to replace the run "
+                                f"there, or choose another directory")
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = guard.DirectoryLock(out, what).acquire()
+    except guard.OutputError:
+        if created:
+            os.rmdir(out)
+        raise
+    for name in RUN_FILES:          # unlink removes a link itself, never what it points to
+        p = out / name
+        if p.is_symlink() or p.exists():
+            if p.is_dir() and not p.is_symlink():
+                lock.release(complete=True)
+                raise guard.OutputError(f"--out {out}: {name} is a directory; remove it or choose another --out")
+            p.unlink()
+    return lock
+
+
 def run(config: Config, steps: int, out_dir: str | os.PathLike, seed: int = 0,
         sample_every: int | None = None, progress: bool = True,
-        window: tuple[int, int] | None = None) -> dict:
+        window: tuple[int, int] | None = None, overwrite: bool = False) -> dict:
     """Run `steps` steps headless and write the run directory. Returns summary.json's dict.
 
-    Raises `Interrupted` (after writing everything recorded) on KeyboardInterrupt.
+    Raises `guard.OutputError` (nothing touched) if DIR is in use or not empty without `overwrite`,
+    and `Interrupted` (after writing everything recorded) on KeyboardInterrupt or a stop signal.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     every = sample_every or default_sample_every(steps)
+    lock = claim(out, overwrite)
     t0 = time.perf_counter()
-    sim = Simulation(config, seed)
-    sim.compile()
-    startup_s = time.perf_counter() - t0
-    (out / "config.toml").write_text(to_toml(config.data))
-    rec = TimeseriesRecorder(sim, out / "timeseries.csv", every)
-    rec.sample()
-    bar = None
-    if progress and sys.stderr.isatty():
-        from tqdm import tqdm
-        bar = tqdm(total=steps, unit="step", unit_scale=True, file=sys.stderr, dynamic_ncols=True)
+    sim = rec = bar = None
     interrupted = False
-    t1 = time.perf_counter()
+    startup_s = wall_s = 0.0
     try:
-        while sim.step_count < steps:
-            to_sample = every - sim.step_count % every
-            k = min(to_sample, MAX_CHUNK, steps - sim.step_count)
-            sim.step(k)
-            if sim.step_count % every == 0 or sim.step_count == steps:
-                rec.sample()
-                rec.flush()
-            if bar is not None:
-                bar.update(k)
-                bar.set_postfix_str(f"V {sim.v_mV:6.1f} mV", refresh=False)
+        sim = Simulation(config, seed)
+        write_text(out / "config.toml", to_toml(config.data))
+        rec = TimeseriesRecorder(sim, out / "timeseries.csv", every)
+        rec.sample()
+        rec.flush()
+        sim.compile()
+        guard.check()                  # a signal the compiler swallowed
+        startup_s = time.perf_counter() - t0
+        if progress and sys.stderr.isatty():
+            from tqdm import tqdm
+            bar = tqdm(total=steps, unit="step", unit_scale=True, file=sys.stderr, dynamic_ncols=True)
+        t1 = time.perf_counter()
+        try:
+            while sim.step_count < steps:
+                to_sample = every - sim.step_count % every
+                k = min(to_sample, MAX_CHUNK, steps - sim.step_count)
+                sim.step(k)
+                if sim.step_count % every == 0 or sim.step_count == steps:
+                    rec.sample()
+                    rec.flush()
+                if bar is not None:
+                    bar.update(k)
+                    bar.set_postfix_str(f"V {sim.v_mV:6.1f} mV", refresh=False)
+                guard.check()
+        finally:
+            wall_s = time.perf_counter() - t1
     except KeyboardInterrupt:
-        interrupted = True
-    wall_s = time.perf_counter() - t1
-    if bar is not None:
-        bar.close()
-    rec.close()
+        interrupted = sim is None or sim.step_count < steps   # a signal after the last step stops nothing
+        if not startup_s:
+            startup_s = time.perf_counter() - t0
+    with guard.deferred():             # nothing cuts the final write short
+        if bar is not None:
+            bar.close()
+        if rec is not None:
+            rec.close()
+        summary = _summary(config, sim, rec, steps, seed, every, interrupted, startup_s, wall_s, window)
+        write_json(out / "summary.json", summary)
+        lock.release(complete=True)
+    if interrupted:
+        raise Interrupted(summary)
+    return summary
+
+
+def _summary(config: Config, sim, rec, steps: int, seed: int, every: int, interrupted: bool,
+             startup_s: float, wall_s: float, window) -> dict:
+    done = sim.step_count if sim is not None else 0
     summary = {
         "name": config["name"],
         "version": __version__,
-        "seed": sim.seed,
-        "steps": sim.step_count,
+        "seed": seed,
+        "steps": done,
         "steps_requested": steps,
         "interrupted": interrupted,
-        "dt_ns": sim.dt_ns,
-        "time_ns": sim.time_ns,
-        "particles": sim.n_particles,
+        "signal": guard.signal_name(),
+        "fingerprint": fingerprint(config.data, steps, seed, every),
+        "dt_ns": sim.dt_ns if sim is not None else config["physics.dt_ns"],
+        "time_ns": sim.time_ns if sim is not None else 0.0,
+        "particles": sim.n_particles if sim is not None else None,
         "sample_every": every,
         "wall_s": wall_s,
         "startup_s": startup_s,
-        "particle_steps_per_s": sim.n_particles * sim.step_count / wall_s if wall_s > 0 else None,
-        "pump_cycles": int(sim.pump_totals[0]),
-        "atp_spent": int(sim.pump_totals[1]),
-        "events": [e.__dict__ for e in sim.events],
+        "particle_steps_per_s": sim.n_particles * done / wall_s if sim is not None and wall_s > 0 and done else None,
+        "pump_cycles": int(sim.pump_totals[0]) if sim is not None else 0,
+        "atp_spent": int(sim.pump_totals[1]) if sim is not None else 0,
+        "events": [e.__dict__ for e in sim.events] if sim is not None else [],
     }
-    summary.update(summarise(sim, rec.array(), window))
+    if sim is not None and rec is not None:
+        summary.update(summarise(sim, rec.array(), window))
+    else:   # stopped while the cell was being built: nothing was recorded
+        summary.update({"window": None, "V_mean_mV": None, "V_sem_mV": None})
     summary["config"] = config.data
-    write_json(out / "summary.json", summary)
-    if interrupted:
-        raise Interrupted(summary)
     return summary

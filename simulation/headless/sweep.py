@@ -4,21 +4,28 @@ Each task is self-contained (the resolved config as a dict, a seed and a step co
 row out), so any worker can run it and a worker that dies loses only its task, which Dask retries.
 A run writes into a temporary directory that is renamed to its final name only when complete, so
 a sweep interrupted at any point and started again with the same --out skips every finished run
-and redoes the rest; tables are written to a temporary name and renamed too.
+and redoes the rest; tables are written to a temporary name and renamed too. A finished run is
+reused only if its fingerprint (resolved config, steps, seed, stride) is the task's, and a
+directory made with another base config or --steps is refused with one line saying what differs
+(DIR/sweep.json keeps what the sweep was made with). One sweep at a time holds the directory.
 
 DIR/runs/<name>/      each run's own directory, as `run` writes it
 DIR/sweep.csv         one row per run (varied values, seed, run_dir, V, theory, fluxes, wall time)
 DIR/summary.csv       one row per grid point, aggregated over seeds (mean, std, n)
 DIR/sweep.png/.svg    V against the varied key (see simulation.headless.figures)
+DIR/sweep.json        the base config, the varied keys, steps and stride the sweep was made with
 """
 from __future__ import annotations
 
 import csv
 import itertools
+import json
+import logging
 import math
 import os
 import re
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +33,9 @@ from pathlib import Path
 from particles.species import PERMEANT_NAMES, SOLUTES
 from simulation import __version__
 from simulation.core.config import Config, ConfigError, from_data, parse_value
+from simulation.headless import guard
+from simulation.headless.recorders import replacing, write_json
+from simulation.headless.run import LABELS, default_sample_every, fingerprint, summary_fingerprint
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,10 @@ class Task:
     seed: int
     name: str
     config: dict                             # the resolved config of this point
+
+
+class SchedulerError(Exception):
+    """--scheduler cannot be used: a bad address, no answer, or no workers (one line, exit 2)."""
 
 
 def parse_vary(items: list[str]) -> list[tuple[str, list]]:
@@ -84,22 +98,41 @@ def run_task(task: Task, steps: int, runs_dir: str, sample_every: int | None) ->
     numba.set_num_threads(1)
     from simulation.headless.run import run
     final = Path(runs_dir) / task.name
-    if (final / "summary.json").exists():
+    if finished_fingerprint(final) == task_fingerprint(task, steps, sample_every):
         return row_from_summary(task, final)
     tmp = Path(runs_dir) / f".tmp-{task.name}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     run(from_data(task.config, f"sweep point {task.name}"), steps, tmp, seed=task.seed,
         sample_every=sample_every, progress=False)
-    if final.exists():  # a half-renamed leftover cannot exist (rename is atomic); a finished twin may
-        shutil.rmtree(tmp)
-    else:
-        os.replace(tmp, final)
+    if final.exists():  # a run that could not be read is replaced; rename itself is atomic
+        shutil.rmtree(final)
+    os.replace(tmp, final)
     return row_from_summary(task, final)
 
 
+def task_fingerprint(task: Task, steps: int, sample_every: int | None) -> str:
+    return fingerprint(task.config, steps, task.seed, sample_every or default_sample_every(steps))
+
+
+def read_summary(run_dir: Path) -> dict | None:
+    """A finished run's summary.json, or None if it is missing, unreadable or not a run's."""
+    try:
+        s = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    needed = ("config", "seed", "steps", "V_mean_mV", "concentrations_mM", "theory")
+    if not isinstance(s, dict) or any(k not in s for k in needed) or s.get("interrupted"):
+        return None
+    return s
+
+
+def finished_fingerprint(run_dir: Path) -> str | None:
+    s = read_summary(run_dir)
+    return summary_fingerprint(s) if s is not None else None
+
+
 def row_from_summary(task: Task, run_dir: Path) -> dict:
-    import json
     s = json.loads((run_dir / "summary.json").read_text())
     row = {k: v for k, v in task.point}
     row.update(seed=task.seed, run_dir=f"runs/{task.name}", version=s.get("version"), steps=s["steps"],
@@ -164,57 +197,170 @@ def write_table(rows: list[dict], path: Path, fmt: str) -> Path:
     """CSV (default) or Parquet, written to a temporary name and renamed."""
     columns = list(dict.fromkeys(c for r in rows for c in r))
     final = path.with_suffix(".parquet" if fmt == "parquet" else ".csv")
-    tmp = final.with_name(final.name + ".tmp")
-    if fmt == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-        table = pa.table({c: [r.get(c) for r in rows] for c in columns})
-        table = table.replace_schema_metadata({"version": __version__})
-        pq.write_table(table, tmp)
-    else:
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=columns)
-            w.writeheader()
-            for r in rows:
-                w.writerow({c: ("" if r.get(c) is None else r.get(c)) for c in columns})
-    os.replace(tmp, final)
+    with replacing(final) as tmp:
+        if fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            table = pa.table({c: [r.get(c) for r in rows] for c in columns})
+            table = table.replace_schema_metadata({"version": __version__})
+            pq.write_table(table, tmp)
+        else:
+            with open(tmp, "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=columns)
+                w.writeheader()
+                for r in rows:
+                    w.writerow({c: ("" if r.get(c) is None else r.get(c)) for c in columns})
     return final
 
 
 def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, out_dir: str | os.PathLike, *,
           workers: int | None = None, scheduler: str | None = None, sample_every: int | None = None,
-          fmt: str = "csv", progress: bool = True, first_seed: int = 0) -> dict:
-    """Run the grid on Dask (a local cluster, or `scheduler`), then write the tables and figure."""
+          fmt: str = "csv", progress: bool = True, first_seed: int = 0, timeout_s: float = 30.0) -> dict:
+    """Run the grid on Dask (a local cluster, or `scheduler`), then write the tables and figure.
+
+    Refuses (guard.OutputError, nothing touched) a directory another sweep holds, or one made with
+    another base config, --steps or stride; raises SchedulerError for a scheduler it cannot use."""
     out = Path(out_dir)
     runs = out / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    tasks = plan(base, vary, seeds, first_seed)
+    tasks = plan(base, vary, seeds, first_seed)          # every point validated before anything is made
     keys = [k for k, _ in vary]
-    done = [t for t in tasks if (runs / t.name / "summary.json").exists()]
-    todo = [t for t in tasks if t not in done]
-    for leftover in runs.glob(".tmp-*"):   # an interrupted run's partial directory
-        shutil.rmtree(leftover, ignore_errors=True)
-    rows = [row_from_summary(t, runs / t.name) for t in done]
-    t0 = time.perf_counter()
-    bar = None
-    if progress:
-        import sys
-        if sys.stderr.isatty():
-            from tqdm import tqdm
-            bar = tqdm(total=len(tasks), initial=len(done), unit="run", file=sys.stderr)
-    if todo:
-        _warm_cache(base)
-        rows += _run_on_dask(todo, steps, str(runs), sample_every, workers, scheduler, bar)
-    if bar is not None:
-        bar.close()
-    order = {t.name: i for i, t in enumerate(tasks)}
-    rows.sort(key=lambda r: order[r["run_dir"].split("/", 1)[1]])
-    write_table(rows, out / "sweep", fmt)
-    summary_rows = aggregate(rows, keys)
-    write_table(summary_rows, out / "summary", fmt)
-    from simulation.headless.figures import sweep_figure
-    sweep_figure(rows, summary_rows, keys, base, out)
-    return {"runs": len(tasks), "skipped": len(done), "ran": len(todo), "wall_s": time.perf_counter() - t0}
+    every = sample_every or default_sample_every(steps)
+    client = connect(scheduler, timeout_s) if scheduler else None
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock = guard.DirectoryLock(out, "sweep").acquire()
+    except BaseException:
+        if client is not None:
+            client.close()
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    complete = False
+    try:
+        manifest = {"version": __version__, "base_config": base.data, "vary": [[k, list(v)] for k, v in vary],
+                    "steps": steps, "sample_every": every}
+        _check_manifest(out, manifest)
+        redo = _check_finished(tasks, runs, steps, sample_every)
+        runs.mkdir(exist_ok=True)
+        write_json(out / "sweep.json", manifest)
+        _remove_leftovers(runs)          # an interrupted or dead worker's partial directories
+        done = [t for t in tasks if (runs / t.name).is_dir() and t.name not in redo]
+        todo = [t for t in tasks if t not in done]
+        rows = [row_from_summary(t, runs / t.name) for t in done]
+        t0 = time.perf_counter()
+        bar = None
+        if progress:
+            import sys
+            if sys.stderr.isatty():
+                from tqdm import tqdm
+                bar = tqdm(total=len(tasks), initial=len(done), unit="run", file=sys.stderr)
+        try:
+            if todo:
+                _warm_cache(base)
+                guard.check()
+                rows += _run_on_dask(todo, steps, str(runs), sample_every, workers, client, out, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+            _remove_leftovers(runs)
+        with guard.deferred():
+            order = {t.name: i for i, t in enumerate(tasks)}
+            rows.sort(key=lambda r: order[r["run_dir"].split("/", 1)[1]])
+            write_table(rows, out / "sweep", fmt)
+            summary_rows = aggregate(rows, keys)
+            write_table(summary_rows, out / "summary", fmt)
+            from simulation.headless.figures import sweep_figure
+            sweep_figure(rows, summary_rows, keys, base, out)
+        complete = True
+    finally:
+        if client is not None:
+            client.close()
+        # a refused sweep leaves nothing behind; any other ending removes the marker too, since
+        # every run it kept is complete (a killed process leaves the marker, unlocked)
+        lock.release(complete=True)
+        if created and not complete and not any(out.iterdir()):
+            out.rmdir()
+    return {"runs": len(tasks), "skipped": len(done), "ran": len(todo), "redone": sorted(redo),
+            "wall_s": time.perf_counter() - t0}
+
+
+def _remove_leftovers(runs: Path) -> None:
+    if runs.is_dir():
+        for leftover in runs.glob(".tmp-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _flat(data: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in data.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def config_diff(before: dict, now: dict, ignore: set[str] = frozenset(), limit: int = 3) -> str:
+    """'outside.K 5 before, 10 now; pump.enabled ...' for the keys whose values differ."""
+    a, b = _flat(before), _flat(now)
+    keys = [k for k in dict.fromkeys([*a, *b]) if k not in ignore and k not in LABELS and a.get(k) != b.get(k)]
+    def show(v):
+        return "unset" if v is None else json.dumps(v)[:40]
+    parts = [f"{k} {show(a.get(k))} before, {show(b.get(k))} now" for k in keys[:limit]]
+    return "; ".join(parts) + (f"; and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+def _check_manifest(out: Path, manifest: dict) -> None:
+    """Refuse a directory whose sweep.json says it was made with another base config, steps or stride."""
+    path = out / "sweep.json"
+    if not path.exists():
+        return
+    try:
+        old = json.loads(path.read_text())
+        old_keys = {k for k, _ in old["vary"]}
+        old_base, old_steps, old_every = old["base_config"], old["steps"], old["sample_every"]
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise guard.OutputError(f"--out {out}: sweep.json is not as a sweep writes it; remove it (the runs are "
+                                f"checked one by one) or choose another --out") from None
+    varied = old_keys | {k for k, _ in manifest["vary"]}
+    diff = []
+    if old_steps != manifest["steps"]:
+        diff.append(f"--steps {old_steps} before, {manifest['steps']} now")
+    elif old_every != manifest["sample_every"]:
+        diff.append(f"sampled every {old_every} steps before, {manifest['sample_every']} now")
+    d = config_diff(old_base, manifest["base_config"], ignore=varied)
+    if d:
+        diff.append(d)
+    if diff:
+        raise guard.OutputError(f"--out {out} holds a sweep made differently ({'; '.join(diff)}); "
+                                f"choose another --out to keep both")
+
+
+def _check_finished(tasks: list[Task], runs: Path, steps: int, sample_every: int | None) -> set[str]:
+    """Names of runs to redo (a summary that cannot be read); refuses a finished run made differently."""
+    redo = set()
+    for t in tasks:
+        d = runs / t.name
+        if not d.is_dir():
+            continue
+        s = read_summary(d)
+        if s is None:
+            redo.add(t.name)
+            continue
+        if summary_fingerprint(s) != task_fingerprint(t, steps, sample_every):
+            every = sample_every or default_sample_every(steps)
+            diff = []
+            if s.get("steps_requested") != steps:
+                diff.append(f"--steps {s.get('steps_requested')} before, {steps} now")
+            elif s.get("sample_every") != every:
+                diff.append(f"sampled every {s.get('sample_every')} steps before, {every} now")
+            d_cfg = config_diff(s.get("config", {}), t.config)
+            if d_cfg:
+                diff.append(d_cfg)
+            raise guard.OutputError(f"--out {runs.parent}: runs/{t.name} was made differently "
+                                    f"({'; '.join(diff) or 'another version'}); choose another --out to keep both")
+    return redo
 
 
 def _warm_cache(base: Config) -> None:
@@ -224,16 +370,56 @@ def _warm_cache(base: Config) -> None:
     Simulation(small, 0).compile()
 
 
-def _run_on_dask(todo, steps, runs_dir, sample_every, workers, scheduler, bar) -> list[dict]:
+def connect(address: str, timeout_s: float):
+    """A Client on an existing scheduler that has at least one worker, or SchedulerError in
+    at most 3 × timeout_s (a silent server would otherwise keep the handshake waiting forever)."""
+    from dask.distributed import Client
+    from distributed.comm.addressing import parse_address, parse_host_port
+    try:
+        scheme, location = parse_address(address)
+        if scheme not in ("tcp", "tls", "ws", "wss"):
+            raise ValueError(f"{scheme}:// is not supported; tcp://, tls://, ws:// or wss:// are")
+        _, port = parse_host_port(location)
+        if not 0 < int(port) < 65536:
+            raise ValueError(f"port {port} is not within 1..65535")
+    except ValueError as e:
+        raise SchedulerError(f"--scheduler {address!r}: not a scheduler address ({e}); expected tcp://HOST:PORT") from None
+    got: dict = {}
+
+    def attempt():
+        try:
+            got["client"] = Client(address, timeout=f"{timeout_s}s")
+        except BaseException as e:  # noqa: BLE001 (reported below, in one line)
+            got["error"] = e
+    t = threading.Thread(target=attempt, daemon=True, name="connect-scheduler")
+    t.start()
+    t.join(2 * timeout_s)
+    if t.is_alive() or not got:
+        raise SchedulerError(f"--scheduler {address}: no answer within {timeout_s:g} s (is a Dask scheduler there?)")
+    if "error" in got:
+        raise SchedulerError(f"--scheduler {address}: cannot reach it ({str(got['error']).splitlines()[0]})")
+    client = got["client"]
+    try:
+        client.wait_for_workers(1, timeout=timeout_s)
+    except (TimeoutError, OSError):
+        client.close()
+        raise SchedulerError(f"--scheduler {address}: no workers after {timeout_s:g} s; start some with "
+                             f"`dask worker {address}`") from None
+    return client
+
+
+def _run_on_dask(todo, steps, runs_dir, sample_every, workers, client, out: Path, bar) -> list[dict]:
     from dask.distributed import Client, LocalCluster, as_completed
     cluster = None
-    if scheduler:
-        client = Client(scheduler, timeout="30s")
-    else:
+    scratch = out / ".dask-scratch"
+    if client is None:
         n = workers or os.cpu_count() or 1
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+        with guard.children_ignore_terminal_signals():   # Ctrl-C reaches the whole process group
+            # silence_logs: stopping a busy worker on Ctrl-C is expected, not a warning worth a screen
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                   local_directory=str(scratch), silence_logs=logging.ERROR)
         client = Client(cluster)
-    rows = []
+    rows, futures = [], []
     try:
         futures = [client.submit(run_task, t, steps, runs_dir, sample_every, key=f"run-{t.name}", retries=2,
                                  pure=False) for t in todo]
@@ -242,7 +428,11 @@ def _run_on_dask(todo, steps, runs_dir, sample_every, workers, scheduler, bar) -
             if bar is not None:
                 bar.update(1)
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        with guard.deferred():
+            if len(rows) < len(todo) and cluster is None and futures:
+                client.cancel(futures)      # a shared scheduler's workers stop too
+            if cluster is not None:
+                client.close()
+                cluster.close()
+                shutil.rmtree(scratch, ignore_errors=True)
     return rows

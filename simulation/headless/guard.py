@@ -1,0 +1,186 @@
+"""What keeps headless work whole: signals that end it cleanly, and one writer per directory.
+
+Signals. SIGINT, SIGTERM and SIGHUP all end a run the same way. The first raises KeyboardInterrupt
+where the program is, so the stepping loop stops at once; every later one is only noted, so a
+second Ctrl-C cannot cut the final write short. Library code may swallow that exception (Numba's
+compiler catches broad exceptions while it compiles), so the signal is also remembered and
+`check()` raises it again at the next safe point. While `deferred()` is active (writing the last
+files) no signal raises at all. The exit code is 128 + the first signal's number: 130 for SIGINT,
+143 for SIGTERM, 129 for SIGHUP.
+
+Directories. A run or a sweep holds an exclusive `flock` on DIR/.in-progress for as long as it
+writes there; the file names the process and is removed when the work is complete. A second
+writer is refused with one line naming the first; a marker left with no lock on it means the
+writer was killed before it finished (`plot` and sweeps read it so).
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+STOP_SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
+MARKER = ".in-progress"
+
+
+class OutputError(Exception):
+    """An output directory that cannot be used as asked (one line for the user, exit 2)."""
+
+
+class StopSignals:
+    """Installs the stop handlers for the duration of a `with` block (main thread only).
+
+    With `restore=False` (the command line) the stop signals are ignored after the block: a
+    process that has written everything should not die by a late signal's default action (Python
+    restores that while it shuts down) and report another exit code."""
+
+    def __init__(self, restore: bool = True):
+        self.restore = restore
+        self.received: int | None = None
+        self._raised = False
+        self._deferring = 0
+        self._old: dict[int, object] = {}
+
+    def __enter__(self) -> "StopSignals":
+        global _active
+        for s in STOP_SIGNALS:
+            self._old[s] = signal.signal(s, self._handle)
+        _active = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        global _active
+        if not self.restore:
+            for s in self._old:
+                signal.signal(s, signal.SIG_IGN)
+            return
+        for s, h in self._old.items():
+            signal.signal(s, h)
+        _active = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.received is None:
+            self.received = signum
+        if not self._raised and not self._deferring:
+            self._raised = True
+            raise KeyboardInterrupt
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.received).name if self.received else "SIGINT"
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.received or signal.SIGINT)
+
+
+_active: StopSignals | None = None
+
+
+def received() -> int | None:
+    """The first stop signal this process got (None if none, or if no handlers are installed)."""
+    return _active.received if _active else None
+
+
+def signal_name() -> str | None:
+    return _active.name if _active and _active.received else None
+
+
+def check() -> None:
+    """Raise KeyboardInterrupt if a stop signal came and was swallowed on its way up."""
+    if _active is not None and _active.received is not None and not _active._deferring:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def deferred():
+    """No signal raises inside this block (they are still noted): for writing the final files."""
+    if _active is None:
+        yield
+        return
+    _active._deferring += 1
+    try:
+        yield
+    finally:
+        _active._deferring -= 1
+
+
+@contextlib.contextmanager
+def children_ignore_terminal_signals():
+    """Processes started inside this block ignore SIGINT and SIGHUP (an ignored disposition is
+    inherited, and Python leaves it alone): a Ctrl-C at the terminal goes to every process in the
+    group, but only this one should act on it, stopping the workers in order."""
+    terminal = [s for s in (signal.SIGINT, getattr(signal, "SIGHUP", None)) if s is not None]
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in terminal}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+class DirectoryLock:
+    """An exclusive, non-blocking lock on DIR/.in-progress, which records who holds it."""
+
+    def __init__(self, directory: str | os.PathLike, what: str):
+        self.dir = Path(directory)
+        self.path = self.dir / MARKER
+        self.what = what
+        self._fd: int | None = None
+
+    def acquire(self) -> "DirectoryLock":
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OutputError(f"--out {self.dir}: {holder(self.dir) or 'another process'} is writing there; "
+                              f"wait for it to finish or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "what": self.what, "argv": sys.argv,
+                                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode() + b"\n")
+        self._fd = fd
+        return self
+
+    def release(self, complete: bool) -> None:
+        """Let go; a complete job removes the marker, an incomplete one leaves it (unlocked)."""
+        if self._fd is None:
+            return
+        if complete:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None
+
+
+def holder(directory: str | os.PathLike) -> str | None:
+    """'a run (pid 123, since ...)' if a live process holds DIR's lock, else None."""
+    path = Path(directory) / MARKER
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                info = json.loads(os.read(fd, 65536).decode() or "{}")
+            except (ValueError, UnicodeDecodeError):
+                info = {}
+            return f"a {info.get('what', 'job')} (pid {info.get('pid', '?')}, since {info.get('started', '?')})"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def killed_before_finishing(directory: str | os.PathLike) -> bool:
+    """True if DIR carries a marker that nobody holds: its writer died before completing."""
+    return (Path(directory) / MARKER).exists() and holder(directory) is None
