@@ -62,6 +62,9 @@ class ChannelPlan:
     channels_per_unit: int                   # N_unit actually used (lowered when the sites run out)
 
 
+MANY = 1e12   # more channels than any membrane has sites for: the caller refuses such a plan
+
+
 def fit_channels(rel_perm: float, p_open: float, d_nm2_per_ns: float, unit_permeability: float,
                  max_count: int | None = None) -> tuple[int, float]:
     """(channels, open probability) giving `rel_perm` exactly (unit_permeability = N_unit · p_ref ·
@@ -71,9 +74,9 @@ def fit_channels(rel_perm: float, p_open: float, d_nm2_per_ns: float, unit_perme
     if rel_perm <= 0.0:
         return 0, p_open
     open_channels = rel_perm * unit_permeability / d_nm2_per_ns     # n · p needed
-    n = max(1, int(round(open_channels / p_open)))
+    n = max(1, int(round(min(open_channels / p_open, MANY))))
     if open_channels / n > 1.0:
-        n = int(np.ceil(open_channels))
+        n = int(np.ceil(min(open_channels, MANY)))
     if max_count is not None:
         n = min(n, max_count)
     if n == 0:

@@ -61,6 +61,15 @@ CLI = [  # arguments -> a word the one-line message must contain
     (["sweep", "--vary", "outside.K=5,5,5.0", "--steps", "10", "--out", "O"], "more than once"),
     (["sweep", "--vary", "outside.K=5,10", "--first-seed", str(2 ** 70), "--steps", "10", "--out", "O"],
      "--first-seed"),
+    (["run", "--steps", "300", "--window", "5000:9000", "--out", "O"], "--window"),
+    (["run", "--steps", "1000", "--sample-every", "50", "--window", "110:140", "--out", "O"], "fewer than 2 samples"),
+    (["run", "--steps", "10", "--set", 'name="two\nlines"', "--out", "O"], "name"),
+    (["run", "--steps", "10", "--set", f'description="{"x" * 5000}"', "--out", "O"], "description"),
+    (["run", "--steps", "10", "--set", "channels.Cl.open_probability=5e-324", "--out", "O"], "open_probability"),
+    (["run", "--steps", "10", "--set", "membrane.channels_per_unit_permeability=100000000000000000000", "--out", "O"],
+     "channels_per_unit_permeability"),
+    (["sweep", "--vary", "outside.K=5,10", "--steps", "10", "--scheduler", "not a url", "--out", "O"], "--scheduler"),
+    (["sweep", "--vary", "outside.K=5,10", "--steps", "10", "--scheduler", "inproc://x", "--out", "O"], "--scheduler"),
 ]
 
 
@@ -72,6 +81,14 @@ def test_bad_arguments_are_one_line_and_exit_2(args, word, tmp_path):
     assert r.returncode == 2, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and word in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "O").exists()
+
+
+def test_a_config_file_larger_than_a_page_is_refused_before_it_is_parsed(tmp_path):
+    f = tmp_path / "big.toml"
+    f.write_text('description = "' + "x" * (2 << 20) + '"\n')
+    with pytest.raises(ConfigError) as e:
+        load(None, str(f), [])
+    assert "MB" in str(e.value)
 
 
 def test_a_binary_config_file_is_one_line_not_a_traceback(tmp_path):

@@ -67,9 +67,15 @@ def _concentrations(side: int) -> dict[str, Key]:
     return {ion: Key(DEFAULT_mM[ion][side], float, lo=0.0) for ion in SOLUTES}
 
 
+MIN_CROSSING_D = 0.001   # nm²/ns
+
+
 def _diffusion() -> dict[str, Key]:
-    """A species that crosses must move (D > 0); a filler may stand still (D = 0)."""
-    return {n: Key(INFO[n].d_nm2_per_ns, float, lo=0.0, lo_open=INFO[n].permeant) for n in DIFFUSING_NAMES}
+    """A species that crosses must move (D at least 0.001 nm²/ns, a thousandth of an ion's in water);
+    a filler may stand still (D = 0)."""
+    return {n: Key(INFO[n].d_nm2_per_ns, float, lo=MIN_CROSSING_D if INFO[n].permeant else 0.0)
+            for n in DIFFUSING_NAMES}
+
 
 
 SCHEMA: dict[str, Any] = {
@@ -101,9 +107,9 @@ SCHEMA: dict[str, Any] = {
     "membrane": {
         "pore_width_nm": Key(1.2, float, lo=0.0, lo_open=True),
         "site_spacing_nm": Key(8.0, float, lo=0.0, lo_open=True),
-        "channels_per_unit_permeability": Key(40, int, lo=1),
+        "channels_per_unit_permeability": Key(40, int, lo=1, hi=10000),
         # a type needing fewer channels gets this many, each open less often (membrane.channels.plan_channels)
-        "min_channels_per_type": Key(8, int, lo=1),
+        "min_channels_per_type": Key(8, int, lo=1, hi=1000),
     },
     "channels": "per-ion",  # see CHANNEL_KEYS
     # The far bulk stirred (particles.diffusion): what a 2D strip lacks of a real cell's volume.
@@ -117,13 +123,13 @@ SCHEMA: dict[str, Any] = {
         "enabled": Key(True, bool),
         "count": Key(13, int, lo=0),
         "max_turnover_per_us": Key(20.0, float, lo=0.0, lo_open=True),
-        "capture_radius_nm": Key(3.5, float, lo=0.0, lo_open=True),
+        "capture_radius_nm": Key(3.5, float, lo=0.1),   # nm: at least an ion's radius
     },
 }
 
 CHANNEL_KEYS = {
     "relative_permeability": Key(0.0, float, lo=0.0),
-    "open_probability": Key(0.9, float, lo=0.0, lo_open=True, hi=1.0),
+    "open_probability": Key(0.9, float, lo=0.001, hi=1.0),   # rarer openings: give a lower relative_permeability
     "mean_open_time_ns": Key(20.0, float, lo=0.0, lo_open=True),
     # D in the pore over D in the bulk: a lazy walk in the pore (a narrower, slower channel)
     "pore_D_factor": Key(1.0, float, lo=0.0, lo_open=True, hi=1.0),

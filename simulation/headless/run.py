@@ -112,13 +112,25 @@ def run(config: Config, steps: int, out_dir: str | os.PathLike, seed: int = 0,
     out = Path(out_dir)
     every = sample_every or default_sample_every(steps)
     lock = claim(out, overwrite)
+    try:
+        summary, interrupted = _run_claimed(config, steps, out, seed, every, progress, window, lock)
+    finally:
+        lock.release(complete=False)   # after an error: the marker stays, saying the run did not finish
+    if interrupted:
+        raise Interrupted(summary)
+    return summary
+
+
+def _run_claimed(config: Config, steps: int, out: Path, seed: int, every: int, progress: bool, window,
+                 lock: guard.DirectoryLock) -> tuple[dict, bool]:
+    """The body of `run` once DIR is held: step, record, and write the summary last."""
     t0 = time.perf_counter()
     sim = rec = bar = None
     interrupted = False
     startup_s = wall_s = 0.0
     try:
-        sim = Simulation(config, seed)
         write_text(out / "config.toml", to_toml(config.data))
+        sim = Simulation(config, seed)
         rec = TimeseriesRecorder(sim, out / "timeseries.csv", every)
         rec.sample()
         rec.flush()
@@ -155,9 +167,7 @@ def run(config: Config, steps: int, out_dir: str | os.PathLike, seed: int = 0,
         summary = _summary(config, sim, rec, steps, seed, every, interrupted, startup_s, wall_s, window)
         write_json(out / "summary.json", summary)
         lock.release(complete=True)
-    if interrupted:
-        raise Interrupted(summary)
-    return summary
+    return summary, interrupted
 
 
 def _summary(config: Config, sim, rec, steps: int, seed: int, every: int, interrupted: bool,
