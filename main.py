@@ -3,7 +3,7 @@
     python main.py                      the live window on the default preset (same as `live`)
     python main.py live [--preset NAME | --config FILE] [--fullscreen] [--frames N --screenshot F]
     python main.py run --steps N --out DIR [--overwrite] [--seed S] [--sample-every K] [--no-progress]
-    python main.py sweep --vary KEY=v1,v2,... [--seeds N] --steps N --out DIR [--workers N] [--scheduler ADDR]
+    python main.py sweep --vary KEY=v1,v2,... [--seeds N] --steps N --out DIR [--workers N] [--scheduler ADDR [--timeout S]]
     python main.py plot RUN_DIR
     python main.py validate
     python main.py presets

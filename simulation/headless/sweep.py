@@ -414,7 +414,9 @@ def _run_on_dask(todo, steps, runs_dir, sample_every, workers, client, out: Path
     scratch = out / ".dask-scratch"
     if client is None:
         n = workers or os.cpu_count() or 1
-        with guard.children_ignore_terminal_signals():   # Ctrl-C reaches the whole process group
+        import dask
+        # Dask's scratch and lock files in DIR (removed at the end), not in the system temp directory
+        with guard.children_ignore_terminal_signals(), dask.config.set({"temporary-directory": str(scratch)}):
             # silence_logs: stopping a busy worker on Ctrl-C is expected, not a warning worth a screen
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                    local_directory=str(scratch), silence_logs=logging.ERROR)
