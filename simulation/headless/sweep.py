@@ -372,7 +372,7 @@ def _warm_cache(base: Config) -> None:
 
 def connect(address: str, timeout_s: float):
     """A Client on an existing scheduler that has at least one worker, or SchedulerError in
-    at most 3 × timeout_s (a silent server would otherwise keep the handshake waiting forever)."""
+    at most about 2 × timeout_s (a silent server would otherwise keep the handshake waiting forever)."""
     from dask.distributed import Client
     from distributed.comm.addressing import parse_address, parse_host_port
     try:
@@ -393,7 +393,7 @@ def connect(address: str, timeout_s: float):
             got["error"] = e
     t = threading.Thread(target=attempt, daemon=True, name="connect-scheduler")
     t.start()
-    t.join(2 * timeout_s)
+    t.join(timeout_s + 2)
     if t.is_alive() or not got:
         raise SchedulerError(f"--scheduler {address}: no answer within {timeout_s:g} s (is a Dask scheduler there?)")
     if "error" in got:
