@@ -7,20 +7,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from particles.species import PERMEANT_NAMES
-from simulation.core.config import ConfigError, load, toml_string
+from simulation.core.config import ConfigError, flatten, load, toml_string
 from simulation.headless.run import run
 from tests.cells import TINY
 
 
-def _flat(d, prefix=""):
-    for k, v in d.items():
-        if isinstance(v, dict):
-            yield from _flat(v, f"{prefix}{k}.")
-        else:
-            yield f"{prefix}{k}", v
-
-
-DEFAULTS = dict(_flat(load("mammalian", None, TINY).data))
+DEFAULTS = flatten(load("mammalian", None, TINY).data)
 KEYS = sorted(set(DEFAULTS) | {f"channels.{ion}.{k}" for ion in PERMEANT_NAMES
                                for k in ("relative_permeability", "open_probability", "mean_open_time_ns",
                                          "pore_D_factor")})

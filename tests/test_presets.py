@@ -1,7 +1,7 @@
 """Every shipped preset builds at full size, runs, and keeps the invariants."""
 import pytest
 
-from simulation.core.config import load, preset_names
+from simulation.core.config import flatten, load, preset_names
 from simulation.core.model import Simulation
 
 
@@ -17,14 +17,6 @@ def test_preset_runs(name):
     assert all(k in th for k in ("E_K_mV", "E_Na_mV", "E_Cl_mV", "V_GHK_mV", "V_MN_mV", "V_Donnan_mV"))
 
 
-def _given(table, prefix=""):
-    for k, v in table.items():
-        if isinstance(v, dict):
-            yield from _given(v, f"{prefix}{k}.")
-        else:
-            yield f"{prefix}{k}", v
-
-
 @pytest.mark.parametrize("name", preset_names())
 def test_preset_gives_only_what_it_changes(name):
     """The defaults are the mammalian neuron: no preset repeats one (a [channels] table replaces
@@ -34,7 +26,7 @@ def test_preset_gives_only_what_it_changes(name):
     from simulation.core.config import PRESET_DIR, defaults
     given = tomllib.loads((PRESET_DIR / f"{name}.toml").read_text())
     d = defaults()
-    for key, value in _given({k: v for k, v in given.items() if k != "channels"}):
+    for key, value in flatten({k: v for k, v in given.items() if k != "channels"}).items():
         node = d
         for part in key.split("."):
             node = node[part]

@@ -54,7 +54,17 @@ def test_a_signal_leaves_a_valid_summary_complete_rows_and_the_right_exit_code(m
 
 def _start(args, **kw):
     return subprocess.Popen([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, **kw)
+
+
+def _stop(p, sig, timeout=120) -> str:
+    """Send `sig` and wait for the process to end; its stderr."""
+    try:
+        p.send_signal(sig)
+        return p.communicate(timeout=timeout)[1]
+    finally:
+        if p.poll() is None:   # it did not stop: take it and whatever it started down
+            os.killpg(p.pid, signal.SIGKILL)
 
 
 def _wait_for(path: Path, seconds=120):
@@ -67,14 +77,9 @@ def _wait_for(path: Path, seconds=120):
 def test_sigterm_mid_run_exits_143_with_the_rows_and_a_summary(tmp_path):
     out = tmp_path / "run"
     p = _start(["run", "--steps", "100000000", "--sample-every", "50", "--out", str(out), *SETS])
-    try:
-        _wait_for(out / "timeseries.csv")
-        time.sleep(1.5)
-        p.send_signal(signal.SIGTERM)
-        _, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
+    _wait_for(out / "timeseries.csv")
+    time.sleep(1.5)
+    err = _stop(p, signal.SIGTERM)
     assert p.returncode == 143, err
     assert "Traceback" not in err and "SIGTERM" in err
     s = json.loads((out / "summary.json").read_text())
@@ -88,13 +93,8 @@ def test_an_interrupt_during_a_cold_compile_is_not_swallowed(tmp_path):
     out = tmp_path / "run"
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     p = _start(["run", "--steps", "100000000", "--out", str(out), *SETS], env=env)
-    try:
-        _wait_for(out / "timeseries.csv")    # the first row is written just before compiling
-        p.send_signal(signal.SIGINT)
-        _, err = p.communicate(timeout=300)
-    finally:
-        if p.poll() is None:
-            p.kill()
+    _wait_for(out / "timeseries.csv")    # the first row is written just before compiling
+    err = _stop(p, signal.SIGINT, timeout=300)
     assert p.returncode == 130, err
     s = json.loads((out / "summary.json").read_text())
     assert s["interrupted"] is True and s["steps"] < 100000000
@@ -103,16 +103,11 @@ def test_an_interrupt_during_a_cold_compile_is_not_swallowed(tmp_path):
 def test_a_sweep_stopped_by_sigterm_says_so_exits_143_and_leaves_no_partial_runs(tmp_path):
     out = tmp_path / "sweep"
     p = _start(["sweep", "--vary", "outside.K=5,10,20", "--steps", "100000000", "--workers", "2", "--out", str(out),
-                *SETS], start_new_session=True)
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline and not list((out / "runs").glob(".tmp-*/timeseries.csv")):
-            time.sleep(0.2)
-        p.send_signal(signal.SIGTERM)
-        _, err = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
+                *SETS])
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((out / "runs").glob(".tmp-*/timeseries.csv")):
+        time.sleep(0.2)
+    err = _stop(p, signal.SIGTERM)
     assert p.returncode == 143, err
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("SIGTERM")
     assert not list((out / "runs").glob(".tmp-*")) and not (out / ".in-progress").exists()

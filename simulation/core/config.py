@@ -253,6 +253,17 @@ def load(preset: str | None = None, config_file: str | os.PathLike | None = None
     return Config(_validate_all(data, source), source)
 
 
+def flatten(data: dict, prefix: str = "") -> dict:
+    """{"outside": {"K": 5.0}} -> {"outside.K": 5.0}: a resolved config (or any part) by dotted key."""
+    out = {}
+    for k, v in data.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 def from_data(data: dict, source: str = "data") -> Config:
     """A validated Config from a resolved config dict (as summary.json holds it): how sweep tasks
     carry their whole config to a worker."""

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from particles.species import PERMEANT_NAMES, SOLUTES
 from simulation import __version__
-from simulation.core.config import Config, ConfigError, from_data, parse_value
+from simulation.core.config import Config, ConfigError, flatten, from_data, parse_value
 from simulation.headless import guard
 from simulation.headless.recorders import replacing, write_json
 from simulation.headless.run import LABELS, default_sample_every, fingerprint, summary_fingerprint
@@ -291,19 +291,9 @@ def _remove_leftovers(runs: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _flat(data: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in data.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def config_diff(before: dict, now: dict, ignore: set[str] = frozenset(), limit: int = 3) -> str:
     """'outside.K 5 before, 10 now; pump.enabled ...' for the keys whose values differ."""
-    a, b = _flat(before), _flat(now)
+    a, b = flatten(before), flatten(now)
     keys = [k for k in dict.fromkeys([*a, *b]) if k not in ignore and k not in LABELS and a.get(k) != b.get(k)]
     def show(v):
         return "unset" if v is None else json.dumps(v)[:40]
