@@ -27,6 +27,11 @@ A pump that takes an ion which crossed a channel but had not yet reached the far
 that transit (`membrane.pump`), then clears the marks: only crossings through channels count.
 The counts go into a tally with one row per fixed block of particles (`N_BLOCKS`, whatever the
 number of threads), so threads never write the same counter and the totals are exact.
+
+The move pass also lists, per block, the free ions whose move may end within reach of the
+membrane face their species binds at (`FaceList`: those that start within reach plus the longest
+step): the pumps then look only at those, instead of scanning every particle one by one each step.
+The list is in particle order, as a scan would be, so the captures are the same.
 """
 from __future__ import annotations
 
@@ -52,6 +57,24 @@ class Field(NamedTuple):
     selective: bool   # off: every pore admits every permeant species
 
 
+INNER_FACE, OUTER_FACE = 1, 2   # bits of FaceList.faces
+
+
+class FaceList(NamedTuple):
+    """The free ions the move pass lists for the pumps: those of a species marked for a face that
+    may end the move at most `reach_nm` from it (they start within reach plus the longest step,
+    on either side of the face); the pumps check where they did end. Block b's indices start at
+    index[b·n // N_BLOCKS]."""
+    reach_nm: float          # < 0: list nothing (the pumps are off)
+    faces: np.ndarray        # uint8[species]: INNER_FACE | OUTER_FACE
+    index: np.ndarray        # int64[n]: the listed particles
+    count: np.ndarray        # int64[N_BLOCKS]: how many block b listed
+
+
+def new_face_list(reach_nm: float, faces: np.ndarray, n_particles: int) -> FaceList:
+    return FaceList(float(reach_nm), faces, np.zeros(n_particles, dtype=np.int64), np.zeros(N_BLOCKS, dtype=np.int64))
+
+
 def new_tally(n_species: int) -> np.ndarray:
     """Cumulative transits [block, EFFLUX/INFLUX, species]; sum over blocks for the totals."""
     return np.zeros((N_BLOCKS, 2, n_species), dtype=np.int64)
@@ -69,11 +92,15 @@ def inside_share(x, x_left, x_right):
 
 
 @njit(cache=True, parallel=True)
-def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, step, tally):
+def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, step, tally, near, near_index,
+                   near_count):
     """One Brownian step of every free particle, resolved against the membrane.
 
     Moves `particles` in place, adds the reservoir-to-reservoir transits completed this step to
-    `tally`, and returns dQ_in: the change of the induced inside charge Σ z·w (e).
+    `tally`, lists the ions now within reach of their face (`near`, a FaceList) in `near_index`
+    and `near_count` (which are near.index and near.count, passed as arrays of their own: Numba's
+    parfor drops writes inside a prange to an array taken from a tuple, as if they were dead),
+    and returns (dQ_in, ions listed): dQ_in is the change of the induced inside charge Σ z·w (e).
     """
     x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
     step_a, charge, permeant = kinds.step_a_nm, kinds.charge, kinds.permeant
@@ -86,16 +113,28 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
     a_reach = step_a.max() * (1.0 + stirring.extra_scale)   # the longest step anywhere
     key = step_key(seed, step, STREAM_MOVE)
     mkey = step_key(seed, step, STREAM_METROPOLIS)
+    reach, faces = near.reach_nm, near.faces
     n = x.size
     dq_block = np.zeros(N_BLOCKS)
     for b in prange(N_BLOCKS):
         dq_b = 0.0
+        start = b * n // N_BLOCKS
+        listed = 0
         # unsigned indices: Numba then skips the negative-index wraparound on every array access
-        for i in range(np.uint64(b * n // N_BLOCKS), np.uint64((b + 1) * n // N_BLOCKS)):
+        for i in range(np.uint64(start), np.uint64((b + 1) * n // N_BLOCKS)):
             f = flags[i]
             if f & HELD:
                 continue
             s = species[i]
+            fs = faces[s]
+            if fs != 0 and reach >= 0.0:
+                # list it for the pumps if this move can end within their reach (|Δx| ≤ a_reach,
+                # also out of a pore); they check where it did end
+                xo = x[i]
+                if ((fs & INNER_FACE and x_left - reach - a_reach <= xo < x_left + a_reach)
+                        or (fs & OUTER_FACE and x_right - a_reach < xo <= x_right + reach + a_reach)):
+                    near_index[start + listed] = i
+                    listed += 1
             a = step_a[s]
             if a == 0.0:
                 continue
@@ -166,7 +205,10 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
             y[i] = yn
             dq_b += dq
         dq_block[b] = dq_b
+        near_count[b] = listed
     dq = 0.0
+    listed = 0
     for b in range(N_BLOCKS):   # in block order (an array .sum() here would be a parallel reduction)
         dq += dq_block[b]
-    return dq
+        listed += near_count[b]
+    return dq, listed

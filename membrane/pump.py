@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from membrane.crossing import EFFLUX, INFLUX
+from membrane.crossing import EFFLUX, INFLUX, INNER_FACE, N_BLOCKS, OUTER_FACE
 from membrane.geometry import Band
 from particles.rng import STREAM_PUMP, STREAM_RELEASE, draw, hi_symmetric, step_key, unit
 from particles.species import Species
@@ -58,6 +58,15 @@ class Pumps(NamedTuple):
     slots: np.ndarray     # int64[pump, NA_PER_CYCLE]: indices of the held particles, -1 for none
     p_flip: float         # per-step probability of each conformational change
     capture_r_nm: float   # reach of a binding site from the membrane face
+
+
+def binding_faces(n_species: int) -> np.ndarray:
+    """Which membrane face each species binds at (membrane.crossing.FaceList.faces): Na⁺ from
+    the inside, K⁺ from the outside."""
+    faces = np.zeros(n_species, dtype=np.uint8)
+    faces[_NA] = INNER_FACE
+    faces[_K] = OUTER_FACE
+    return faces
 
 
 def flip_probability(max_turnover_per_us: float, dt_ns: float) -> float:
@@ -115,11 +124,13 @@ def release_all(particles, charge, band, pumps, seed, step):
 
 
 @njit(cache=True)
-def advance_pumps(particles, charge, band, pumps, seed, step, tally):
+def advance_pumps(particles, charge, band, pumps, seed, step, tally, near):
     """Conformational changes, then captures; returns (dQ_in, cycles completed, ATP spent).
 
-    An ion captured after crossing a channel, before it reached the far reservoir of this side,
-    has completed that transit: it is added to `tally` (row 0: this loop is serial) here."""
+    The ions that may be captured are the ones the move pass listed within reach of their face
+    (`near`, a membrane.crossing.FaceList), taken in particle order. An ion captured after
+    crossing a channel, before it reached the far reservoir of this side, has completed that
+    transit: it is added to `tally` (row 0: this loop is serial) here."""
     x, y, species, flags, held_by = particles.x, particles.y, particles.species, particles.flags, particles.held_by
     pump_y, phase, n_held, slots = pumps.y_nm, pumps.phase, pumps.n_held, pumps.slots
     p_flip, capture_r = pumps.p_flip, pumps.capture_r_nm
@@ -148,55 +159,59 @@ def advance_pumps(particles, charge, band, pumps, seed, step, tally):
     if not any_open:
         return dq, cycles, atp
     r2 = capture_r * capture_r
-    for i in range(x.size):
-        xi = x[i]
-        s = species[i]
-        if s == _NA:
-            if xi >= x_left or xi < x_left - capture_r:
-                continue
-            face = x_left
-            want = _IN_OPEN
-            cap = NA_PER_CYCLE
-        elif s == _K:
-            if xi <= x_right or xi > x_right + capture_r:
-                continue
-            face = x_right
-            want = _OUT_OPEN
-            cap = K_PER_CYCLE
-        else:
-            continue
-        if flags[i] & HELD:
-            continue
-        yi = y[i]
-        # pumps are sorted by y and further apart than 2 r: only the neighbours can be in reach
-        lo = 0
-        hi = n_pumps
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if pump_y[mid] < yi:
-                lo = mid + 1
+    n = x.size
+    for b in range(N_BLOCKS):        # block by block, in the order the move pass listed them
+        start = b * n // N_BLOCKS
+        for j in range(near.count[b]):
+            i = near.index[start + j]
+            xi = x[i]
+            s = species[i]
+            if s == _NA:
+                if xi >= x_left or xi < x_left - capture_r:
+                    continue
+                face = x_left
+                want = _IN_OPEN
+                cap = NA_PER_CYCLE
+            elif s == _K:
+                if xi <= x_right or xi > x_right + capture_r:
+                    continue
+                face = x_right
+                want = _OUT_OPEN
+                cap = K_PER_CYCLE
             else:
-                hi = mid
-        for p in (lo - 1, lo):
-            if p < 0 or p >= n_pumps or phase[p] != want:
                 continue
-            dx = xi - face
-            dy = yi - pump_y[p]
-            if dx * dx + dy * dy > r2:
+            if flags[i] & HELD:
                 continue
-            if want == _IN_OPEN and flags[i] & FAR_OUT:
-                tally[0, INFLUX, s] += 1
-            elif want == _OUT_OPEN and flags[i] & FAR_IN:
-                tally[0, EFFLUX, s] += 1
-            k = n_held[p]
-            slots[p, k] = i
-            n_held[p] = k + 1
-            held_by[i] = p
-            flags[i] = HELD
-            x[i], y[i] = _held_position(p, k, want == _IN_OPEN, pump_y, x_left, x_right, x_mid)
-            if k + 1 == cap:
-                phase[p] = _IN_OCC if want == _IN_OPEN else _OUT_OCC
-            break
+            yi = y[i]
+            # pumps are sorted by y and further apart than 2 r: only the neighbours can be in reach
+            lo = 0
+            hi = n_pumps
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if pump_y[mid] < yi:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            for p in (lo - 1, lo):
+                if p < 0 or p >= n_pumps or phase[p] != want:
+                    continue
+                dx = xi - face
+                dy = yi - pump_y[p]
+                if dx * dx + dy * dy > r2:
+                    continue
+                if want == _IN_OPEN and flags[i] & FAR_OUT:
+                    tally[0, INFLUX, s] += 1
+                elif want == _OUT_OPEN and flags[i] & FAR_IN:
+                    tally[0, EFFLUX, s] += 1
+                k = n_held[p]
+                slots[p, k] = i
+                n_held[p] = k + 1
+                held_by[i] = p
+                flags[i] = HELD
+                x[i], y[i] = _held_position(p, k, want == _IN_OPEN, pump_y, x_left, x_right, x_mid)
+                if k + 1 == cap:
+                    phase[p] = _IN_OCC if want == _IN_OPEN else _OUT_OCC
+                break
     return dq, cycles, atp
 
 

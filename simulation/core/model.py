@@ -20,9 +20,9 @@ import numpy as np
 
 from membrane import theory
 from membrane.channels import ChannelSet
-from membrane.crossing import Field, new_tally
+from membrane.crossing import Field, new_face_list, new_tally
 from membrane.geometry import PUMP_SITE, MembraneGeometry, SiteLayout
-from membrane.pump import PumpSet
+from membrane.pump import PumpSet, binding_faces
 from membrane.voltage import IN, OUT, inside_charge, mid_line_charge, region_counts, voltage_mV
 from particles.diffusion import NO_STIRRING, step_half_width_nm, stirring
 from particles.rng import STREAM_PLACE, uniform_array
@@ -115,6 +115,7 @@ class Simulation:
         self.step_count = 0
         self.q_in = self.recount_inside_charge()
         self.counters = Counters(new_tally(N_SPECIES), np.zeros(2, dtype=np.int64))
+        self._near = None   # the move pass's list of ions within the pumps' reach (see _advance)
         self.events: list[Event] = []
 
     def _mark_reservoirs(self) -> None:
@@ -148,8 +149,13 @@ class Simulation:
 
     def _advance(self, k: int) -> None:
         params = StepParams(self.seed, float(self.capacitance_e_per_mV), self.field, self.stirring, self.pumps.enabled)
+        pumps = self.pumps.arrays
+        reach = pumps.capture_r_nm if self.pumps.enabled and self.pumps.n > 0 else -1.0
+        if self._near is None or self._near.index.size != self.state.n:   # particles were added or removed
+            self._near = new_face_list(reach, binding_faces(N_SPECIES), self.state.n)
+        near = self._near._replace(reach_nm=float(reach))
         self.q_in = float(advance(k, self.step_count, self.q_in, self.state, self.kinds, self.band,
-                                  self.channels.pores, self.pumps.arrays, params, self.counters))
+                                  self.channels.pores, pumps, params, self.counters, near))
         self.step_count += k
 
     # ---- reading ------------------------------------------------------------------------

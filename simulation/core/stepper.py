@@ -33,19 +33,22 @@ class Counters(NamedTuple):
 
 
 @njit(cache=True)
-def advance(n_steps, step0, q_in, particles, kinds, band, pores, pumps, params, counters):
-    """n_steps steps; updates arrays and counters in place and returns the new Q_in (e)."""
+def advance(n_steps, step0, q_in, particles, kinds, band, pores, pumps, params, counters, near):
+    """n_steps steps; updates arrays and counters in place and returns the new Q_in (e). `near`
+    (membrane.crossing.FaceList) is where the move pass lists the ions the pumps may bind."""
     seed = params.seed
     for t in range(n_steps):
         step = step0 + t
         # 1. gate channels; 2-3. propose moves and resolve the membrane with V of the last step
         gate_channels(pores, seed, step)
         v = voltage_mV(q_in, params.capacitance_e_per_mV)
-        q_in += move_particles(particles, kinds, band, pores, params.field, params.stirring, v, seed, step,
-                               counters.tally)
+        dq, listed = move_particles(particles, kinds, band, pores, params.field, params.stirring, v, seed, step,
+                                    counters.tally, near, near.index, near.count)
+        q_in += dq
         # 4. pumps advance their cycle
         if params.pumps_on:
-            dqp, cycles, atp = advance_pumps(particles, kinds.charge, band, pumps, seed, step, counters.tally)
+            dqp, cycles, atp = advance_pumps(particles, kinds.charge, band, pumps, seed, step, counters.tally,
+                                             near)
             q_in += dqp
             counters.pump_totals[0] += cycles
             counters.pump_totals[1] += atp
