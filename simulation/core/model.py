@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from membrane import theory
@@ -32,6 +33,7 @@ from particles.state import (FAR_IN, FAR_OUT, HELD, ParticleState, SpeciesArrays
                              place, species_totals)
 from simulation.core.config import Config, ConfigError, channel_plan
 from simulation.core.stepper import Counters, StepParams, advance
+from simulation.core.threads import ThreadGovernor
 
 
 @dataclass
@@ -116,6 +118,7 @@ class Simulation:
         self.q_in = self.recount_inside_charge()
         self.counters = Counters(new_tally(N_SPECIES), np.zeros(2, dtype=np.int64))
         self._near = None   # the move pass's list of ions within the pumps' reach (see _advance)
+        self.threads = ThreadGovernor(numba.get_num_threads())   # 1 or all, whichever is faster now
         self.events: list[Event] = []
 
     def _mark_reservoirs(self) -> None:
@@ -145,7 +148,7 @@ class Simulation:
         7. advance the clock; recorders then read between calls.
         """
         if k > 0:
-            self._advance(k)
+            self.threads.advance(self._advance, k)
 
     def _advance(self, k: int) -> None:
         params = StepParams(self.seed, float(self.capacitance_e_per_mV), self.field, self.stirring, self.pumps.enabled)
