@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-TRIAL_S = 0.01          # a trial of the other thread count lasts about this long (at the best rate)
+TRIAL_S = 0.01          # a trial of the other thread count lasts about this long
 RETRY_S = (1.0, 30.0)   # the other count is tried again after this long, doubling while it loses
 SMOOTHING = 0.3         # weight of a new measurement in the running time per step
 MARGIN = 1.05           # more threads must be this much faster to be chosen
@@ -49,7 +49,8 @@ class ThreadGovernor:
             return
         other = 1 if self.threads == self.max_threads else self.max_threads
         if self._trial_due(other):
-            n = k if other not in self.per_step else max(1, min(k, int(TRIAL_S / max(self._best(), 1e-9))))
+            # a trial lasts about TRIAL_S at the rate the other count had last time
+            n = k if other not in self.per_step else max(1, min(k, int(TRIAL_S / max(self.per_step[other], 1e-9))))
             if self._measured.get(self.threads, 0) < 2 and n == k and k > 1:
                 n = k // 2              # early on: measure both counts in this call
             self._timed(advance, n, other)
@@ -77,9 +78,6 @@ class ThreadGovernor:
         self.per_step[threads] = dt if seen < 2 else (1 - SMOOTHING) * self.per_step[threads] + SMOOTHING * dt
         self._measured[threads] = seen + 1
         self._tried_at[threads] = self._clock()
-
-    def _best(self) -> float:
-        return min(self.per_step.values())
 
     def _choose(self, after_trial: bool) -> None:
         many, one = self.per_step.get(self.max_threads), self.per_step.get(1)
