@@ -70,7 +70,7 @@ def phases(sim: Simulation, steps: int) -> dict[str, float]:
         v = voltage_mV(q, sim.capacitance_e_per_mV)
         t2 = time.perf_counter()
         dq, _ = move_particles(st, k, band, pores, sim.field, sim.stirring, v, sim.seed, s, tally, near, near.index,
-                               near.count)
+                               near.count, sim._hard)
         t3 = time.perf_counter()
         dqp, _, _ = advance_pumps(st, k.charge, band, pumps, sim.seed, s, tally, near)
         t4 = time.perf_counter()

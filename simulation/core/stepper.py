@@ -33,9 +33,10 @@ class Counters(NamedTuple):
 
 
 @njit(cache=True)
-def advance(n_steps, step0, q_in, particles, kinds, band, pores, pumps, params, counters, near):
+def advance(n_steps, step0, q_in, particles, kinds, band, pores, pumps, params, counters, near, hard):
     """n_steps steps; updates arrays and counters in place and returns the new Q_in (e). `near`
-    (membrane.crossing.FaceList) is where the move pass lists the ions the pumps may bind."""
+    (membrane.crossing.FaceList) is where the move pass lists the ions the pumps may bind; `hard`
+    (uint8[n]) its scratch mark of the moves that need the whole crossing rule."""
     seed = params.seed
     for t in range(n_steps):
         step = step0 + t
@@ -43,7 +44,7 @@ def advance(n_steps, step0, q_in, particles, kinds, band, pores, pumps, params, 
         gate_channels(pores, seed, step)
         v = voltage_mV(q_in, params.capacitance_e_per_mV)
         dq, listed = move_particles(particles, kinds, band, pores, params.field, params.stirring, v, seed, step,
-                                    counters.tally, near, near.index, near.count)
+                                    counters.tally, near, near.index, near.count, hard)
         q_in += dq
         # 4. pumps advance their cycle
         if params.pumps_on:
