@@ -135,15 +135,25 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
             half = a * stirred_scale(stirring, max(x_left - xo, xo - x_right, 0.0))
             xn, yn, _ = propose_step(key, i, xo, yo, half, width, height)
             depth_n = max(x_left - xn, xn - x_right)
+            half_n = a * stirred_scale(stirring, depth_n)
             one_side = ((xn < x_left) & (xo < x_left)) | ((xn > x_right) & (xo > x_right))
-            marks_kept = ((xn >= far_in) | ((f & FAR_IN) != 0)) & ((xn <= far_out) | ((f & FAR_OUT) != 0))
+            # where the stirring changes, Metropolis–Hastings; away from the walls its factor is
+            # that of two uniform squares (the whole rule does the rest)
+            same_scale = half_n == half
+            simple_mh = same_scale | (min(xo, width - xo, yo, height - yo) > 2.0 * a_reach)
+            ratio = half / max(half_n, 1e-300)
+            accepted = same_scale | ((max(abs(xn - xo), abs(yn - yo)) <= half_n)
+                                     & ((ratio * ratio >= 1.0) | (unit(draw(mkey, i)) < ratio * ratio)))
+            xf = xn if accepted else xo
+            depth_f = max(x_left - xf, xf - x_right)
+            marks_kept = (not accepted) | (((xn >= far_in) | ((f & FAR_IN) != 0)) & ((xn <= far_out) | ((f & FAR_OUT) != 0)))
             fs = faces[s]
-            unreachable = ((reach < 0.0) | (fs == 0) | (depth_n > reach) | (((fs & INNER_FACE) != 0) & (xn > x_right))
-                           | (((fs & OUTER_FACE) != 0) & (xn < x_left)))
-            plain = ((((f & HELD) == 0) & one_side & (a * stirred_scale(stirring, depth_n) == half) & marks_kept
-                      & unreachable) | (a == 0.0))
-            x[i] = xn if plain else xo
-            y[i] = yn if plain else yo
+            unreachable = ((reach < 0.0) | (fs == 0) | (depth_f > reach) | (((fs & INNER_FACE) != 0) & (xf > x_right))
+                           | (((fs & OUTER_FACE) != 0) & (xf < x_left)))
+            plain = ((((f & HELD) == 0) & one_side & simple_mh & marks_kept & unreachable) | (a == 0.0))
+            moved = plain & accepted
+            x[i] = xn if moved else xo
+            y[i] = yn if moved else yo
             hard[i] = 0 if plain else 1
         # 2. the whole rule for the rest, in a function of its own: written here, in the prange
         # body, its code kept the first pass from vectorising (1250 µs a step instead of 290)
