@@ -2,7 +2,10 @@
 
 `draw_particles` writes every visible particle as a filled disk of its species' colour into a
 `pygame.surfarray.pixels2d` view (indexed [x, y]); when the disks are large enough it also writes
-the charge sign in white (a bar for −, a cross for +).
+the charge sign in white (a bar for −, a cross for +). When the disks would cover the view many
+times over, `stride` draws every stride-th particle only (`draw_stride`): the picture is already
+saturated, the sample has the same mix of species and sides (particles are stored by compartment
+and species), and the drawing cost stops growing with the number of particles.
 """
 from __future__ import annotations
 
@@ -12,15 +15,22 @@ from numba import njit
 
 @njit(cache=True)
 def draw_particles(pix, x, y, species, colours, signs, left, top, width, height, x0_nm, y0_nm, px_per_nm,
-                   radius, sign_colour):
-    """Disks of `radius` px for particles inside the view rectangle; returns how many were drawn."""
+                   radius, sign_colour, stride=1):
+    """Disks of `radius` px for every `stride`-th particle inside the view rectangle; returns how
+    many were drawn."""
     right = left + width
     bottom = top + height
     r2 = radius * radius + radius
     drawn = 0
     show_sign = radius >= 4
     arm = max(1, radius - 2)
-    for i in range(x.size):
+    # the view in nm, a pixel wider than the disks reach: most particles of a zoomed view are
+    # outside it and are passed over by this one comparison, before any conversion to pixels
+    y_lo = y0_nm - (radius + 1) / px_per_nm
+    y_hi = y0_nm + (height + radius + 1) / px_per_nm
+    for i in range(0, x.size, stride):
+        if y[i] < y_lo or y[i] > y_hi:
+            continue
         sx = int(left + (x[i] - x0_nm) * px_per_nm)
         sy = int(top + (y[i] - y0_nm) * px_per_nm)
         if sx < left - radius or sx >= right + radius or sy < top - radius or sy >= bottom + radius:
@@ -47,6 +57,15 @@ def draw_particles(pix, x, y, species, colours, signs, left, top, width, height,
                         pix[sx, py] = sign_colour
         drawn += 1
     return drawn
+
+
+MAX_COVER = 3.0   # disks may cover the view this many times over before particles are sampled
+
+
+def draw_stride(n_in_view: float, radius: int, view_px: int) -> int:
+    """Every how many particles to draw so the disks cover the view at most MAX_COVER times."""
+    disk_px = (2 * radius + 1) ** 2
+    return max(1, int(n_in_view * disk_px / (MAX_COVER * max(view_px, 1))))
 
 
 def species_colours(surface, colours_rgb) -> np.ndarray:

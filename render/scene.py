@@ -10,7 +10,7 @@ import pygame
 from membrane.pump import PumpPhase
 from particles.species import NAMES, TABLE
 from render import style
-from render.pixels import draw_particles, species_colours
+from render.pixels import draw_particles, draw_stride, species_colours
 from render.text import TextLayer
 from render.transform import ViewTransform
 
@@ -83,11 +83,13 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: Te
     # particles, all at once, straight into the pixel array
     radius = max(1, int(round(0.32 * s * th.particle_scale)))
     colours = species_colours(surf, [th.species(n) for n in NAMES])
+    st = sim.state
+    shown = min(1.0, tf.visible_height_nm / g.height_nm)   # the share of the membrane in view
+    stride = draw_stride(st.n * shown, radius, view.width * view.height)
     pix = pygame.surfarray.pixels2d(surf)
     try:
-        st = sim.state
         draw_particles(pix, st.x, st.y, st.species, colours, SIGNS, view.x, view.y, view.width, view.height,
-                       tf.x0_nm, tf.y0_nm, s, radius, surf.map_rgb((255, 255, 255)))
+                       tf.x0_nm, tf.y0_nm, s, radius, surf.map_rgb((255, 255, 255)), stride)
     finally:
         del pix
 
@@ -100,6 +102,8 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: Te
             pygame.draw.line(surf, _mix(th.background, th.followed, 0.15 + 0.85 * f), pts[k - 1], pts[k],
                              2 if f < 0.5 else 3)
         cx, cy = tf.to_screen(sim.state.x[tracked], sim.state.y[tracked])
+        if stride > 1:   # it may not be in the sample drawn above
+            pygame.draw.circle(surf, th.species(NAMES[sim.state.species[tracked]]), (cx, cy), radius)
         pygame.draw.circle(surf, th.followed, (cx, cy), radius + 6, 3)
         pygame.draw.circle(surf, th.background, (cx, cy), radius + 9, 2)
     pygame.draw.line(surf, th.membrane_edge, (xl, view.y), (xl, view.bottom), 2)
