@@ -17,6 +17,7 @@ import time
 from typing import Callable
 
 TRIAL_S = 0.01          # a trial of the other thread count lasts about this long
+SLICE_S = 0.05          # steps run at the chosen count between looks at the clock
 RETRY_S = (1.0, 30.0)   # the other count is tried again after this long, doubling while it loses
 SMOOTHING = 0.3         # weight of a new measurement in the running time per step
 MARGIN = 1.05           # more threads must be this much faster to be chosen
@@ -44,21 +45,23 @@ class ThreadGovernor:
         return (1, self.max_threads) if self.max_threads > 1 else (1,)
 
     def advance(self, advance: Callable[[int], None], k: int) -> None:
+        """Run k steps, in pieces of about SLICE_S each timed, so a count that turns slow (the
+        machine got busy, or a trial was lucky) costs at most a piece before it is dropped."""
         if self.max_threads == 1:
             advance(k)
             return
-        other = 1 if self.threads == self.max_threads else self.max_threads
-        if self._trial_due(other):
-            # a trial lasts about TRIAL_S at the rate the other count had last time
-            n = k if other not in self.per_step else max(1, min(k, int(TRIAL_S / max(self.per_step[other], 1e-9))))
-            if self._measured.get(self.threads, 0) < 2 and n == k and k > 1:
-                n = k // 2              # early on: measure both counts in this call
-            self._timed(advance, n, other)
+        while k > 0:
+            other = 1 if self.threads == self.max_threads else self.max_threads
+            trial = self._trial_due(other)
+            threads = other if trial else self.threads
+            budget = TRIAL_S if trial else SLICE_S
+            if self._measured.get(threads, 0) == 0:
+                n = max(1, min(k, 10))          # a first look (it may include compiling)
+            else:
+                n = max(1, min(k, int(budget / max(self.per_step[threads], 1e-9))))
+            self._timed(advance, n, threads)
             k -= n
-            self._choose(after_trial=True)
-        if k > 0:
-            self._timed(advance, k, self.threads)
-            self._choose(after_trial=False)
+            self._choose(after_trial=trial)
 
     def _trial_due(self, other: int) -> bool:
         now = self._clock()
