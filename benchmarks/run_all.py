@@ -1,0 +1,33 @@
+"""Every benchmark in one run, one after another (each in its own process, so none warms another's
+caches or threads):
+
+    .venv/bin/python benchmarks/run_all.py
+
+bench_model (full model against bare NumPy and bare Numba diffusion, by size), bench_threads
+(thread scaling, quiet and with a busy rival), bench_phases (time per phase of a step, and the
+ratio to a bare kernel with a porous membrane), bench_fps (live view frames per second at 10⁴,
+10⁵, 10⁶ particles and for the quiet cell).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS = ("bench_model.py", "bench_threads.py", "bench_phases.py", "bench_fps.py")
+
+
+def main() -> int:
+    env = dict(os.environ)
+    env.setdefault("SDL_VIDEODRIVER", "dummy")
+    for name in SCRIPTS:
+        print(f"\n$ {os.path.basename(sys.executable)} benchmarks/{name}", flush=True)
+        r = subprocess.run([sys.executable, os.path.join(HERE, name)], env=env)
+        if r.returncode != 0:
+            return r.returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
