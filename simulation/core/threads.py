@@ -20,7 +20,7 @@ TRIAL_S = 0.01          # a trial of the other thread count lasts about this lon
 SLICE_S = 0.05          # steps run at the chosen count between looks at the clock
 RETRY_S = (1.0, 30.0)   # the other count is tried again after this long, doubling while it loses
 SMOOTHING = 0.3         # weight of a new measurement in the running time per step
-MARGIN = 1.05           # more threads must be this much faster to be chosen
+MARGIN = 1.15           # more threads must be this much faster to be chosen (a wrong switch costs more)
 
 
 class ThreadGovernor:
@@ -39,6 +39,7 @@ class ThreadGovernor:
         self._measured: dict[int, int] = {}         # how many times (the first, with compiling, is replaced)
         self._tried_at: dict[int, float] = {}
         self._retry_s = RETRY_S[0]
+        self._just_switched = False
 
     @property
     def options(self) -> tuple[int, ...]:
@@ -54,7 +55,9 @@ class ThreadGovernor:
             other = 1 if self.threads == self.max_threads else self.max_threads
             trial = self._trial_due(other)
             threads = other if trial else self.threads
-            budget = TRIAL_S if trial else SLICE_S
+            # a trial, and the first piece after a switch (one lucky trial must not cost a slice)
+            budget = TRIAL_S if trial or self._just_switched else SLICE_S
+            self._just_switched = False
             if self._measured.get(threads, 0) == 0:
                 n = max(1, min(k, 10))          # a first look (it may include compiling)
             else:
@@ -89,6 +92,7 @@ class ThreadGovernor:
         best = self.max_threads if many * MARGIN < one else 1
         if best != self.threads:
             self._retry_s = RETRY_S[0]
+            self._just_switched = True
         elif after_trial:
             self._retry_s = min(RETRY_S[1], self._retry_s * 2)   # the other lost again: try it less often
         self.threads = best
