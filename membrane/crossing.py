@@ -92,15 +92,15 @@ def inside_share(x, x_left, x_right):
 
 
 @njit(cache=True, parallel=True)
-def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, step, tally, near, near_index,
-                   near_count, hard):
+def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, step, tally, near, hard):
     """One Brownian step of every free particle, resolved against the membrane.
 
     Moves `particles` in place, adds the reservoir-to-reservoir transits completed this step to
-    `tally`, lists the ions now within reach of their face (`near`, a FaceList) in `near_index`
-    and `near_count` (which are near.index and near.count, passed as arrays of their own: Numba's
-    parfor drops writes inside a prange to an array taken from a tuple, as if they were dead),
-    and returns (dQ_in, ions listed): dQ_in is the change of the induced inside charge Σ z·w (e).
+    `tally`, lists the ions that may end within reach of their face in `near` (a FaceList), and
+    returns (dQ_in, ions listed): dQ_in is the change of the induced inside charge Σ z·w (e).
+    (Inside the prange only `hard`, an argument of its own, is written directly: Numba's parfor
+    drops writes there to an array taken from a tuple, as if they were dead. The list's counts are
+    copied in after the loop.)
 
     Each block is done in two passes over its particles. The first, without branches (so the
     compiler vectorises it), makes every plain move: a free particle moving bulk to bulk on one
@@ -122,6 +122,7 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
     reach, faces = near.reach_nm, near.faces
     n = x.size
     dq_block = np.zeros(N_BLOCKS)
+    listed_block = np.zeros(N_BLOCKS, dtype=np.int64)
     for b in prange(N_BLOCKS):
         start = b * n // N_BLOCKS
         end = (b + 1) * n // N_BLOCKS
@@ -157,24 +158,30 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
             hard[i] = 0 if plain else 1
         # 2. the whole rule for the rest, in a function of its own: written here, in the prange
         # body, its code kept the first pass from vectorising (1250 µs a step instead of 290)
-        dq_b, listed = _whole_rule(start, end, b, hard, particles, kinds, band, pores, field, stirring, v_mV, key,
-                                   mkey, a_reach, tally, near, near_index)
+        dq_b, listed = _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, (key, mkey), tally,
+                                   near)
         dq_block[b] = dq_b
-        near_count[b] = listed
+        listed_block[b] = listed
     dq = 0.0
     listed = 0
     for b in range(N_BLOCKS):   # in block order (an array .sum() here would be a parallel reduction)
         dq += dq_block[b]
-        listed += near_count[b]
+        listed += listed_block[b]
+        near.count[b] = listed_block[b]
     return dq, listed
 
 
 @njit(cache=True)
-def _whole_rule(start, end, b, hard, particles, kinds, band, pores, field, stirring, v_mV, key, mkey, a_reach, tally,
-                near, near_index):
-    """The whole crossing rule for the particles of block b (start..end) marked in `hard`; returns
-    (dQ_in, ions listed for the pumps)."""
+def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, keys, tally, near):
+    """The whole crossing rule for the particles of block b marked in `hard` (`keys`: the step's
+    move and Metropolis keys); returns (dQ_in, ions listed for the pumps in near.index)."""
+    key, mkey = keys
     x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
+    n = x.size
+    start = b * n // N_BLOCKS
+    end = (b + 1) * n // N_BLOCKS
+    near_index = near.index
+    a_reach = kinds.step_a_nm.max() * (1.0 + stirring.extra_scale)   # the longest step anywhere
     step_a, charge, permeant = kinds.step_a_nm, kinds.charge, kinds.permeant
     width, height = band.width_nm, band.height_nm
     x_left, x_right = band.x_left_nm, band.x_right_nm

@@ -44,7 +44,7 @@ def advance(n_steps, step0, q_in, particles, kinds, band, pores, pumps, params, 
         gate_channels(pores, seed, step)
         v = voltage_mV(q_in, params.capacitance_e_per_mV)
         dq, listed = move_particles(particles, kinds, band, pores, params.field, params.stirring, v, seed, step,
-                                    counters.tally, near, near.index, near.count, hard)
+                                    counters.tally, near, hard)
         q_in += dq
         # 4. pumps advance their cycle
         if params.pumps_on:
