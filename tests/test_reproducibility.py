@@ -6,10 +6,11 @@ from simulation.core.model import Simulation
 
 
 def _final_state(cfg, seed, threads):
+    """1500 steps on exactly `threads` threads (past the thread governor, which would choose)."""
     numba.set_num_threads(threads)
     try:
         sim = Simulation(cfg, seed)
-        sim.step(1500)
+        sim._advance(1500)
         return sim
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
