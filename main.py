@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import math
 import os
-import signal
 import sys
 import time
 
@@ -183,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv or ["live"])
     # headless work ends cleanly on SIGINT, SIGTERM or SIGHUP (simulation.headless.guard): the
     # handlers go in before the heavy imports, so a signal at start-up is handled the same way
-    from simulation.headless.guard import OutputError, StopSignals
-    stops = StopSignals(restore=False) if args.command in ("run", "sweep") else contextlib.nullcontext()
+    from simulation.headless import guard
+    headless = args.command in ("run", "sweep")
+    stops = guard.StopSignals(restore=False) if headless else contextlib.nullcontext()
     with stops:
         from simulation.core.config import ConfigError
         try:
@@ -206,12 +206,12 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as e:
             say(f"config error: {e}")
             return EXIT_BAD_INPUT
-        except OutputError as e:
+        except guard.OutputError as e:
             say(str(e))
             return EXIT_BAD_INPUT
         except KeyboardInterrupt:
-            say("interrupted before anything was written" if args.command in ("run", "sweep") else "interrupted")
-            return stops.exit_code if isinstance(stops, StopSignals) else EXIT_INTERRUPTED
+            say("interrupted before anything was written" if headless else "interrupted")
+            return guard.exit_code() if headless else EXIT_INTERRUPTED
     return 0
 
 
@@ -354,7 +354,7 @@ def cmd_sweep(args) -> int:
     except KeyboardInterrupt:
         say(f"{guard.signal_name() or 'SIGINT'}: sweep stopped; finished runs are kept in {args.out}/runs: "
             f"run the same command to resume")
-        return 128 + (guard.received() or signal.SIGINT)
+        return guard.exit_code()
     except SchedulerError as e:
         say(str(e))
         return EXIT_BAD_INPUT
@@ -367,7 +367,7 @@ def cmd_sweep(args) -> int:
           f"wrote {args.out}/sweep.{args.format}, summary.{args.format}, sweep.png, sweep.svg")
     if guard.received():
         say(f"{guard.signal_name()} received while the tables were written; they are complete")
-        return 128 + guard.received()
+        return guard.exit_code()
     return 0
 
 
@@ -419,7 +419,7 @@ def cmd_run(args) -> int:
     except Interrupted as e:
         say(f"{guard.signal_name() or 'SIGINT'}: stopped at step {e.summary['steps']} of {args.steps}; "
             f"what was recorded is in {args.out} (summary.json says interrupted)")
-        return 128 + (guard.received() or signal.SIGINT)
+        return guard.exit_code()
     except OSError as e:
         say(f"cannot write to --out {args.out}: {e.strerror or e}")
         return EXIT_BAD_INPUT
@@ -435,7 +435,7 @@ def cmd_run(args) -> int:
           f"{rate / 1e6 if rate else 0:.0f} M particle-steps/s; wrote {args.out}")
     if guard.received():   # came while the last files were written: they are complete
         say(f"{guard.signal_name()} received after the last step; the run in {args.out} is complete")
-        return 128 + guard.received()
+        return guard.exit_code()
     return 0
 
 

@@ -69,7 +69,7 @@ def phases(sim: Simulation, steps: int) -> dict[str, float]:
         t1 = time.perf_counter()
         v = voltage_mV(q, sim.capacitance_e_per_mV)
         t2 = time.perf_counter()
-        dq, _ = move_particles(st, k, band, pores, sim.field, sim.stirring, v, sim.seed, s, tally, near, sim._hard)
+        dq = move_particles(st, k, band, pores, sim.field, sim.stirring, v, sim.seed, s, tally, near, sim._hard)
         t3 = time.perf_counter()
         dqp, _, _ = advance_pumps(st, k.charge, band, pumps, sim.seed, s, tally, near)
         t4 = time.perf_counter()

@@ -97,17 +97,18 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
 
     Moves `particles` in place, adds the reservoir-to-reservoir transits completed this step to
     `tally`, lists the ions that may end within reach of their face in `near` (a FaceList), and
-    returns (dQ_in, ions listed): dQ_in is the change of the induced inside charge Σ z·w (e).
+    returns dQ_in: the change of the induced inside charge Σ z·w (e).
     (Inside the prange only `hard`, an argument of its own, is written directly: Numba's parfor
     drops writes there to an array taken from a tuple, as if they were dead. The list's counts are
     copied in after the loop.)
 
     Each block is done in two passes over its particles. The first, without branches (so the
     compiler vectorises it), makes every plain move: a free particle moving bulk to bulk on one
-    side at one step scale (no Metropolis–Hastings factor), crossing no transit margin for the
-    first time, and not ending within a pump's reach of the face its species binds at; it marks
-    every other particle in `hard` (uint8[n], scratch). The second applies the whole rule to the
-    marked ones (7 % in the default cell), block by block (`_whole_rule`). Both draw the same
+    side (with the stirred bulk's Metropolis–Hastings factor, unless a wall is within reach),
+    crossing no transit margin for the first time, and not ending within a pump's reach of the
+    face its species binds at; it marks every other particle in `hard` (uint8[n], scratch). The
+    second applies the whole rule to the marked ones (under 1 % in the default cell), block by
+    block (`_whole_rule`). Both draw the same
     random numbers for a particle, so the result is exactly what the whole rule alone gives.
     """
     x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
@@ -163,12 +164,10 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
         dq_block[b] = dq_b
         listed_block[b] = listed
     dq = 0.0
-    listed = 0
     for b in range(N_BLOCKS):   # in block order (an array .sum() here would be a parallel reduction)
         dq += dq_block[b]
-        listed += listed_block[b]
         near.count[b] = listed_block[b]
-    return dq, listed
+    return dq
 
 
 @njit(cache=True)

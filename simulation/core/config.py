@@ -77,7 +77,6 @@ def _diffusion() -> dict[str, Key]:
             for n in DIFFUSING_NAMES}
 
 
-
 SCHEMA: dict[str, Any] = {
     "name": Key("Mammalian neuron", str),
     "description": Key("", str),
@@ -418,9 +417,7 @@ def _validate_all(data: dict, where: str) -> dict:
                 if data[side][ion] <= 0:
                     raise ConfigError(f"{where}: {side}.{ion} must be > 0 mM while {ion} crosses the membrane "
                                       f"(channels.{ion}.relative_permeability = {ch['relative_permeability']:g})")
-    _check_counts(data, where)
-    # the capacitor must be chargeable by the ions there are: −100 mV needs 100·C unpaired charges
-    c = phys["capacitance_e_per_mV"]
+    _check_counts(data, where)   # particles on both sides of a crossing ion; a chargeable capacitor
     for ion, ch in data["channels"].items():
         if ch["mean_open_time_ns"] < 2 * phys["dt_ns"]:
             raise ConfigError(f"{where}: channels.{ion}.mean_open_time_ns = {ch['mean_open_time_ns']:g} is shorter than "
@@ -461,11 +458,11 @@ def _validate_all(data: dict, where: str) -> dict:
     if phys["particles"] > max_particles:
         raise ConfigError(f"{where}: physics.particles = {phys['particles']} will not fit in this machine's "
                           f"memory ({pages / 2**30:.0f} GiB); allowed: <= {max_particles}")
-    if membrane_sites(data) > MAX_SITES:
-        raise ConfigError(f"{where}: box.height_nm = {box['height_nm']:g} makes {membrane_sites(data)} membrane sites "
+    n_sites = membrane_sites(data)
+    if n_sites > MAX_SITES:
+        raise ConfigError(f"{where}: box.height_nm = {box['height_nm']:g} makes {n_sites} membrane sites "
                           f"(box.height_nm / membrane.site_spacing_nm); allowed: <= {MAX_SITES}")
     # Channel and pump numbers must fit on the membrane's sites.
-    n_sites = membrane_sites(data)
     if data["pump"]["count"] > n_sites:
         raise ConfigError(f"{where}: pump.count = {data['pump']['count']} pumps do not fit on the membrane's "
                           f"{n_sites} sites (box.height_nm / membrane.site_spacing_nm); allowed: <= {n_sites}")

@@ -118,6 +118,7 @@ class Simulation:
         self.q_in = self.recount_inside_charge()
         self.counters = Counters(new_tally(N_SPECIES), np.zeros(2, dtype=np.int64))
         self._near = None   # the move pass's list of ions within the pumps' reach (see _advance)
+        self._hard = None   # its scratch: the moves that need the whole crossing rule
         self.threads = ThreadGovernor(numba.get_num_threads())   # 1 or all, whichever is faster now
         self.events: list[Event] = []
 

@@ -43,9 +43,8 @@ def advance(n_steps, step0, q_in, particles, kinds, band, pores, pumps, params, 
         # 1. gate channels; 2-3. propose moves and resolve the membrane with V of the last step
         gate_channels(pores, seed, step)
         v = voltage_mV(q_in, params.capacitance_e_per_mV)
-        dq, listed = move_particles(particles, kinds, band, pores, params.field, params.stirring, v, seed, step,
-                                    counters.tally, near, hard)
-        q_in += dq
+        q_in += move_particles(particles, kinds, band, pores, params.field, params.stirring, v, seed, step,
+                               counters.tally, near, hard)
         # 4. pumps advance their cycle
         if params.pumps_on:
             dqp, cycles, atp = advance_pumps(particles, kinds.charge, band, pumps, seed, step, counters.tally,

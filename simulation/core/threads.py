@@ -41,10 +41,6 @@ class ThreadGovernor:
         self._retry_s = RETRY_S[0]
         self._just_switched = False
 
-    @property
-    def options(self) -> tuple[int, ...]:
-        return (1, self.max_threads) if self.max_threads > 1 else (1,)
-
     def advance(self, advance: Callable[[int], None], k: int) -> None:
         """Run k steps, in pieces of about SLICE_S each timed, so a count that turns slow (the
         machine got busy, or a trial was lucky) costs at most a piece before it is dropped."""

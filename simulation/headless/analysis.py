@@ -65,7 +65,6 @@ def flux_factors(z: int, v_samples_mV: np.ndarray, temperature_C: float) -> tupl
     return f_out, f_in
 
 
-
 def measured_permeability(efflux: dict, influx: dict, span_ns: float, c_in: dict, c_out: dict,
                           factors: dict) -> dict:
     """Absolute permeability per ion from both unidirectional fluxes over a window.

@@ -74,12 +74,14 @@ class StopSignals:
     def name(self) -> str:
         return signal.Signals(self.received).name if self.received else "SIGINT"
 
-    @property
-    def exit_code(self) -> int:
-        return 128 + (self.received or signal.SIGINT)
 
 
 _active: StopSignals | None = None
+
+
+def exit_code() -> int:
+    """128 + the first stop signal (130 when none was noted: a plain KeyboardInterrupt)."""
+    return 128 + (received() or signal.SIGINT)
 
 
 def received() -> int | None:
@@ -139,8 +141,7 @@ class DirectoryLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise OutputError(f"--out {self.dir}: {holder(self.dir) or 'another process'} is writing there; "
-                              f"wait for it to finish or choose another --out") from None
+            raise busy_error(self.dir, holder(self.dir) or "another process") from None
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "what": self.what, "argv": sys.argv,
                                  "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode() + b"\n")
@@ -157,6 +158,11 @@ class DirectoryLock:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd = None
+
+
+def busy_error(directory: str | os.PathLike, who: str) -> OutputError:
+    """The one-line refusal of a directory that `who` (see `holder`) is writing into."""
+    return OutputError(f"--out {directory}: {who} is writing there; wait for it to finish or choose another --out")
 
 
 def holder(directory: str | os.PathLike) -> str | None:

@@ -77,7 +77,7 @@ def claim(out: Path, overwrite: bool, what: str = "run") -> guard.DirectoryLock:
     `overwrite`; then remove the old run's files, summary.json first. Nothing is touched when refused."""
     busy = guard.holder(out) if out.is_dir() else None
     if busy:
-        raise guard.OutputError(f"--out {out}: {busy} is writing there; wait for it to finish or choose another --out")
+        raise guard.busy_error(out, busy)
     existing = sorted(p.name for p in out.iterdir() if p.name != guard.MARKER) if out.is_dir() else []
     if existing and not overwrite:
         shown = ", ".join(existing[:4]) + (", ..." if len(existing) > 4 else "")

@@ -301,6 +301,20 @@ def config_diff(before: dict, now: dict, ignore: set[str] = frozenset(), limit: 
     return "; ".join(parts) + (f"; and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
+def _differences(before: tuple, now: tuple, ignore: set[str] = frozenset()) -> list[str]:
+    """What differs between two (steps, sampling stride, config) made by a sweep, in words."""
+    (steps_0, every_0, config_0), (steps_1, every_1, config_1) = before, now
+    diff = []
+    if steps_0 != steps_1:
+        diff.append(f"--steps {steps_0} before, {steps_1} now")
+    elif every_0 != every_1:
+        diff.append(f"sampled every {every_0} steps before, {every_1} now")
+    d = config_diff(config_0, config_1, ignore=ignore)
+    if d:
+        diff.append(d)
+    return diff
+
+
 def _check_manifest(out: Path, manifest: dict) -> None:
     """Refuse a directory whose sweep.json says it was made with another base config, steps or stride."""
     path = out / "sweep.json"
@@ -314,14 +328,8 @@ def _check_manifest(out: Path, manifest: dict) -> None:
         raise guard.OutputError(f"--out {out}: sweep.json is not as a sweep writes it; remove it (the runs are "
                                 f"checked one by one) or choose another --out") from None
     varied = old_keys | {k for k, _ in manifest["vary"]}
-    diff = []
-    if old_steps != manifest["steps"]:
-        diff.append(f"--steps {old_steps} before, {manifest['steps']} now")
-    elif old_every != manifest["sample_every"]:
-        diff.append(f"sampled every {old_every} steps before, {manifest['sample_every']} now")
-    d = config_diff(old_base, manifest["base_config"], ignore=varied)
-    if d:
-        diff.append(d)
+    diff = _differences((old_steps, old_every, old_base),
+                        (manifest["steps"], manifest["sample_every"], manifest["base_config"]), ignore=varied)
     if diff:
         raise guard.OutputError(f"--out {out} holds a sweep made differently ({'; '.join(diff)}); "
                                 f"choose another --out to keep both")
@@ -339,15 +347,8 @@ def _check_finished(tasks: list[Task], runs: Path, steps: int, sample_every: int
             redo.add(t.name)
             continue
         if summary_fingerprint(s) != task_fingerprint(t, steps, sample_every):
-            every = sample_every or default_sample_every(steps)
-            diff = []
-            if s.get("steps_requested") != steps:
-                diff.append(f"--steps {s.get('steps_requested')} before, {steps} now")
-            elif s.get("sample_every") != every:
-                diff.append(f"sampled every {s.get('sample_every')} steps before, {every} now")
-            d_cfg = config_diff(s.get("config", {}), t.config)
-            if d_cfg:
-                diff.append(d_cfg)
+            diff = _differences((s.get("steps_requested"), s.get("sample_every"), s.get("config", {})),
+                                (steps, sample_every or default_sample_every(steps), t.config))
             raise guard.OutputError(f"--out {runs.parent}: runs/{t.name} was made differently "
                                     f"({'; '.join(diff) or 'another version'}); choose another --out to keep both")
     return redo
