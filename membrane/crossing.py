@@ -46,6 +46,12 @@ from particles.rng import STREAM_METROPOLIS, STREAM_MOVE, draw, step_key, unit
 from particles.state import FAR_IN, FAR_OUT, HELD
 
 N_BLOCKS = 64            # blocks of particles with a tally row each (fixed: results do not depend on threads)
+# The block each slot of the parallel loop takes: slot k's 6 bits reversed. A thread takes a
+# contiguous run of slots, so it gets blocks from all over the particle array, which is stored by
+# compartment and species (whole blocks of fixed anions, that need no work): the threads' shares
+# of work are even.
+BLOCK_ORDER = np.array([int(format(k, "06b")[::-1], 2) for k in range(N_BLOCKS)], dtype=np.int64)
+LIST_ONLY, WHOLE_RULE = 1, 2   # marks the first pass leaves in `hard` for the second
 EFFLUX, INFLUX = 0, 1    # first index of a tally row and of the crossing counters
 
 
@@ -104,12 +110,13 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
 
     Each block is done in two passes over its particles. The first, without branches (so the
     compiler vectorises it), makes every plain move: a free particle moving bulk to bulk on one
-    side (with the stirred bulk's Metropolis–Hastings factor, unless a wall is within reach),
-    crossing no transit margin for the first time, and not ending within a pump's reach of the
-    face its species binds at; it marks every other particle in `hard` (uint8[n], scratch). The
-    second applies the whole rule to the marked ones (under 1 % in the default cell), block by
-    block (`_whole_rule`). Both draw the same
-    random numbers for a particle, so the result is exactly what the whole rule alone gives.
+    side (with the stirred bulk's Metropolis–Hastings factor, unless a wall is within reach) and
+    crossing no transit margin for the first time. It marks in `hard` (uint8[≥ n], scratch) the
+    plain moves that ended within a pump's reach of the face their species binds at (LIST_ONLY)
+    and every other particle (WHOLE_RULE: under 1 % in the default cell). The second lists the
+    first for the pumps and applies the whole rule to the others (`_whole_rule`). Both draw the
+    same random numbers for a particle, so the result is exactly what the whole rule alone gives.
+    A block of fixed anions only has its marks cleared.
     """
     x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
     step_a = kinds.step_a_nm
@@ -124,39 +131,43 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
     n = x.size
     dq_block = np.zeros(N_BLOCKS)
     listed_block = np.zeros(N_BLOCKS, dtype=np.int64)
-    for b in prange(N_BLOCKS):
+    for slot in prange(N_BLOCKS):
+        b = BLOCK_ORDER[slot]
         start = b * n // N_BLOCKS
         end = (b + 1) * n // N_BLOCKS
-        # unsigned indices: Numba then skips the negative-index wraparound on every array access
-        for i in range(np.uint64(start), np.uint64(end)):          # 1. the plain moves
-            f = flags[i]
-            s = species[i]
-            a = step_a[s]
-            xo = x[i]
-            yo = y[i]
-            half = a * stirred_scale(stirring, max(x_left - xo, xo - x_right, 0.0))
-            xn, yn, _ = propose_step(key, i, xo, yo, half, width, height)
-            depth_n = max(x_left - xn, xn - x_right)
-            half_n = a * stirred_scale(stirring, depth_n)
-            one_side = ((xn < x_left) & (xo < x_left)) | ((xn > x_right) & (xo > x_right))
-            # where the stirring changes, Metropolis–Hastings; away from the walls its factor is
-            # that of two uniform squares (the whole rule does the rest)
-            same_scale = half_n == half
-            simple_mh = same_scale | (min(xo, width - xo, yo, height - yo) > 2.0 * a_reach)
-            ratio = half / max(half_n, 1e-300)
-            accepted = same_scale | ((max(abs(xn - xo), abs(yn - yo)) <= half_n)
-                                     & ((ratio * ratio >= 1.0) | (unit(draw(mkey, i)) < ratio * ratio)))
-            xf = xn if accepted else xo
-            depth_f = max(x_left - xf, xf - x_right)
-            marks_kept = (not accepted) | (((xn >= far_in) | ((f & FAR_IN) != 0)) & ((xn <= far_out) | ((f & FAR_OUT) != 0)))
-            fs = faces[s]
-            unreachable = ((reach < 0.0) | (fs == 0) | (depth_f > reach) | (((fs & INNER_FACE) != 0) & (xf > x_right))
-                           | (((fs & OUTER_FACE) != 0) & (xf < x_left)))
-            plain = ((((f & HELD) == 0) & one_side & simple_mh & marks_kept & unreachable) | (a == 0.0))
-            moved = plain & accepted
-            x[i] = xn if moved else xo
-            y[i] = yn if moved else yo
-            hard[i] = 0 if plain else 1
+        # 1. the plain moves (none in a block of fixed anions: _all_still clears its marks)
+        if not _all_still(start, end, species, step_a, hard):
+            # unsigned indices: Numba then skips the negative-index wraparound on every array access
+            for i in range(np.uint64(start), np.uint64(end)):
+                f = flags[i]
+                s = species[i]
+                a = step_a[s]
+                xo = x[i]
+                yo = y[i]
+                half = a * stirred_scale(stirring, max(x_left - xo, xo - x_right, 0.0))
+                xn, yn, _ = propose_step(key, i, xo, yo, half, width, height)
+                depth_n = max(x_left - xn, xn - x_right)
+                half_n = a * stirred_scale(stirring, depth_n)
+                one_side = ((xn < x_left) & (xo < x_left)) | ((xn > x_right) & (xo > x_right))
+                # where the stirring changes, Metropolis–Hastings; away from the walls its factor is
+                # that of two uniform squares (the whole rule does the rest)
+                same_scale = half_n == half
+                simple_mh = same_scale | (min(xo, width - xo, yo, height - yo) > 2.0 * a_reach)
+                ratio = half / max(half_n, 1e-300)
+                accepted = same_scale | ((max(abs(xn - xo), abs(yn - yo)) <= half_n)
+                                         & ((ratio * ratio >= 1.0) | (unit(draw(mkey, i)) < ratio * ratio)))
+                xf = xn if accepted else xo
+                depth_f = max(x_left - xf, xf - x_right)
+                marks_kept = (not accepted) | (((xn >= far_in) | ((f & FAR_IN) != 0)) & ((xn <= far_out) | ((f & FAR_OUT) != 0)))
+                fs = faces[s]
+                unreachable = ((reach < 0.0) | (fs == 0) | (depth_f > reach) | (((fs & INNER_FACE) != 0) & (xf > x_right))
+                               | (((fs & OUTER_FACE) != 0) & (xf < x_left)))
+                simple = ((f & HELD) == 0) & one_side & simple_mh & marks_kept
+                moved = simple & accepted
+                x[i] = xn if moved else xo
+                y[i] = yn if moved else yo
+                # 0: done; LIST_ONLY: done, but it ended within a pump's reach; WHOLE_RULE: not done
+                hard[i] = 0 if ((simple & unreachable) | (a == 0.0)) else (LIST_ONLY if simple else WHOLE_RULE)
         # 2. the whole rule for the rest, in a function of its own: written here, in the prange
         # body, its code kept the first pass from vectorising (1250 µs a step instead of 290)
         dq_b, listed = _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, (key, mkey), tally,
@@ -172,8 +183,9 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
 
 @njit(cache=True)
 def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, keys, tally, near):
-    """The whole crossing rule for the particles of block b marked in `hard` (`keys`: the step's
-    move and Metropolis keys); returns (dQ_in, ions listed for the pumps in near.index)."""
+    """Block b's second pass: lists the LIST_ONLY marks for the pumps and applies the whole
+    crossing rule to the WHOLE_RULE marks (`keys`: the step's move and Metropolis keys); returns
+    (dQ_in, ions listed for the pumps in near.index), in particle order."""
     key, mkey = keys
     x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
     n = x.size
@@ -191,8 +203,20 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
     reach, faces = near.reach_nm, near.faces
     dq_b = 0.0
     listed = 0
-    for i in range(np.uint64(start), np.uint64(end)):          # 2. the whole rule for the rest
-        if hard[i] == 0:
+    words = hard[:hard.size // 8 * 8].view(np.uint64)   # eight marks at a time: most are 0
+    k = start
+    while k < end:
+        if (k & 7) == 0 and (k >> 3) < words.size and k + 8 <= end and words[k >> 3] == 0:
+            k += 8
+            continue
+        i = np.uint64(k)
+        k += 1
+        mark = hard[i]
+        if mark == 0:
+            continue
+        if mark == LIST_ONLY:   # moved by the first pass to within a pump's reach
+            near_index[start + listed] = i
+            listed += 1
             continue
         f = flags[i]
         if f & HELD:
@@ -277,3 +301,20 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
         y[i] = yn
         dq_b += dq
     return dq_b, listed
+
+
+@njit(cache=True)
+def _all_still(start, end, species, step_a, hard):
+    """Whether no particle in [start, end) can move (fixed anions); then their marks are cleared."""
+    if start >= end:
+        return True
+    if step_a[species[start]] != 0.0:
+        return False
+    longest = 0.0
+    for i in range(start, end):
+        longest = max(longest, step_a[species[i]])
+    if longest != 0.0:
+        return False
+    for i in range(start, end):
+        hard[i] = 0
+    return True

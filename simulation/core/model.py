@@ -157,7 +157,7 @@ class Simulation:
         reach = pumps.capture_r_nm if self.pumps.enabled and self.pumps.n > 0 else -1.0
         if self._near is None or self._near.index.size != self.state.n:   # particles were added or removed
             self._near = new_face_list(reach, binding_faces(N_SPECIES), self.state.n)
-            self._hard = np.zeros(self.state.n, dtype=np.uint8)
+            self._hard = np.zeros(-(-self.state.n // 8) * 8, dtype=np.uint8)   # whole words: read 8 at a time
         near = self._near._replace(reach_nm=float(reach))
         self.q_in = float(advance(k, self.step_count, self.q_in, self.state, self.kinds, self.band,
                                   self.channels.pores, pumps, params, self.counters, near, self._hard))
