@@ -88,6 +88,7 @@ def main() -> None:
     print(f"{'':>10} {'M p-steps/s':>14} {'M p-steps/s':>14} {'':>12} {'M p-steps/s':>14}")
     for n in (int(s) for s in args.sizes.split(",")):
         full = full_model(n, args.seconds)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)   # the governor may have left one thread set
         base = numpy_diffusion(n, args.seconds)
         bare = numba_diffusion(n, args.seconds)
         print(f"{n:>10} {full / 1e6:>14.1f} {base / 1e6:>14.1f} {full / base:>11.2f}x {bare / 1e6:>14.1f}", flush=True)
