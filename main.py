@@ -104,6 +104,28 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
                    help="override one config key, e.g. --set outside.K=20 (repeatable)")
 
 
+def _add_dask_args(p: argparse.ArgumentParser) -> None:
+    """The options of commands that run many runs on Dask (sweep, iv)."""
+    p.add_argument("--out", required=True, type=_out_dir, metavar="DIR", help="output directory (rerun it to resume)")
+    p.add_argument("--workers", type=_positive_int, help="local Dask workers (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDR", help="an existing Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--timeout", type=_positive_int, default=30, metavar="S",
+                   help="seconds to wait for --scheduler to answer, and again for a worker (default 30)")
+    p.add_argument("--sample-every", type=_positive_int, metavar="K", help="record every K steps")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="table format (default csv)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def _millivolts(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a potential in mV, e.g. -120, got {text!r}")
+    return v
+
+
 def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="main.py", description="Resting Potential Lab: the resting membrane "
                            "potential emerging from individual ions.")
@@ -158,14 +180,18 @@ def build_parser() -> OneLineParser:
     p.add_argument("--seeds", type=_positive_int, default=1, help="replicate seeds per grid point (default 1)")
     p.add_argument("--first-seed", type=_non_negative_int, default=0, help="the first seed (default 0)")
     p.add_argument("--steps", type=_positive_int, required=True, help="time steps per run")
-    p.add_argument("--out", required=True, type=_out_dir, metavar="DIR", help="output directory (rerun it to resume)")
-    p.add_argument("--workers", type=_positive_int, help="local Dask workers (default: one per core)")
-    p.add_argument("--scheduler", metavar="ADDR", help="an existing Dask scheduler, e.g. tcp://host:8786")
-    p.add_argument("--timeout", type=_positive_int, default=30, metavar="S",
-                   help="seconds to wait for --scheduler to answer, and again for a worker (default 30)")
-    p.add_argument("--sample-every", type=_positive_int, metavar="K", help="record every K steps")
-    p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="table format (default csv)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    _add_dask_args(p)
+
+    p = sub.add_parser("iv", help="voltage-clamp I-V curve: one clamped run per command potential, on Dask")
+    _add_config_args(p)
+    p.add_argument("--from", dest="v_from", type=_millivolts, required=True, metavar="MV", help="first command (mV)")
+    p.add_argument("--to", dest="v_to", type=_millivolts, required=True, metavar="MV", help="last command (mV)")
+    p.add_argument("--step", dest="v_step", type=_millivolts, required=True, metavar="MV", help="between commands (mV)")
+    p.add_argument("--steps-per-point", type=_positive_int, required=True, metavar="N",
+                   help="time steps of each clamped run (the currents are averaged over its settled part)")
+    p.add_argument("--seeds", type=_positive_int, default=1, help="replicate seeds per command (default 1)")
+    p.add_argument("--first-seed", type=_non_negative_int, default=0, help="the first seed (default 0)")
+    _add_dask_args(p)
 
     p = sub.add_parser("plot", help="the figures of one finished run")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by `run` (or a sweep's runs/*)")
@@ -183,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     # headless work ends cleanly on SIGINT, SIGTERM or SIGHUP (simulation.headless.guard): the
     # handlers go in before the heavy imports, so a signal at start-up is handled the same way
     from simulation.headless import guard
-    headless = args.command in ("run", "sweep")
+    headless = args.command in ("run", "sweep", "iv")
     stops = guard.StopSignals(restore=False) if headless else contextlib.nullcontext()
     with stops:
         from simulation.core.config import ConfigError
@@ -194,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
                 return cmd_run(args)
             if args.command == "sweep":
                 return cmd_sweep(args)
+            if args.command == "iv":
+                return cmd_iv(args)
             if args.command == "plot":
                 return cmd_plot(args)
             if args.command == "live":
@@ -334,41 +362,63 @@ def cmd_demo(args) -> int:
 
 def cmd_sweep(args) -> int:
     from simulation.core import config as cfgmod
-    from simulation.headless import guard
-    from simulation.headless.sweep import SchedulerError, parse_vary, sweep
+    from simulation.headless.sweep import parse_vary
     base = cfgmod.load(args.preset, args.config, args.overrides)
     vary = parse_vary(args.vary)
+    code, info = _run_sweep(args, base, vary, args.steps)
+    if info is not None:
+        print(f"{info['runs']} runs ({info['skipped']} already done, {info['ran']} run now, {info['wall_s']:.0f} s); "
+              f"wrote {args.out}/sweep.{args.format}, summary.{args.format}, sweep.png, sweep.svg")
+    return code
+
+
+def cmd_iv(args) -> int:
+    from simulation.core import config as cfgmod
+    from simulation.headless import iv
+    base = iv.clamped_base(cfgmod.load(args.preset, args.config, args.overrides))
+    vary = [("clamp.command_mV", iv.commands(args.v_from, args.v_to, args.v_step))]
+    code, info = _run_sweep(args, base, vary, args.steps_per_point, report=iv.report(args.steps_per_point))
+    if info is not None:
+        for line in iv.lines(info["report"]):
+            print(line)
+        print(f"{info['runs']} clamped runs ({info['skipped']} already done, {info['ran']} run now, "
+              f"{info['wall_s']:.0f} s); wrote {args.out}/iv.csv, iv.json, iv.png, iv.svg")
+    return code
+
+
+def _run_sweep(args, base, vary, steps: int, report=None) -> tuple[int, dict | None]:
+    """Run a sweep for `sweep` or `iv`: (exit code, the sweep's info or None when it stopped)."""
+    from simulation.headless import guard
+    from simulation.headless.sweep import SchedulerError, sweep
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         say(f"--out {args.out}: exists and is not a directory")
-        return EXIT_BAD_INPUT
+        return EXIT_BAD_INPUT, None
     if args.format == "parquet":
         try:
             import pyarrow  # noqa: F401
         except ImportError:
             say("--format parquet needs pyarrow: .venv/bin/pip install pyarrow")
-            return EXIT_BAD_INPUT
+            return EXIT_BAD_INPUT, None
     try:
-        info = sweep(base, vary, args.seeds, args.steps, args.out, workers=args.workers, scheduler=args.scheduler,
+        info = sweep(base, vary, args.seeds, steps, args.out, workers=args.workers, scheduler=args.scheduler,
                      sample_every=args.sample_every, fmt=args.format, progress=not args.no_progress,
-                     first_seed=args.first_seed, timeout_s=args.timeout)
+                     first_seed=args.first_seed, timeout_s=args.timeout, report=report)
     except KeyboardInterrupt:
-        say(f"{guard.signal_name() or 'SIGINT'}: sweep stopped; finished runs are kept in {args.out}/runs: "
+        say(f"{guard.signal_name() or 'SIGINT'}: {args.command} stopped; finished runs are kept in {args.out}/runs: "
             f"run the same command to resume")
-        return guard.exit_code()
+        return guard.exit_code(), None
     except SchedulerError as e:
         say(str(e))
-        return EXIT_BAD_INPUT
+        return EXIT_BAD_INPUT, None
     except OSError as e:
         say(f"--out {args.out}: cannot write there ({e.strerror or e})")
-        return EXIT_BAD_INPUT
+        return EXIT_BAD_INPUT, None
     for name in info["redone"]:
         say(f"note: runs/{name} had no readable summary.json; it was run again")
-    print(f"{info['runs']} runs ({info['skipped']} already done, {info['ran']} run now, {info['wall_s']:.0f} s); "
-          f"wrote {args.out}/sweep.{args.format}, summary.{args.format}, sweep.png, sweep.svg")
     if guard.received():
         say(f"{guard.signal_name()} received while the tables were written; they are complete")
-        return guard.exit_code()
-    return 0
+        return guard.exit_code(), info
+    return 0, info
 
 
 def cmd_plot(args) -> int:
@@ -431,6 +481,13 @@ def cmd_run(args) -> int:
     extras = ", ".join(f"{k[:-3]} {th[k]:.1f}" for k in ("E_K_mV", "V_GHK_mV", "V_MN_mV")
                        if th.get(k) is not None)
     rate = summary["particle_steps_per_s"]
+    clamp = summary.get("clamp") or {}
+    if clamp.get("command_mV") is not None:
+        cur = summary["currents"]
+        parts = ", ".join(f"{name} {c['pA']:+.2f}" for name, c in cur.items()
+                          if name != "total" and c["pA"] is not None and math.isfinite(c["pA"]) and c["pA"] != 0)
+        line = (f"clamped at {clamp['command_mV']:g} mV: I = {cur['total']['pA']:+.2f} ± {cur['total']['pA_sem']:.2f} pA "
+                f"outward ({parts or 'no current'})")
     print(f"{line} (window {summary['window']}); {extras} mV; "
           f"{rate / 1e6 if rate else 0:.0f} M particle-steps/s; wrote {args.out}")
     if guard.received():   # came while the last files were written: they are complete

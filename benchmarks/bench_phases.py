@@ -57,7 +57,7 @@ def phases(sim: Simulation, steps: int) -> dict[str, float]:
     st, k, band, pores, pumps = sim.state, sim.kinds, sim.band, sim.channels.pores, sim.pumps.arrays
     sim.compile()
     near = sim._near
-    tally = sim.counters.tally
+    tally = sim.counters.transits
     out = dict.fromkeys(("gating", "moves and crossing", "pumps", "voltage", "recording"), 0.0)
     q = sim.q_in
     rec = TimeseriesRecorder(sim, None, 1)

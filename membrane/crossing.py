@@ -25,8 +25,11 @@ Ussing's flux ratio applies. (Counting at the faces instead, margin 0, was tried
 re-crossings then add to both directions and push the K⁺ ratio 12 % toward 1.)
 A pump that takes an ion which crossed a channel but had not yet reached the far reservoir counts
 that transit (`membrane.pump`), then clears the marks: only crossings through channels count.
-The counts go into a tally with one row per fixed block of particles (`N_BLOCKS`, whatever the
-number of threads), so threads never write the same counter and the totals are exact.
+The counts go into `Transits` with one row per fixed block of particles (`N_BLOCKS`, whatever the
+number of threads), so threads never write the same counter and the totals are exact. Beside the
+counts, `Transits.charge` adds up, per species, the induced inside charge z·Δw of every move in a
+pore: the charge each ion carries in through the channels, so the current it carries (what a
+voltage clamp's electrode supplies to hold V), exact at every step, not only once an ion arrives.
 
 The move pass also lists, per block, the free ions whose move may end within reach of the
 membrane face their species binds at (`FaceList`: those that start within reach plus the longest
@@ -45,14 +48,14 @@ from particles.diffusion import propose_step, stirred_acceptance, stirred_scale
 from particles.rng import STREAM_METROPOLIS, STREAM_MOVE, draw, step_key, unit
 from particles.state import FAR_IN, FAR_OUT, HELD
 
-N_BLOCKS = 64            # blocks of particles with a tally row each (fixed: results do not depend on threads)
+N_BLOCKS = 64            # blocks of particles with a row of counters each (fixed: results do not depend on threads)
 # The block each slot of the parallel loop takes: slot k's 6 bits reversed. A thread takes a
 # contiguous run of slots, so it gets blocks from all over the particle array, which is stored by
 # compartment and species (whole blocks of fixed anions, that need no work): the threads' shares
 # of work are even.
 BLOCK_ORDER = np.array([int(format(k, "06b")[::-1], 2) for k in range(N_BLOCKS)], dtype=np.int64)
 LIST_ONLY, WHOLE_RULE = 1, 2   # marks the first pass leaves in `hard` for the second
-EFFLUX, INFLUX = 0, 1    # first index of a tally row and of the crossing counters
+EFFLUX, INFLUX = 0, 1    # first index of a row of Transits.counts and of the crossing counters
 
 
 class Field(NamedTuple):
@@ -81,9 +84,14 @@ def new_face_list(reach_nm: float, faces: np.ndarray, n_particles: int) -> FaceL
     return FaceList(float(reach_nm), faces, np.zeros(n_particles, dtype=np.int64), np.zeros(N_BLOCKS, dtype=np.int64))
 
 
-def new_tally(n_species: int) -> np.ndarray:
-    """Cumulative transits [block, EFFLUX/INFLUX, species]; sum over blocks for the totals."""
-    return np.zeros((N_BLOCKS, 2, n_species), dtype=np.int64)
+class Transits(NamedTuple):
+    """What the channels carried, cumulative, one row per block; sum over blocks for the totals."""
+    counts: np.ndarray   # int64[block, EFFLUX/INFLUX, species]: reservoir-to-reservoir transits
+    charge: np.ndarray   # float64[block, species]: induced inside charge carried in, Σ z·Δw (e)
+
+
+def new_transits(n_species: int) -> Transits:
+    return Transits(np.zeros((N_BLOCKS, 2, n_species), dtype=np.int64), np.zeros((N_BLOCKS, n_species)))
 
 
 @njit(cache=True, inline="always")
@@ -98,11 +106,11 @@ def inside_share(x, x_left, x_right):
 
 
 @njit(cache=True, parallel=True)
-def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, step, tally, near, hard):
+def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, step, transits, near, hard):
     """One Brownian step of every free particle, resolved against the membrane.
 
-    Moves `particles` in place, adds the reservoir-to-reservoir transits completed this step to
-    `tally`, lists the ions that may end within reach of their face in `near` (a FaceList), and
+    Moves `particles` in place, adds the reservoir-to-reservoir transits completed this step and
+    the charge each species carried in to `transits`, lists the ions that may end within reach of their face in `near` (a FaceList), and
     returns dQ_in: the change of the induced inside charge Σ z·w (e).
     (Inside the prange only `hard`, an argument of its own, is written directly: Numba's parfor
     drops writes there to an array taken from a tuple, as if they were dead. The list's counts are
@@ -170,8 +178,8 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
                 hard[i] = 0 if ((simple & unreachable) | (a == 0.0)) else (LIST_ONLY if simple else WHOLE_RULE)
         # 2. the whole rule for the rest, in a function of its own: written here, in the prange
         # body, its code kept the first pass from vectorising (1250 µs a step instead of 290)
-        dq_b, listed = _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, (key, mkey), tally,
-                                   near)
+        dq_b, listed = _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, (key, mkey),
+                                   transits, near)
         dq_block[b] = dq_b
         listed_block[b] = listed
     dq = 0.0
@@ -182,12 +190,13 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
 
 
 @njit(cache=True)
-def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, keys, tally, near):
+def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, keys, transits, near):
     """Block b's second pass: lists the LIST_ONLY marks for the pumps and applies the whole
     crossing rule to the WHOLE_RULE marks (`keys`: the step's move and Metropolis keys); returns
     (dQ_in, ions listed for the pumps in near.index), in particle order."""
     key, mkey = keys
     x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
+    tally, carried = transits.counts, transits.charge
     n = x.size
     start = b * n // N_BLOCKS
     end = (b + 1) * n // N_BLOCKS
@@ -300,6 +309,7 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
         x[i] = xn
         y[i] = yn
         dq_b += dq
+        carried[b, s] += dq
     return dq_b, listed
 
 

@@ -124,14 +124,15 @@ def release_all(particles, charge, band, pumps, seed, step):
 
 
 @njit(cache=True)
-def advance_pumps(particles, charge, band, pumps, seed, step, tally, near):
+def advance_pumps(particles, charge, band, pumps, seed, step, transits, near):
     """Conformational changes, then captures; returns (dQ_in, cycles completed, ATP spent).
 
     The ions that may be captured are the ones the move pass listed within reach of their face
     (`near`, a membrane.crossing.FaceList), taken in particle order. An ion captured after
     crossing a channel, before it reached the far reservoir of this side, has completed that
-    transit: it is added to `tally` (row 0: this loop is serial) here."""
+    transit: it is added to `transits.counts` (row 0: this loop is serial) here."""
     x, y, species, flags, held_by = particles.x, particles.y, particles.species, particles.flags, particles.held_by
+    tally = transits.counts
     pump_y, phase, n_held, slots = pumps.y_nm, pumps.phase, pumps.n_held, pumps.slots
     p_flip, capture_r = pumps.p_flip, pumps.capture_r_nm
     x_left, x_right, x_mid = band.x_left_nm, band.x_right_nm, band.x_mid_nm

@@ -37,7 +37,11 @@ def test_run_writes_timeseries_and_summary(tmp_path):
     for col in ("pump_cycles", "atp_spent", "K_efflux", "K_influx", "Na_efflux", "Na_influx", "Cl_efflux",
                 "Cl_influx"):
         assert col in head
-    assert head[-5:] == ["E_K_mV", "E_Na_mV", "E_Cl_mV", "E_Ca_mV", "V_GHK_mV"]
+    # SPEC's columns end with the theory; the clamp's and the currents follow them
+    theory_end = head.index("V_GHK_mV") + 1
+    assert head[theory_end - 5:theory_end] == ["E_K_mV", "E_Na_mV", "E_Cl_mV", "E_Ca_mV", "V_GHK_mV"]
+    assert head[theory_end:theory_end + 2] == ["clamp_mV", "electrode_e"]
+    assert head[-6:] == ["I_K_pA", "I_Na_pA", "I_Cl_pA", "I_Ca_pA", "I_pump_pA", "I_total_pA"]
     assert len(rows) == 1 + 600 // 50 + 1
     # particle totals can be checked from the file: in + out + mem is constant per species
     for ion in ("K", "Na", "Cl"):

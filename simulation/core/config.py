@@ -42,10 +42,14 @@ class Key:
     kind: type
     lo: float | None = None        # inclusive lower bound
     lo_open: bool = False          # lower bound exclusive
-    hi: float | None = None        # inclusive upper bound
+    hi: float | None = None        # inclusive upper bound (a list: its greatest length)
     nullable: bool = False
+    item: dict | None = None       # a list's items are tables with these keys, all needed
 
     def allowed(self) -> str:
+        if self.kind is list:
+            keys = ", ".join(f"{k} ({v.allowed()})" for k, v in self.item.items())
+            return f"a list of at most {self.hi:g} tables {{{keys}}}"
         kind = {float: "a number", int: "a whole number", bool: "true or false", str: "a string"}[self.kind]
         parts = []
         if self.lo is not None:
@@ -75,6 +79,10 @@ def _diffusion() -> dict[str, Key]:
     a filler may stand still (D = 0)."""
     return {n: Key(INFO[n].d_nm2_per_ns, float, lo=MIN_CROSSING_D if INFO[n].permeant else 0.0)
             for n in DIFFUSING_NAMES}
+
+
+MAX_COMMAND_mV = 250.0      # beyond this a real membrane breaks down (electroporation)
+MAX_PROTOCOL_STEPS = 1000
 
 
 SCHEMA: dict[str, Any] = {
@@ -118,6 +126,16 @@ SCHEMA: dict[str, Any] = {
         "ramp_nm": Key(2.0, float, lo=0.0, lo_open=True),
         "D_factor": Key(16.0, float, lo=1.0, hi=100.0),
     },
+    # A voltage clamp (simulation.core.model.Simulation.set_clamp): V held at a command potential,
+    # the electrode supplying the charge the ions carry. The protocol runs from the first step,
+    # each entry held for its duration; after it (or without one) V is held at command_mV.
+    "clamp": {
+        "enabled": Key(False, bool),
+        "command_mV": Key(-70.0, float, lo=-MAX_COMMAND_mV, hi=MAX_COMMAND_mV),
+        "protocol": Key([], list, hi=MAX_PROTOCOL_STEPS,
+                        item={"command_mV": Key(0.0, float, lo=-MAX_COMMAND_mV, hi=MAX_COMMAND_mV),
+                              "duration_ns": Key(0.0, float, lo=0.0, lo_open=True)}),
+    },
     "pump": {
         "enabled": Key(True, bool),
         "count": Key(13, int, lo=0),
@@ -149,7 +167,7 @@ if set(DEFAULT_CHANNELS) != set(PERMEANT) or set(DEFAULT_mM) != set(SOLUTES):
 
 def defaults() -> dict:
     def build(schema):
-        return {k: build(v) if isinstance(v, dict) else v.default
+        return {k: build(v) if isinstance(v, dict) else copy.deepcopy(v.default)
                 for k, v in schema.items() if k != "channels"}
     d = build(SCHEMA)
     d["channels"] = {ion: copy.deepcopy(DEFAULT_CHANNELS[ion]) for ion in DEFAULT_MEMBRANE}
@@ -167,7 +185,7 @@ class Config:
         node = self._data
         for part in dotted.split("."):
             node = node[part]
-        return copy.deepcopy(node) if isinstance(node, dict) else node
+        return copy.deepcopy(node) if isinstance(node, (dict, list)) else node
 
     @property
     def data(self) -> dict:
@@ -342,6 +360,8 @@ def _check(key: str, spec: Key | None, value, where: str):
     if spec is None:
         raise ConfigError(f"{where}: unknown key {key!r}; allowed: {', '.join(CHANNEL_KEYS)}")
     bad = f"{where}: {key} must be {spec.allowed()}, got {value!r}"
+    if spec.kind is list:
+        return _check_list(key, spec, value, where)
     if spec.kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(bad)
@@ -365,6 +385,26 @@ def _check(key: str, spec: Key | None, value, where: str):
     if spec.hi is not None and value > spec.hi:
         raise ConfigError(bad)
     return value
+
+
+def _check_list(key: str, spec: Key, value, where: str) -> list:
+    """A list of tables, each with exactly the keys `spec.item` names, each value checked."""
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: {key} must be {spec.allowed()}, got {str(value)[:60]!r}")
+    if len(value) > spec.hi:
+        raise ConfigError(f"{where}: {key} has {len(value)} entries; allowed: at most {spec.hi:g}")
+    out = []
+    for n, entry in enumerate(value, 1):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: {key} entry {n} must be a table {{{', '.join(spec.item)}}}, "
+                              f"got {str(entry)[:60]!r}")
+        missing = [k for k in spec.item if k not in entry]
+        unknown = [k for k in entry if k not in spec.item]
+        if missing or unknown:
+            what = f"lacks {', '.join(missing)}" if missing else f"has unknown key {unknown[0]!r}"
+            raise ConfigError(f"{where}: {key} entry {n} {what}; each entry needs exactly {', '.join(spec.item)}")
+        out.append({k: _check(f"{key} entry {n} {k}", spec.item[k], entry[k], where) for k in spec.item})
+    return out
 
 
 # ---- cross-key checks ----------------------------------------------------------------------------
@@ -423,6 +463,14 @@ def _validate_all(data: dict, where: str) -> dict:
             raise ConfigError(f"{where}: channels.{ion}.mean_open_time_ns = {ch['mean_open_time_ns']:g} is shorter than "
                               f"two time steps ({2 * phys['dt_ns']:g} ns): the gates would flip every step; "
                               f"allowed: >= {2 * phys['dt_ns']:g}")
+    clamp = data["clamp"]
+    if clamp["protocol"] and not clamp["enabled"]:
+        raise ConfigError(f"{where}: clamp.protocol is given but clamp.enabled is false; set clamp.enabled = true "
+                          f"to run it")
+    for n, entry in enumerate(clamp["protocol"], 1):
+        if entry["duration_ns"] < phys["dt_ns"]:
+            raise ConfigError(f"{where}: clamp.protocol entry {n} duration_ns = {entry['duration_ns']:g} is shorter "
+                              f"than one time step; allowed: >= physics.dt_ns ({phys['dt_ns']:g})")
     k_per_step = 2 * data["pump"]["max_turnover_per_us"] * 1e-3 * phys["dt_ns"]
     if k_per_step > 0.5:
         raise ConfigError(f"{where}: pump.max_turnover_per_us = {data['pump']['max_turnover_per_us']:g} is too fast "
@@ -558,6 +606,10 @@ def to_toml(data: dict) -> str:
             return "true" if v else "false"
         if isinstance(v, str):
             return toml_string(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(fmt(e) for e in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k} = {fmt(e)}" for k, e in v.items()) + "}"
         return repr(v)
     lines = [f"{k} = {fmt(v)}" for k, v in data.items() if not isinstance(v, dict)]
     for table, body in data.items():

@@ -21,7 +21,7 @@ import numpy as np
 
 from membrane import theory
 from membrane.channels import ChannelSet
-from membrane.crossing import Field, new_face_list, new_tally
+from membrane.crossing import Field, new_face_list, new_transits
 from membrane.geometry import PUMP_SITE, MembraneGeometry, SiteLayout
 from membrane.pump import PumpSet, binding_faces
 from membrane.voltage import IN, OUT, inside_charge, mid_line_charge, region_counts, voltage_mV
@@ -57,6 +57,10 @@ class Observation:
     influx: np.ndarray
     conc_in_mM: dict = field(default_factory=dict)
     conc_out_mM: dict = field(default_factory=dict)
+    carried_in_e: np.ndarray | None = None   # cumulative charge carried in through channels, per species
+    pump_charge_in_e: float = 0.0            # cumulative charge the pumps carried in
+    clamp_mV: float | None = None            # the clamp's command, or None (V free)
+    electrode_e: float = 0.0                 # charge the clamp's electrode has put in, cumulative
 
 
 class Simulation:
@@ -116,7 +120,14 @@ class Simulation:
 
         self.step_count = 0
         self.q_in = self.recount_inside_charge()
-        self.counters = Counters(new_tally(N_SPECIES), np.zeros(2, dtype=np.int64))
+        self.counters = Counters(new_transits(N_SPECIES), np.zeros(2, dtype=np.int64), np.zeros(1))
+        # the voltage clamp: its command now (None: V is free), the charge its electrode has put
+        # into the inside (V = (Q_in + that) / C), and the config's protocol as (first step, end, mV)
+        self.clamp_mV: float | None = None
+        self.electrode_e = 0.0
+        self._protocol = self._protocol_steps(d["clamp"]["protocol"])
+        if d["clamp"]["enabled"]:
+            self._engage(self._protocol[0][2] if self._protocol else d["clamp"]["command_mV"])
         self._near = None   # the move pass's list of ions within the pumps' reach (see _advance)
         self._hard = None   # its scratch: the moves that need the whole crossing rule
         self.threads = ThreadGovernor(numba.get_num_threads())   # 1 or all, whichever is faster now
@@ -135,6 +146,14 @@ class Simulation:
         """Compile (or load from the cache) the step kernels without advancing."""
         self._advance(0)
 
+    def _protocol_steps(self, protocol: list[dict]) -> list[tuple[int, int, float]]:
+        out, t = [], 0
+        for entry in protocol:
+            n = max(1, int(round(entry["duration_ns"] / self.dt_ns)))
+            out.append((t, t + n, float(entry["command_mV"])))
+            t += n
+        return out
+
     def step(self, k: int = 1) -> None:
         """Advance k time steps. Each step, in this order:
 
@@ -148,11 +167,27 @@ class Simulation:
         6. V = Q_in / C (the only place V is computed: `membrane.voltage.voltage_mV`);
         7. advance the clock; recorders then read between calls.
         """
-        if k > 0:
-            self.threads.advance(self._advance, k)
+        while k > 0:
+            n = k
+            if self._protocol:        # the clamp's protocol: each command held for its steps
+                first, end, mv = self._protocol[0]
+                if self.step_count >= end:
+                    self._protocol.pop(0)
+                    if not self._protocol:
+                        self._engage(self.config["clamp.command_mV"])
+                    continue
+                if self.step_count >= first:
+                    self._engage(mv)
+                    n = min(k, end - self.step_count)
+            self.threads.advance(self._advance, n)
+            k -= n
 
     def _advance(self, k: int) -> None:
-        params = StepParams(self.seed, float(self.capacitance_e_per_mV), self.field, self.stirring, self.pumps.enabled)
+        clamped = self.clamp_mV is not None
+        # clamped, V does not move when an ion does: the field has no charging term
+        fld = self.field._replace(mV_per_e=0.0) if clamped else self.field
+        params = StepParams(self.seed, float(self.capacitance_e_per_mV), fld, self.stirring, self.pumps.enabled,
+                            clamped, float(self.clamp_mV) if clamped else 0.0, float(self.electrode_e))
         pumps = self.pumps.arrays
         reach = pumps.capture_r_nm if self.pumps.enabled and self.pumps.n > 0 else -1.0
         if self._near is None or self._near.index.size != self.state.n:   # particles were added or removed
@@ -162,12 +197,59 @@ class Simulation:
         self.q_in = float(advance(k, self.step_count, self.q_in, self.state, self.kinds, self.band,
                                   self.channels.pores, pumps, params, self.counters, near, self._hard))
         self.step_count += k
+        self._hold()
+
+    # ---- the voltage clamp ----------------------------------------------------------------
+
+    def _engage(self, command_mV: float) -> None:
+        """Hold V at `command_mV` from now: the electrode charges the membrane at once."""
+        self.clamp_mV = float(command_mV)
+        self._hold()
+
+    def _hold(self) -> None:
+        """Clamped: the electrode's charge is whatever makes (Q_in + it) / C the command."""
+        if self.clamp_mV is not None:
+            self.electrode_e = self.clamp_mV * self.capacitance_e_per_mV - self.q_in
+
+    def set_clamp(self, on: bool, command_mV: float | None = None) -> None:
+        """Clamp V at `command_mV` (default: the config's clamp.command_mV), or release it (V then
+        evolves from the counted charge, the electrode's included, starting where it was held).
+        Ends a protocol that was running."""
+        mv = self.config["clamp.command_mV"] if command_mV is None else command_mV
+        changes = {"clamp.enabled": bool(on), "clamp.command_mV": mv, "clamp.protocol": []}
+        new = self._check(changes)
+        self._protocol = []
+        if on:
+            self._engage(new["clamp.command_mV"])
+            label = f"clamp {new['clamp.command_mV']:+.0f} mV"
+        else:
+            if self.clamp_mV is None:
+                return
+            self.clamp_mV = None
+            label = "clamp released"
+        self._apply(new, label, changes)
+
+    @property
+    def clamped(self) -> bool:
+        return self.clamp_mV is not None
+
+    @property
+    def charge_carried_in(self) -> np.ndarray:
+        """Cumulative induced inside charge carried in through the channels, per species (e)."""
+        return self.counters.transits.charge.sum(axis=0)
+
+    @property
+    def pump_charge_in(self) -> float:
+        """Cumulative induced inside charge the pumps carried in (e; negative: they move charge out)."""
+        return float(self.counters.pump_charge[0])
 
     # ---- reading ------------------------------------------------------------------------
 
     @property
     def v_mV(self) -> float:
-        return float(voltage_mV(self.q_in, self.capacitance_e_per_mV))
+        if self.clamp_mV is not None:
+            return self.clamp_mV
+        return float(voltage_mV(self.q_in + self.electrode_e, self.capacitance_e_per_mV))
 
     @property
     def time_ns(self) -> float:
@@ -180,7 +262,7 @@ class Simulation:
     @property
     def crossings(self) -> np.ndarray:
         """Cumulative transits through channels, [EFFLUX/INFLUX, species]."""
-        return self.counters.tally.sum(axis=0)
+        return self.counters.transits.counts.sum(axis=0)
 
     @property
     def pump_totals(self) -> np.ndarray:
@@ -222,7 +304,8 @@ class Simulation:
         crossings = self.crossings
         return Observation(self.step_count, self.time_ns, self.v_mV, counts,
                            int(self.pump_totals[0]), int(self.pump_totals[1]),
-                           crossings[0], crossings[1], c_in, c_out)
+                           crossings[0], crossings[1], c_in, c_out, self.charge_carried_in, self.pump_charge_in,
+                           self.clamp_mV, self.electrode_e)
 
     @property
     def effective_permeability(self) -> dict[str, float]:
@@ -310,6 +393,7 @@ class Simulation:
         achieved = self.channels.set_relative_permeability(
             ion, new[f"channels.{ion}.relative_permeability"], self.state)
         self.q_in = self.recount_inside_charge()   # ions in a removed pore were put back on their side
+        self._hold()
         self._apply(new, f"P_{ion} = {achieved:.3g}", changes)
         return achieved
 
@@ -362,6 +446,7 @@ class Simulation:
         if added:
             self._add(side, added)
         self.q_in = self.recount_inside_charge()
+        self._hold()
         reached = int((in_bulk(self.state.x) & (self.state.species == sp)).sum()) / per_mM
         self._apply(new, f"[{ion}]{'o' if side == 'outside' else 'i'} = {reached:.3g} mM", changes)
         return reached

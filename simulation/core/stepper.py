@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from membrane.channels import gate_channels
-from membrane.crossing import Field, move_particles
+from membrane.crossing import Field, Transits, move_particles
 from membrane.pump import advance_pumps
 from membrane.voltage import voltage_mV
 from particles.diffusion import Stirring
@@ -25,32 +25,42 @@ class StepParams(NamedTuple):
     field: Field
     stirring: Stirring
     pumps_on: bool
+    clamped: bool            # a voltage clamp holds V at command_mV (and `field` has no charging term)
+    command_mV: float
+    electrode_e: float       # charge the clamp's electrode has put into the inside (e); part of V
 
 
 class Counters(NamedTuple):
-    tally: np.ndarray        # int64[block, EFFLUX/INFLUX, species]: cumulative transits (membrane.crossing)
+    transits: Transits       # cumulative transits and charge carried, per block (membrane.crossing)
     pump_totals: np.ndarray  # int64[2]: cycles completed, ATP spent
+    pump_charge: np.ndarray  # float64[1]: induced inside charge the pumps carried in (e), cumulative
 
 
 @njit(cache=True)
 def advance(n_steps, step0, q_in, particles, kinds, band, pores, pumps, params, counters, near, hard):
-    """n_steps steps; updates arrays and counters in place and returns the new Q_in (e). `near`
-    (membrane.crossing.FaceList) is where the move pass lists the ions the pumps may bind; `hard`
-    (uint8[n]) its scratch mark of the moves that need the whole crossing rule."""
+    """n_steps steps; updates arrays and counters in place and returns the new Q_in (e), the
+    induced charge of the particles. `near` (membrane.crossing.FaceList) is where the move pass
+    lists the ions the pumps may bind; `hard` (uint8[n]) its scratch mark of the moves that need
+    the whole crossing rule. V is (Q_in + the electrode's charge) / C, or the command potential
+    while clamped (the electrode then supplies whatever the ions carry, so V does not move)."""
     seed = params.seed
     for t in range(n_steps):
         step = step0 + t
         # 1. gate channels; 2-3. propose moves and resolve the membrane with V of the last step
         gate_channels(pores, seed, step)
-        v = voltage_mV(q_in, params.capacitance_e_per_mV)
+        if params.clamped:
+            v = params.command_mV
+        else:
+            v = voltage_mV(q_in + params.electrode_e, params.capacitance_e_per_mV)
         q_in += move_particles(particles, kinds, band, pores, params.field, params.stirring, v, seed, step,
-                               counters.tally, near, hard)
+                               counters.transits, near, hard)
         # 4. pumps advance their cycle
         if params.pumps_on:
-            dqp, cycles, atp = advance_pumps(particles, kinds.charge, band, pumps, seed, step, counters.tally,
+            dqp, cycles, atp = advance_pumps(particles, kinds.charge, band, pumps, seed, step, counters.transits,
                                              near)
             q_in += dqp
+            counters.pump_charge[0] += dqp
             counters.pump_totals[0] += cycles
             counters.pump_totals[1] += atp
-        # 5. the inside charge is now q_in; V = Q_in / C is read from it at the next step
+        # 5. the inside charge is now q_in; V is read from it at the next step
     return q_in

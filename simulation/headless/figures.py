@@ -205,3 +205,60 @@ def run_figure(run_dir: str | Path) -> list[Path]:
     for a in (a1, a2):
         a.grid(alpha=0.3)
     return _save(fig, run_dir, "run")
+
+
+PUMP_COLOUR = _colour((204, 121, 167))   # reddish purple, as the pump drawn in the view
+
+
+def iv_figure(result: dict, base: Config, steps: int, out: Path) -> list[Path]:
+    """Currents against the command potential: each ion's points with its GHK current drawn
+    over them, the pump's, and the total with where it crosses zero against theory."""
+    from simulation.headless.iv import ghk_currents
+    pts, ions = result["points"], result["ions"]
+    v = np.array([p["command_mV"] for p in pts])
+    grid = np.linspace(v.min(), v.max(), 200) if v.size > 1 else v
+    fig, ax = plt.subplots(figsize=(8, 5.8))
+    ax.axhline(0.0, color="0.3", lw=0.8)
+    ghk_total = np.zeros_like(grid)
+    curves = ghk_currents(result, grid)
+    for ion in ions:
+        colour = ION_COLOURS[ion]
+        curve = curves[ion]
+        ghk_total += curve
+        ax.plot(grid, curve, "-", color=colour, lw=1.6, alpha=0.8, zorder=3)
+        ax.errorbar(v, [p[f"I_{ion}_pA"] for p in pts], yerr=[p[f"I_{ion}_pA_sem"] for p in pts], fmt="o",
+                    color=colour, ms=5, capsize=3, zorder=5,
+                    label=f"{ION_WORDS[ion]} channels (line: GHK at the points' concentrations, "
+                          f"P = {result['P_abs_nm2_per_ns'][ion]:.3g} nm²/ns)")
+    pump = np.array([p["I_pump_pA"] for p in pts])
+    if np.any(np.abs(pump[np.isfinite(pump)]) > 0):
+        ax.errorbar(v, pump, yerr=[p["I_pump_pA_sem"] for p in pts], fmt="D", color=PUMP_COLOUR, ms=4, capsize=3,
+                    zorder=5, label="Na⁺/K⁺ pumps")
+        ghk_total += float(np.nanmean(pump))
+    if len(ions) > 1 or np.any(np.abs(pump[np.isfinite(pump)]) > 0):
+        ax.plot(grid, ghk_total, "--", color="k", lw=1.2, zorder=3)
+        ax.errorbar(v, [p["I_total_pA"] for p in pts], yerr=[p["I_total_pA_sem"] for p in pts], fmt="s",
+                    color="k", ms=5, capsize=3, zorder=6, label="total (dashed: GHK sum" +
+                    (" + the pump's mean)" if np.any(np.abs(pump[np.isfinite(pump)]) > 0) else ")"))
+    r = result["reversal"]
+    measured, sem = (r["total_mV"], r["total_sem_mV"]) if len(ions) > 1 or math.isfinite(r["zero_current_with_pump_mV"]) \
+        else (r["channels_mV"], r["channels_sem_mV"])
+    expected = r["zero_current_with_pump_mV"] if math.isfinite(r["zero_current_with_pump_mV"]) else r["GHK_mV"]
+    if math.isfinite(measured):
+        ax.axvspan(measured - sem, measured + sem, color="0.5", alpha=0.25, lw=0, zorder=1)
+        ax.axvline(measured, color="0.3", lw=1.0, zorder=2, label=f"reversal, measured {measured:.1f} ± {sem:.1f} mV")
+    if math.isfinite(expected):
+        ax.axvline(expected, color=GHK_COLOUR, lw=1.6, ls=":", zorder=2,
+                   label=f"{'GHK + pump' if math.isfinite(r['zero_current_with_pump_mV']) else 'GHK'} "
+                         f"zero current {expected:.1f} mV")
+    if len(ions) == 1:
+        e = r["nernst_mV"][ions[0]]
+        ax.axvline(e, color=ION_COLOURS[ions[0]], lw=1.0, ls="-.", zorder=2, label=f"E_{ions[0]} {e:.1f} mV")
+    ax.set_xlabel("command potential V (mV)")
+    ax.set_ylabel("current (pA, outward positive), mean ± SEM")
+    n_seeds = max(p["n"] for p in pts)
+    ax.set_title(_fit_title(f"{base['name']}: voltage-clamp I–V, {len(pts)} points × {steps} steps"
+                            + (f" × {n_seeds} seeds" if n_seeds > 1 else ""), 70), fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7.5, loc="upper left")
+    return _save(fig, out, "iv")

@@ -24,6 +24,8 @@ from simulation.headless.analysis import (MAX_TRANSIENT_SHARE, MIN_EFFECTIVE_SAM
                                           permeability_ratio_sem)
 
 THEORY_COLUMNS = tuple(f"E_{ion}_mV" for ion in PERMEANT_NAMES) + ("V_GHK_mV",)
+PA_PER_E_PER_US = 1.602176634e-19 / 1e-6 * 1e12   # 1 e/µs is 0.1602 pA (the model's charge and time are real)
+CURRENTS = PERMEANT_NAMES + ("pump", "total")     # the current columns I_<name>_pA, outward positive
 
 
 def columns() -> list[str]:
@@ -33,7 +35,11 @@ def columns() -> list[str]:
     cols += ["pump_cycles", "atp_spent"]
     for ion in PERMEANT_NAMES:
         cols += [f"{ion}_efflux", f"{ion}_influx"]
-    return cols + list(THEORY_COLUMNS)
+    cols += list(THEORY_COLUMNS)
+    # the clamp and the currents: cumulative charge carried in (e), and the current since the last
+    # sample (pA, outward positive; the first row has none)
+    cols += ["clamp_mV", "electrode_e"] + [f"{ion}_charge_in_e" for ion in PERMEANT_NAMES] + ["pump_charge_in_e"]
+    return cols + [f"I_{name}_pA" for name in CURRENTS]
 
 
 class TimeseriesRecorder:
@@ -43,6 +49,7 @@ class TimeseriesRecorder:
         self.sim = sim
         self.every = max(1, int(every))
         self.rows: list[list] = []
+        self._last = None    # (time_ns, charges carried in) of the last sample
         # "x": a new file; never written through a link or over a file already there
         self._file = open(path, "x", newline="") if path else None
         self._writer = csv.writer(self._file) if self._file else None
@@ -59,6 +66,17 @@ class TimeseriesRecorder:
         for s in PERMEANT:
             row += [int(o.efflux[s]), int(o.influx[s])]
         row += [round(th[c], 4) if math.isfinite(th[c]) else "" for c in THEORY_COLUMNS]
+        carried = [float(o.carried_in_e[s]) for s in PERMEANT] + [o.pump_charge_in_e]
+        row += ["" if o.clamp_mV is None else round(o.clamp_mV, 4), round(o.electrode_e, 6)]
+        row += [round(c, 6) for c in carried]
+        if self._last is None or o.time_ns <= self._last[0]:
+            row += [""] * len(CURRENTS)
+        else:
+            # outward current: the charge that left the inside per time
+            per_us = 1e3 / (o.time_ns - self._last[0])
+            i = [-(c - c0) * per_us * PA_PER_E_PER_US for c, c0 in zip(carried, self._last[1])]
+            row += [round(v, 6) for v in i] + [round(sum(i), 6)]
+        self._last = (o.time_ns, carried)
         self.rows.append(row)
         if self._writer:
             self._writer.writerow(row)
@@ -80,37 +98,85 @@ class TimeseriesRecorder:
         return {c: data[:, k] for k, c in enumerate(cols)}
 
 
+def clamped_throughout(samples: dict[str, np.ndarray]) -> bool:
+    """Whether every sample was taken with V clamped (then V is the command, and the clamp's
+    current, not V, is what settles)."""
+    c = samples.get("clamp_mV")
+    return c is not None and c.size > 0 and bool(np.all(np.isfinite(c)))
+
+
 def choose_window(samples: dict[str, np.ndarray], window: tuple[int, int] | None) -> tuple[np.ndarray, dict]:
     """The samples to average over, and how they were chosen (summary.json's `settling`): the
     given `--window`, or from the detected end of the transient (`analysis.detect_equilibration`)
-    to the end; with flags when the run is too short to have settled."""
-    steps, v = samples["step"], samples["V_mV"]
+    to the end; with flags when the run is too short to have settled. The transient is V's, or
+    the total current's in a run clamped throughout."""
+    steps = samples["step"]
+    if clamped_throughout(samples) and steps.size > 1:
+        what, unit, x = "the clamp current", "pA", samples["I_total_pA"].copy()
+        x[0] = x[1]                # no current before the first interval
+    else:
+        what, unit, x = "V", "mV", samples["V_mV"]
     if window is not None:
         sel = (steps >= window[0]) & (steps <= window[1])
         how = {"method": "--window", "requested": [int(window[0]), int(window[1])]}
         if sel.sum() < 2:
             sel = np.ones_like(steps, dtype=bool)
             how["note"] = "fewer than 2 samples in --window: the whole run was averaged"
-    else:
-        t0 = detect_equilibration(v)
+    elif what != "V":
+        # clamped: the ions in the pores take a pore's diffusion time (~100 ns) to follow a new V,
+        # and carry charge while they do (-20 e at a step to E_K in the K⁺-only cell: +6 pA over
+        # 500 ns), a transient too small for MSER to see in the current's noise: the second half
+        t0 = steps.size // 2
         sel = np.arange(steps.size) >= t0
-        how = {"method": "detected end of the transient (MSER-5)",
+        how = {"method": "second half (clamped throughout)", "of": what,
                "transient_end_step": int(steps[t0]), "transient_share": float(t0 / max(steps.size, 1))}
-    _, _, n_eff = mean_and_sem(v[sel])
-    d, d_sem = drift(v[sel])
+    else:
+        t0 = detect_equilibration(x)
+        sel = np.arange(steps.size) >= t0
+        how = {"method": "detected end of the transient (MSER-5)", "of": what,
+               "transient_end_step": int(steps[t0]), "transient_share": float(t0 / max(steps.size, 1))}
+    _, _, n_eff = mean_and_sem(x[sel])
+    d, d_sem = drift(x[sel])
     warnings = []
-    if window is None and how["transient_share"] > MAX_TRANSIENT_SHARE:
-        warnings.append(f"V was still settling for {100 * how['transient_share']:.0f} % of the run "
+    if window is None and what == "V" and how["transient_share"] > MAX_TRANSIENT_SHARE:
+        warnings.append(f"{what} was still settling for {100 * how['transient_share']:.0f} % of the run "
                         f"(until step {how['transient_end_step']}): run longer for a steady mean")
     if n_eff < MIN_EFFECTIVE_SAMPLES:
-        warnings.append(f"only {n_eff:.0f} independent samples of V in the window (fewer than "
+        warnings.append(f"only {n_eff:.0f} independent samples of {what} in the window (fewer than "
                         f"{MIN_EFFECTIVE_SAMPLES}): its standard error is itself uncertain; run longer")
     if math.isfinite(d) and d_sem > 0 and abs(d) > 3 * d_sem:
-        warnings.append(f"V drifts by {d:+.2f} ± {d_sem:.2f} mV between the halves of the window: "
+        warnings.append(f"{what} drifts by {d:+.2f} ± {d_sem:.2f} {unit} between the halves of the window: "
                         f"not yet steady (gradients running down, or still settling)")
-    how.update({"effective_samples": float(n_eff), "drift_mV": d, "drift_sem_mV": d_sem,
+    how.update({"effective_samples": float(n_eff), f"drift_{unit}": d, f"drift_sem_{unit}": d_sem,
                 "settled": not warnings, "warnings": warnings})
     return sel, how
+
+
+def currents(samples: dict[str, np.ndarray], sel: np.ndarray) -> dict:
+    """Mean current of each ion's channels, of the pumps and in total over the window, outward
+    positive, with standard errors from the currents between consecutive samples (correlated
+    samples: `analysis.mean_and_sem`); in pA and e/µs. The window's first sample only opens it."""
+    inner = sel.copy()
+    inner[np.argmax(sel)] = False
+    out = {}
+    for name in CURRENTS:
+        x = samples[f"I_{name}_pA"][inner]
+        x = x[np.isfinite(x)]
+        m, se, _ = mean_and_sem(x)
+        out[name] = {"pA": m, "pA_sem": se, "e_per_us": m / PA_PER_E_PER_US, "e_per_us_sem": se / PA_PER_E_PER_US}
+    return out
+
+
+def clamp_summary(samples: dict[str, np.ndarray], sel: np.ndarray) -> dict:
+    """What the clamp did over the window: its command if it held one throughout, the share of
+    samples clamped, and the charge its electrode put in."""
+    c = samples["clamp_mV"][sel]
+    held = np.isfinite(c)
+    one = bool(held.all() and c.size and np.all(c == c[0]))
+    e = samples["electrode_e"][sel]
+    return {"command_mV": float(c[0]) if one else None, "clamped_share": float(held.mean()) if c.size else 0.0,
+            "electrode_e_in_window": float(e[-1] - e[0]) if e.size else 0.0,
+            "electrode_e_total": float(samples["electrode_e"][-1]) if samples["electrode_e"].size else 0.0}
 
 
 PERMEABILITY_BLOCKS = 12   # jackknife blocks of the window for the measured permeabilities' errors
@@ -214,6 +280,8 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
         "zero_current_sem_mV": zero_sem,
         "ussing": ussing,
         "pump_cycles_per_us": pump_rate,
+        "currents": currents(samples, sel),
+        "clamp": clamp_summary(samples, sel),
         "channels": sim.channel_counts(),
         "channels_placed": sim.channels.placed(),
         "fillers_placed": {side: {ion: {"particles": n, "mM": n * (k_in if side == "inside" else k_out)}
@@ -222,6 +290,8 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
         "channels_per_unit_permeability_used": sim.channels_per_unit,
         "pumps": sim.pumps.n,
         "mM_per_particle": {"in": k_in, "out": k_out},  # converts the file's counts to mM
+        "mM_per_density": sim.mM_per_density,           # mM per particle/nm² (2D concentrations)
+        "window_span_ns": span_ns,
     }
 
 

@@ -151,6 +151,14 @@ def row_from_summary(task: Task, run_dir: Path) -> dict:
         u = s.get("ussing", {}).get(ion)
         row[f"ussing_{ion}_measured"] = u["measured_ratio"] if u else None
         row[f"ussing_{ion}_expected"] = u["expected_ratio"] if u else None
+    for name, c in (s.get("currents") or {}).items():
+        row[f"I_{name}_pA"], row[f"I_{name}_pA_sem"] = c["pA"], c["pA_sem"]
+    for ion in PERMEANT_NAMES:
+        row[f"P_{ion}_abs_nm2_per_ns"] = s.get("measured_permeability_abs_nm2_per_ns", {}).get(ion)
+        u = s.get("ussing", {}).get(ion)
+        row[f"{ion}_transits"] = u["influx"] + u["efflux"] if u else 0
+    row["mM_per_density"] = s.get("mM_per_density")
+    row["window_span_ns"] = s.get("window_span_ns")
     row["wall_s"] = s["wall_s"]
     return row
 
@@ -215,9 +223,12 @@ def write_table(rows: list[dict], path: Path, fmt: str) -> Path:
 
 def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, out_dir: str | os.PathLike, *,
           workers: int | None = None, scheduler: str | None = None, sample_every: int | None = None,
-          fmt: str = "csv", progress: bool = True, first_seed: int = 0, timeout_s: float = 30.0) -> dict:
+          fmt: str = "csv", progress: bool = True, first_seed: int = 0, timeout_s: float = 30.0,
+          report=None) -> dict:
     """Run the grid on Dask (a local cluster, or `scheduler`), then write the tables and figure.
 
+    `report(rows, summary_rows, keys, base, out)` writes the figures (default: `sweep_figure`, V
+    against the varied key; `iv` gives its own) and returns anything to hand back as "report".
     Refuses (guard.OutputError, nothing touched) a directory another sweep holds, or one made with
     another base config, --steps or stride; raises SchedulerError for a scheduler it cannot use."""
     out = Path(out_dir)
@@ -270,8 +281,9 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
             write_table(rows, out / "sweep", fmt)
             summary_rows = aggregate(rows, keys)
             write_table(summary_rows, out / "summary", fmt)
-            from simulation.headless.figures import sweep_figure
-            sweep_figure(rows, summary_rows, keys, base, out)
+            if report is None:
+                from simulation.headless.figures import sweep_figure as report
+            reported = report(rows, summary_rows, keys, base, out)
         complete = True
     finally:
         if client is not None:
@@ -282,7 +294,7 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
         if created and not complete and not any(out.iterdir()):
             out.rmdir()
     return {"runs": len(tasks), "skipped": len(done), "ran": len(todo), "redone": sorted(redo),
-            "wall_s": time.perf_counter() - t0}
+            "wall_s": time.perf_counter() - t0, "report": reported}
 
 
 def _remove_leftovers(runs: Path) -> None:
