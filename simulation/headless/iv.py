@@ -96,10 +96,6 @@ def points(rows: list[dict]) -> list[dict]:
     return out
 
 
-def crossing_ions(rows: list[dict]) -> list[str]:
-    return [ion for ion in PERMEANT_NAMES if any((r.get(f"{ion}_transits") or 0) > 0 for r in rows)]
-
-
 def pooled_permeability(pts: list[dict], ions: list[str], temperature_C: float) -> dict[str, float]:
     """One absolute permeability per ion (nm²/ns) from every point's tracer fluxes: Σ transits over
     Σ span · (c_in f_out + c_out f_in), each point at its own command potential."""
@@ -174,6 +170,8 @@ def ghk_currents(result: dict, v_mV: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _zero(v: np.ndarray, i: np.ndarray) -> float:
+    if not np.all(np.isfinite(i)):
+        return math.nan
     k = np.flatnonzero(np.diff(np.sign(i)) != 0)
     if k.size == 0:
         return math.nan
@@ -187,7 +185,7 @@ def analyse(rows: list[dict], base: Config) -> dict:
     points' concentrations, crosses zero)."""
     temperature = base["physics.temperature_C"]
     pts = points(rows)
-    ions = crossing_ions(rows)
+    ions = list(base.permeant)            # the ions with channels
     mM_per_density = rows[0]["mM_per_density"]
     for p in pts:
         for ion in ions:
@@ -266,7 +264,8 @@ def lines(result: dict) -> list[str]:
                    f"GHK with the pump's current {r['zero_current_with_pump_mV']:.1f} mV")
     if len(result["ions"]) == 1:
         ion = result["ions"][0]
-        out.append(f"E_{ion} (Nernst) {r['nernst_mV'][ion]:.1f} mV")
+        where = "where the current reversed" if math.isfinite(r["ion_mV"][ion]) else "mid-range"
+        out.append(f"E_{ion} (Nernst) {r['nernst_mV'][ion]:.1f} mV (at the concentrations {where})")
     return out
 
 

@@ -135,8 +135,14 @@ def finished_fingerprint(run_dir: Path) -> str | None:
 def row_from_summary(task: Task, run_dir: Path) -> dict:
     s = json.loads((run_dir / "summary.json").read_text())
     row = {k: v for k, v in task.point}
-    row.update(seed=task.seed, run_dir=f"runs/{task.name}", version=s.get("version"), steps=s["steps"],
-               V_mean_mV=s["V_mean_mV"], V_sem_mV=s["V_sem_mV"])
+    row.update(seed=task.seed, run_dir=f"runs/{task.name}")
+    row.update(summary_row(s))
+    return row
+
+
+def summary_row(s: dict) -> dict:
+    """A finished run's numbers as one row of sweep.csv (without the varied keys and the seed)."""
+    row = dict(version=s.get("version"), steps=s["steps"], V_mean_mV=s["V_mean_mV"], V_sem_mV=s["V_sem_mV"])
     for side in ("in", "out"):
         for ion in SOLUTES:
             row[f"{ion}_{side}_mM"] = s["concentrations_mM"][side][ion]
