@@ -35,6 +35,7 @@ SLOW_EVERY = 6          # slow motion: one step every this many frames
 MAX_STEPS_PER_FRAME = 512
 RATE_WINDOW_NS = 500.0  # crossings per µs are counted over this much model time
 FAST_FRAME_S = 0.25     # fast-forward: step this long between drawn frames
+CLAMP_STEP_mV = 10.0    # the clamp's command moves in steps of this
 WM_CLASS = "RestingPotentialLab"
 
 
@@ -277,6 +278,29 @@ class App:
         elif current == 0:
             self.say(f"{LABEL[ion]} channels added: P_{ion} = {got:.3g} of P_K", 5.0)
 
+    def toggle_clamp(self):
+        """Voltage clamp on (at the present V, to the nearest CLAMP_STEP_mV) or off."""
+        if self.sim.clamped:
+            self.sim.set_clamp(False)
+        else:
+            self._clamp_at(round(self.sim.v_mV / CLAMP_STEP_mV) * CLAMP_STEP_mV)
+
+    def command_up(self):
+        self._step_command(+CLAMP_STEP_mV)
+
+    def command_down(self):
+        self._step_command(-CLAMP_STEP_mV)
+
+    def _step_command(self, dv: float):
+        now = self.sim.clamp_mV if self.sim.clamped else round(self.sim.v_mV / CLAMP_STEP_mV) * CLAMP_STEP_mV
+        self._clamp_at(now + dv)
+
+    def _clamp_at(self, mv: float):
+        try:
+            self.sim.set_clamp(True, float(mv))
+        except ConfigError as e:
+            self.say(f"cannot: {e}")
+
     def toggle_field(self):
         self.sim.set_field(not self.sim.field_on)
 
@@ -472,7 +496,7 @@ class App:
 
     def _after_step(self):
         sim = self.sim
-        self.scope.add(sim.time_ns, sim.v_mV)
+        self.scope.add(sim.time_ns, sim.v_mV, float(sim.charge_carried_in.sum()) + sim.pump_charge_in, sim.clamped)
         for e in sim.events[self._events_seen:]:
             self.scope.mark(e.time_ns, e.label)
         self._events_seen = len(sim.events)
@@ -798,6 +822,10 @@ ACTIONS: tuple[Action, ...] = (
     _act((pygame.K_j,), "J", "[K]o ÷2", "halve outside K+", App.k_out_down),
     _act((pygame.K_k,), "K", "[K]o ×2", "double outside K+ (hyperkalemia)", App.k_out_up),
 ) + _permeability_actions() + (
+    _act((pygame.K_v,), "V", "Clamp", "voltage clamp on / off: hold V where it is (the scope then shows the "
+         "current)", App.toggle_clamp, lambda a: a.sim.clamped),
+    _act((pygame.K_COMMA,), ",", "V −10", "clamp 10 mV lower", App.command_down),
+    _act((pygame.K_PERIOD,), ".", "V +10", "clamp 10 mV higher", App.command_up),
     _act((pygame.K_f,), "F", "Field off", "pores ignore V: nothing pushes back", App.toggle_field,
          lambda a: a.field_off),
     _act((pygame.K_l,), "L", "Select. off", "every pore passes every ion", App.toggle_selectivity,

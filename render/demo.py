@@ -28,7 +28,8 @@ from render.app import App
 from render.scene import pump_body
 from render.text import minus, shorten
 from simulation.core.config import ConfigError
-from simulation.core.scenario import Scenario, Step, fill_caption
+from simulation.core.scenario import Scenario, Step, clamp_command, fill_caption
+from simulation.headless.recorders import PA_PER_E_PER_US
 
 NEXT_KEYS = (pygame.K_SPACE, pygame.K_RIGHT, pygame.K_PAGEDOWN)
 BACK_KEYS = (pygame.K_LEFT, pygame.K_PAGEUP)
@@ -109,6 +110,7 @@ class Demo(App):
         self.k, self.step = k, step
         self.began_ns = self.sim.time_ns
         self.began_frame = self._frame
+        self._step_counts = self._counts()
         self.saved[k] = self._snapshot()
         self._flash_until = time.perf_counter() + 1.5
 
@@ -129,6 +131,12 @@ class Demo(App):
             self.trail.clear()
         elif key.startswith("channels."):
             sim.set_relative_permeability(key.split(".")[1], v)
+        elif key == "clamp":
+            if v is False:
+                sim.set_clamp(False)
+            else:   # E_K and friends at the concentrations now
+                mv = clamp_command(v, sim.theory(donnan=False))
+                sim.set_clamp(True, round(mv, 1))
         # cell and fixed_anions were applied by the rebuild
 
     def next_step(self) -> None:
@@ -163,6 +171,7 @@ class Demo(App):
         self.k, self.step = k, self.steps[k]
         self.began_ns = self.sim.time_ns
         self.began_frame = self._frame
+        self._step_counts = self._counts()
         self._events_seen = len(self.sim.events)
         self.tracked = None
         self.trail.clear()
@@ -298,7 +307,23 @@ class Demo(App):
             out[f"{ion}_out"] = f"{c_out[ion]:.3g}"
         if "{V_Donnan" in (self.step.caption if self.step else ""):
             out["V_Donnan"] = mv(sim.donnan_mV())
+        out["clamp"] = mv(sim.clamp_mV) if sim.clamped else "off"
+        # the current and the crossings per µs since this step began (a step changes them)
+        t0, crossings0, carried0 = getattr(self, "_step_counts", None) or self._counts()
+        t1, crossings1, carried1 = self._counts()
+        span_us = (t1 - t0) * 1e-3
+        ok = span_us > 0.005
+        out["I"] = mv(-(carried1 - carried0) / span_us * PA_PER_E_PER_US if ok else math.nan)
+        for s_, ion in enumerate(NAMES):
+            if ion in PERMEANT_NAMES:
+                d = (crossings1[:, s_] - crossings0[:, s_]) / span_us if ok else (math.nan, math.nan)
+                out[f"{ion}_efflux"], out[f"{ion}_influx"] = mv(d[0]), mv(d[1])
         return out
+
+    def _counts(self) -> tuple[float, np.ndarray, float]:
+        """(model time, crossings so far [out/in, species], charge carried in so far)."""
+        sim = self.sim
+        return sim.time_ns, np.array(sim.crossings), float(sim.charge_carried_in.sum()) + sim.pump_charge_in
 
     def _draw_caption(self):
         r, th, f = self.caption_rect, self.theme, self.fonts

@@ -7,7 +7,9 @@ over `smooth_ns` of model time (or a twelfth of the time shown, if longer) thick
 20 mV) to hold every visible sample, so a V that runs away (field off) is never pinned flat to an
 edge. Horizontal lines mark E_K, E_Na, E_Cl, GHK (and GHK with the pump when pumps run, Donnan when
 asked), labelled at the right edge; labels that would overlap are moved apart and joined to their
-line by a leader. Time ticks are in model ns (or µs).
+line by a leader. Time ticks are in model ns (or µs). While a voltage clamp holds V (the trace is
+then the flat command), a second plot below it shows the current the clamp supplies: the charge
+the channels and pumps carry out per time, averaged like the thick trace (pA, outward up).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import pygame
 from render import style
 from render.text import TextLayer, minus, spread
 from simulation.headless.analysis import MIN_EFFECTIVE_SAMPLES, mean_and_sem
+from simulation.headless.recorders import PA_PER_E_PER_US
 
 
 AXIS_LIMIT_mV = 400.0   # the V axis grows to hold what is seen, up to ± this
@@ -46,8 +49,12 @@ class Oscilloscope:
         self.history_max = history_max
         self.t_ns: deque[float] = deque(maxlen=capacity)
         self.v_mV: deque[float] = deque(maxlen=capacity)
+        self.q_e: deque[float] = deque(maxlen=capacity)       # charge carried in so far (e), for the current
+        self.held: deque[bool] = deque(maxlen=capacity)       # whether a clamp held V
         self.h_t: list[float] = []
         self.h_v: list[float] = []
+        self.h_q: list[float] = []
+        self.h_held: list[bool] = []
         self._h_stride = 1
         self._h_count = 0
         self.markers: list[tuple[float, str]] = []  # (time_ns, label), the whole run
@@ -56,24 +63,28 @@ class Oscilloscope:
         self.last_plot: tuple[pygame.Rect, float, float] | None = None  # plot area and V range drawn
 
     def clear(self) -> None:
-        self.t_ns.clear()
-        self.v_mV.clear()
-        self.h_t.clear()
-        self.h_v.clear()
+        for d in (self.t_ns, self.v_mV, self.q_e, self.held, self.h_t, self.h_v, self.h_q, self.h_held):
+            d.clear()
         self._h_stride = 1
         self._h_count = 0
         self.markers.clear()
 
-    def add(self, t_ns: float, v_mV: float) -> None:
+    def add(self, t_ns: float, v_mV: float, carried_e: float = 0.0, clamped: bool = False) -> None:
+        """One sample: model time, V, the charge carried in by channels and pumps so far, and
+        whether a clamp held V."""
         self.t_ns.append(t_ns)
         self.v_mV.append(v_mV)
+        self.q_e.append(carried_e)
+        self.held.append(clamped)
         self._h_count += 1
         if self._h_count % self._h_stride == 0:
             self.h_t.append(t_ns)
             self.h_v.append(v_mV)
+            self.h_q.append(carried_e)
+            self.h_held.append(clamped)
             if len(self.h_t) > self.history_max:   # thin the whole run by half
-                self.h_t = self.h_t[::2]
-                self.h_v = self.h_v[::2]
+                self.h_t, self.h_v, self.h_q, self.h_held = (x[::2] for x in (self.h_t, self.h_v, self.h_q,
+                                                                                 self.h_held))
                 self._h_stride *= 2
 
     def mark(self, t_ns: float, label: str) -> None:
@@ -85,6 +96,24 @@ class Oscilloscope:
             return np.asarray(self.h_t, dtype=float), np.asarray(self.h_v, dtype=float)
         return (np.fromiter(self.t_ns, dtype=float, count=len(self.t_ns)),
                 np.fromiter(self.v_mV, dtype=float, count=len(self.v_mV)))
+
+    def clamp_series(self) -> tuple[np.ndarray, np.ndarray]:
+        """(charge carried in, clamped?) for the samples `series` shows."""
+        if self.history:
+            return np.asarray(self.h_q, dtype=float), np.asarray(self.h_held, dtype=bool)
+        return (np.fromiter(self.q_e, dtype=float, count=len(self.q_e)),
+                np.fromiter(self.held, dtype=bool, count=len(self.held)))
+
+    def current_pA(self, t: np.ndarray, q: np.ndarray, window_ns: float) -> np.ndarray:
+        """Outward current (pA) at each sample: the charge carried out over `window_ns` centred on
+        it (near the live end, over what there is), per time."""
+        half = window_ns / 2
+        start = np.searchsorted(t, t - half, side="left")
+        end = np.minimum(np.searchsorted(t, t + half, side="right"), t.size) - 1
+        span = t[end] - t[start]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            i = -(q[end] - q[start]) / span * 1e3 * PA_PER_E_PER_US
+        return np.where(span > 0, i, np.nan)
 
     def smoothing_ns(self, t: np.ndarray) -> float:
         """The thick trace's averaging time: `smooth_ns`, or a twelfth of the time shown if that
@@ -140,7 +169,14 @@ class Oscilloscope:
             title = "V"
         text.draw(surf, body, title, th.text, region=rect, topleft=(rect.x + pad, rect.y + pad // 2))
         rm = self.recent_mean()
-        if rm is not None:
+        if self.held and self.held[-1] and v_now is not None:
+            line = f"clamped: the electrode holds V at {minus(f'{v_now:+.0f}')} mV"
+            if small.size(line)[0] > left_w:
+                line = "clamped"
+            if small.size(line)[0] <= left_w:
+                text.draw(surf, small, line, th.text_dim, region=rect,
+                          topleft=(rect.x + pad, rect.y + pad // 2 + body.get_linesize()))
+        elif rm is not None:
             m, sem, span = rm
             pm = f" ± {sem:.1f}" if math.isfinite(sem) else ""
             line = f"mean {minus(f'{m:+.1f}')}{pm} mV, last {span:.0f} ns"
@@ -158,9 +194,17 @@ class Oscilloscope:
         leader = max(8, pad * 2)
         plot.width = rect.right - plot.x - label_w - leader - pad
         plot.height = rect.bottom - plot.y - pad - small.get_linesize() - 2
+        t, v = self.series()
+        q, held = self.clamp_series()
+        current = None
+        if held.any() and plot.height >= 120:
+            # the current the clamp supplies, in a plot of its own below V's
+            current = plot.copy()
+            current.height = int(plot.height * 0.38)
+            plot.height -= current.height + small.get_linesize() // 2 + pad
+            current.bottom = plot.bottom + current.height + small.get_linesize() // 2 + pad
         if plot.width < 40 or plot.height < 40:
             return
-        t, v = self.series()
         sm = self.smoothed(t, v)
         lo, hi = style.SCOPE_RANGE_mV
         values = [x for x, *_ in lines if abs(x) <= AXIS_LIMIT_mV]
@@ -237,7 +281,48 @@ class Oscilloscope:
                 text.draw(surf, small, label, th.marker, region=rect, background=th.background,
                           midright=(xe - a - 4, (ye + base) / 2))
             self._draw_markers(surf, plot, small, text, th, t0, t1, rect)
-            self._draw_time_axis(surf, plot, small, text, th, t0, t1, rect)
+            if current is not None:
+                self._draw_current(surf, current, small, text, th, t, q, held, t0, t1, rect)
+            self._draw_time_axis(surf, current if current is not None else plot, small, text, th, t0, t1, rect)
+
+    def _draw_current(self, surf, plot, font, text, th, t, q, held, t0, t1, rect):
+        """The clamp's current below the V plot: thick while held (blank where V was free), its
+        axis in pA with 0 marked, 'out' up."""
+        pygame.draw.rect(surf, th.background, plot)
+        i = self.current_pA(t, q, self.smoothing_ns(t))
+        i = np.where(held, i, np.nan)
+        shown = i[np.isfinite(i)]
+        top = max(20.0, float(np.abs(shown).max()) * 1.15) if shown.size else 20.0
+        step = nice_step(2 * top, max(2, int(plot.height / (2.2 * font.get_linesize()))))
+        top = math.ceil(top / step) * step
+
+        def y_of(x):
+            return plot.y + (top - np.asarray(x)) / (2 * top) * plot.height
+        for k in range(-int(top // step), int(top // step) + 1):
+            y = float(y_of(k * step))
+            pygame.draw.line(surf, th.grid, (plot.x, y), (plot.right, y), 1)
+            if abs(k) == int(top // step) or k == 0:
+                text.draw(surf, font, minus(f"{k * step:.0f}"), th.text_dim, region=rect, midright=(plot.x - 4, y))
+        pygame.draw.line(surf, th.text_dim, (plot.x, y_of(0)), (plot.right, y_of(0)), 1)
+        xs = plot.x + (t - t0) / (t1 - t0) * plot.width
+        surf.set_clip(plot)
+        width = max(3, plot.height // 40)
+        run: list = []
+        for x, y, ok in zip(xs, y_of(np.nan_to_num(i)), np.isfinite(i)):
+            if ok:
+                run.append((float(x), float(y)))
+            elif run:
+                if len(run) > 1:
+                    pygame.draw.lines(surf, th.trace, False, run, width)
+                run = []
+        if len(run) > 1:
+            pygame.draw.lines(surf, th.trace, False, run, width)
+        surf.set_clip(None)
+        now = i[-1] if i.size else math.nan
+        label = "clamp current, pA (out +)" + (f": {minus(f'{now:+.0f}')}" if math.isfinite(now) else "")
+        if font.size(label)[0] > plot.width - 8:
+            label = "I, pA (out +)"
+        text.draw(surf, font, label, th.text, region=rect, background=th.background, topleft=(plot.x + 4, plot.y + 2))
 
     def y_at(self, v_mV: float) -> float | None:
         """Screen y of `v_mV` on the plot as last drawn (clamped to its range); None before."""

@@ -4,7 +4,8 @@ A scenario names the cell it starts from (a preset or a config file, plus `set` 
 lists its steps; a scenario that `include`s others plays them one after another, each starting
 from its own cell. A step begins on the presenter's key, when V has settled, or a number of ns of
 model time after the previous step began (`wait`); it may change what the live controls change
-(`[step.set]`), show a caption with live numbers (`{V}`, `{E_K}`, `{V_GHK}`, ...), highlight a
+(`[step.set]`, the voltage clamp included), show a caption with live numbers (`{V}`, `{E_K}`,
+`{V_GHK}`, `{I}`, `{K_efflux}`, ...), highlight a
 part of the picture, follow an ion, pause, fast-forward, show the whole run or the Donnan line,
 and collect a point for the V against [K⁺]o inset. The player is `render.demo`; this module has
 no Pygame, so the command line checks a file before any window opens.
@@ -44,10 +45,15 @@ HIGHLIGHTS = (tuple(f"channels.{i}" for i in PERMEANT_NAMES) + ("pumps", "fixed_
 FLAGS = ("pause", "fast", "history", "donnan", "collect")
 STEP_KEYS = ("title", "wait", "caption", "highlight", "follow", "set") + FLAGS
 TOP_KEYS = ("name", "description", "preset", "config", "set", "include", "step")
-# live values a caption may name
-PLACEHOLDERS = (("V", "t", "E_K", "E_Na", "E_Cl", "E_Ca", "V_GHK", "V_MN", "V_Donnan", "pump_share", "step")
+# live values a caption may name: V, theory, concentrations, permeabilities, the clamp's command and
+# current (pA, outward +), and each ion's crossings per µs out and in (over the readouts' window)
+PLACEHOLDERS = (("V", "t", "E_K", "E_Na", "E_Cl", "E_Ca", "V_GHK", "V_MN", "V_Donnan", "pump_share", "step",
+                 "clamp", "I")
                 + tuple(f"{i}_{side}" for i in SOLUTES for side in ("in", "out"))
-                + tuple(f"P_{i}" for i in PERMEANT_NAMES))
+                + tuple(f"P_{i}" for i in PERMEANT_NAMES)
+                + tuple(f"{i}_{way}" for i in PERMEANT_NAMES for way in ("efflux", "influx")))
+# a clamp's command: mV, or a theory line and an offset ("E_K", "E_K+20", "V_GHK-10"); false releases
+CLAMP_TARGET = re.compile(r"^(E_K|E_Na|E_Cl|E_Ca|V_GHK)\s*(?:([+-])\s*(\d+(?:\.\d+)?))?$")
 
 
 @dataclass(frozen=True)
@@ -208,6 +214,8 @@ def check_changes(changes, at: str, config: Config) -> dict:
         if key in SWITCHES:
             if not isinstance(v, bool):
                 raise ConfigError(f"{here} must be true or false, got {v!r}")
+        elif key == "clamp":
+            v = _check_clamp(v, here, config)
         elif key == "cell":
             if isinstance(v, bool) or not isinstance(v, (int, float)) or float(v) not in CELL_SCALES:
                 raise ConfigError(f"{here} must be one of {', '.join(f'{c:g}' for c in CELL_SCALES)}, got {v!r}")
@@ -226,10 +234,39 @@ def check_changes(changes, at: str, config: Config) -> dict:
                 raise ConfigError(str(e)) from None
             v = float(v)
         else:
-            raise ConfigError(f"{here}: unknown change; allowed: {', '.join(SWITCHES)}, cell, inside.ION, outside.ION, "
-                              f"channels.ION")
+            raise ConfigError(f"{here}: unknown change; allowed: {', '.join(SWITCHES)}, clamp, cell, inside.ION, "
+                              f"outside.ION, channels.ION")
         out[key] = v
     return out
+
+
+def _check_clamp(v, here: str, config: Config):
+    """A step's clamp: false (release), a command in mV, or "E_K", "E_K+20", "V_GHK-10", ..."""
+    if v is False:
+        return v
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise ConfigError(f"{here} must be false, a potential in mV or a theory line with an offset "
+                          f"(\"E_K\", \"E_K+20\", \"V_GHK-10\"), got {v!r}")
+    if isinstance(v, str):
+        if not CLAMP_TARGET.match(v.strip()):
+            raise ConfigError(f"{here}: {v!r} is not E_K, E_Na, E_Cl, E_Ca or V_GHK with an optional + or - offset "
+                              f"in mV (\"E_K+20\")")
+        return v.strip()
+    try:
+        config.replace({"clamp.command_mV": float(v)}, here)
+    except ConfigError as e:
+        raise ConfigError(str(e)) from None
+    return float(v)
+
+
+def clamp_command(target, theory: dict) -> float:
+    """The command a step's clamp asks for, given the theory lines now (mV)."""
+    if not isinstance(target, str):
+        return float(target)
+    m = CLAMP_TARGET.match(target)
+    name, sign, offset = m.group(1), m.group(2), m.group(3)
+    base = theory[f"{name}_mV"]
+    return base + (float(offset) if sign == "+" else -float(offset) if sign else 0.0)
 
 
 def fill_caption(caption: str, values: dict) -> str:
