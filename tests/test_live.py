@@ -79,6 +79,26 @@ def test_readme_key_table_is_the_action_table():
     assert key_table_markdown(ACTIONS) in (ROOT / "README.md").read_text()
 
 
+def test_clamp_keys_hold_v_step_the_command_and_show_the_current(app):
+    app.run(frames=30)
+    press(app, pygame.K_v, frames=5)
+    sim = app.sim
+    held = sim.clamp_mV
+    assert sim.clamped and held % 10 == 0 and sim.v_mV == held
+    press(app, pygame.K_PERIOD, frames=5)
+    press(app, pygame.K_PERIOD, frames=5)
+    press(app, pygame.K_COMMA, frames=30)
+    assert sim.clamp_mV == held + 10 and sim.v_mV == held + 10
+    labels = [b.text for b in app.text.boxes]
+    assert any(t.startswith("clamp current, pA") or t.startswith("I, pA") for t in labels), labels
+    assert any("clamped" in t for t in labels)
+    press(app, pygame.K_v, frames=3)
+    assert not sim.clamped
+    assert [e.label for e in sim.events] == [f"clamp {held:+.0f} mV", f"clamp {held + 10:+.0f} mV",
+                                             f"clamp {held + 20:+.0f} mV", f"clamp {held + 10:+.0f} mV",
+                                             "clamp released"]
+
+
 def test_pause_step_and_speed(app):
     app.run(frames=2)
     press(app, pygame.K_SPACE)

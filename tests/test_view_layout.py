@@ -54,6 +54,9 @@ def check_states(app: App) -> list[str]:
     press(app, pygame.K_h)           # help: the keys
     problems += boxes_problems(app)
     press(app, pygame.K_h)
+    press(app, pygame.K_v, frames=8)  # a voltage clamp: the scope splits, the current below V
+    problems += boxes_problems(app)
+    press(app, pygame.K_v)
     return problems
 
 

@@ -83,7 +83,7 @@ def points(rows: list[dict]) -> list[dict]:
         chan = [(r["I_total_pA"] or 0.0) - (r.get("I_pump_pA") or 0.0) for r in rs]
         chan_sem = [math.hypot(r.get("I_total_pA_sem") or 0.0, r.get("I_pump_pA_sem") or 0.0) for r in rs]
         p["I_channels_pA"], p["I_channels_pA_sem"] = _mean_sem(chan, chan_sem)
-        for key in [k for k in rs[0] if k.endswith("_mM") or k.endswith("_transits") or k.endswith("_factor_sum")]:
+        for key in [k for k in rs[0] if k.endswith("_mM") or k.endswith("_transits")]:
             vals = [r[key] for r in rs if r.get(key) is not None]
             p[key] = float(np.mean(vals)) if vals else math.nan
         for key in [k for k in rs[0] if k.startswith("P_") and k.endswith("_abs_nm2_per_ns")]:
