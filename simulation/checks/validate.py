@@ -291,8 +291,10 @@ def format_table(checks: list[Check]) -> str:
     for c in checks:
         u = c.unit
         emergent = f"{c.measured:8.3f} ± {c.sigma:.3f}" if u == "" else f"{c.measured:7.2f} ± {c.sigma:.2f}"
+        if not math.isfinite(c.sigma):     # shown without an error (informative rows)
+            emergent = f"{c.measured:8.3f}" if u == "" else f"{c.measured:7.2f}"
         theory = f"{c.lo:.3g}..{c.hi:.3g}" if c.lo is not None else (f"{c.expected:10.3f}" if u == "" else f"{c.expected:10.2f}")
-        tol = "range" if c.lo is not None else f"{Z_TOL * c.sigma:7.2f}"
+        tol = "range" if c.lo is not None else (f"{Z_TOL * c.sigma:7.2f}" if math.isfinite(c.sigma) else "")
         diff = f"{c.diff:8.2f}" if c.lo is None else f"{'':8}"
         result = "info" if c.informative else ("pass" if c.passed else "FAIL")
         lines.append(f"{c.name:<52} {emergent:>17} {theory:>10} {diff} {tol:>7}  {result}")
