@@ -130,6 +130,9 @@ def test_recorded_currents_add_up_and_match_the_electrode(tmp_path):
     assert set(cur) == {"K", "Na", "Cl", "Ca", "pump", "total"}
     assert cur["total"]["e_per_us"] == pytest.approx(cur["total"]["pA"] / PA_PER_E_PER_US)
     assert cur["Ca"]["pA"] == 0.0                 # no Ca²⁺ channels in this cell
+    r = main_py("plot", str(out))                 # a clamped run's figure has the currents' panel
+    assert r.returncode == 0, r.stderr
+    assert (out / "run.png").stat().st_size > 10_000
 
 
 def test_free_runs_record_currents_too():

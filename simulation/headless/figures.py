@@ -1,5 +1,5 @@
-"""Figures (matplotlib, Agg backend, PNG and SVG): a sweep's V against the varied key, and one
-run's V and concentrations over time.
+"""Figures (matplotlib, Agg backend, PNG and SVG): a sweep's V against the varied key, one run's
+V and concentrations over time (and its currents, when it was clamped), and an I–V curve.
 
 When the varied key is an outside K⁺ concentration the x-axis is logarithmic and the classic
 curves are drawn over the points: the Nernst E_K line, GHK and (with the pump on) Mullins–Noda,
@@ -155,7 +155,12 @@ def run_figure(run_dir: str | Path) -> list[Path]:
         raise ValueError("summary.json does not hold an object")
     ts = np.atleast_1d(np.genfromtxt(run_dir / "timeseries.csv", delimiter=",", names=True))
     t_us = ts["time_ns"] / 1000
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+    names = ts.dtype.names or ()
+    clamped = "clamp_mV" in names and bool(np.any(np.isfinite(ts["clamp_mV"])))
+    if clamped:     # a third panel: the currents the clamp measured
+        fig, (a1, a3, a2) = plt.subplots(3, 1, figsize=(8, 9.5), sharex=True, height_ratios=(1.2, 1, 1))
+    else:
+        fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
     channels = summary.get("channels", {})
     for col, colour, label in ([(f"E_{i}_mV", ION_COLOURS[i], f"E_{ION_WORDS[i]}") for i in PERMEANT_NAMES
                                 if channels.get(i, 1) > 0]
@@ -184,6 +189,12 @@ def run_figure(run_dir: str | Path) -> list[Path]:
     v, sem = summary.get("V_mean_mV"), summary.get("V_sem_mV")
     result = (f"V = {v:.1f} ± {sem:.1f} mV in the window" if v is not None and sem is not None
               else "too few samples for a mean")
+    if clamped:
+        _currents_panel(a3, ts, t_us, summary)
+        held = (summary.get("clamp") or {}).get("command_mV")
+        total = (summary.get("currents") or {}).get("total") or {}
+        if held is not None and total.get("pA") is not None:
+            result = f"clamped at {held:g} mV, I = {total['pA']:+.1f} ± {total['pA_sem']:.1f} pA in the window"
     stopped = (f", stopped at step {summary['steps']} of {summary.get('steps_requested')}"
                if summary.get("interrupted") else "")
     a1.set_title(_fit_title(f"{cfg['name']} (seed {summary['seed']}{stopped}): {result}"), fontsize=11)
@@ -202,9 +213,31 @@ def run_figure(run_dir: str | Path) -> list[Path]:
     a2.set_ylabel("concentration (mM)")
     a2.set_xlabel("model time (µs)")
     a2.legend(fontsize=8, ncol=3)
-    for a in (a1, a2):
+    for a in fig.axes:
         a.grid(alpha=0.3)
     return _save(fig, run_dir, "run")
+
+
+def _currents_panel(ax, ts, t_us, summary: dict) -> None:
+    """Each ion's, the pumps' and the total current (pA, outward positive), as running means of
+    the currents between samples (a 25th of the run: they are noisier than V), where the clamp
+    held V."""
+    k = max(1, ts.size // 25)
+    held = np.isfinite(ts["clamp_mV"])
+    ax.axhline(0.0, color="0.3", lw=0.8)
+    names = [(f"I_{ion}_pA", ION_COLOURS[ion], ION_WORDS[ion]) for ion in PERMEANT_NAMES
+             if (summary.get("channels") or {}).get(ion, 0) > 0]
+    pumps = summary.get("pumps", 0) and summary["config"]["pump"]["enabled"]
+    names += [("I_pump_pA", PUMP_COLOUR, "pumps")] * bool(pumps) + [("I_total_pA", (0, 0, 0), "total")]
+    for col, colour, label in names:
+        x = np.where(held, ts[col], np.nan)
+        x = np.nan_to_num(x)                     # the first row has no current yet
+        c = np.cumsum(np.insert(x, 0, 0.0))
+        mean = (c[k:] - c[:-k]) / k
+        mean[~held[k - 1:]] = np.nan
+        ax.plot(t_us[k - 1:], mean, color=colour, lw=1.8 if label == "total" else 1.2, label=label)
+    ax.set_ylabel("clamp current (pA, out +)")
+    ax.legend(fontsize=8, ncol=len(names))
 
 
 PUMP_COLOUR = _colour((204, 121, 167))   # reddish purple, as the pump drawn in the view
