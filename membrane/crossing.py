@@ -110,8 +110,9 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
     """One Brownian step of every free particle, resolved against the membrane.
 
     Moves `particles` in place, adds the reservoir-to-reservoir transits completed this step and
-    the charge each species carried in to `transits`, lists the ions that may end within reach of their face in `near` (a FaceList), and
-    returns dQ_in: the change of the induced inside charge Σ z·w (e).
+    the charge each species carried in to `transits`, lists the ions that may end within reach of
+    their face in `near` (a FaceList), and returns dQ_in: the change of the induced inside charge
+    Σ z·w (e).
     (Inside the prange only `hard`, an argument of its own, is written directly: Numba's parfor
     drops writes there to an array taken from a tuple, as if they were dead. The list's counts are
     copied in after the loop.)

@@ -168,7 +168,6 @@ class Oscilloscope:
         if body.size(title)[0] > left_w:
             title = "V"
         text.draw(surf, body, title, th.text, region=rect, topleft=(rect.x + pad, rect.y + pad // 2))
-        rm = self.recent_mean()
         if self.held and self.held[-1] and v_now is not None:
             line = f"clamped: the electrode holds V at {minus(f'{v_now:+.0f}')} mV"
             if small.size(line)[0] > left_w:
@@ -176,7 +175,7 @@ class Oscilloscope:
             if small.size(line)[0] <= left_w:
                 text.draw(surf, small, line, th.text_dim, region=rect,
                           topleft=(rect.x + pad, rect.y + pad // 2 + body.get_linesize()))
-        elif rm is not None:
+        elif (rm := self.recent_mean()) is not None:
             m, sem, span = rm
             pm = f" ± {sem:.1f}" if math.isfinite(sem) else ""
             line = f"mean {minus(f'{m:+.1f}')}{pm} mV, last {span:.0f} ns"

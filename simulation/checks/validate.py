@@ -215,9 +215,9 @@ def _pooled_permeability_error(result: dict, ion: str) -> float:
 def check_clamp(seed: int = 1, steps: int = 30_000, workers: int = 2) -> list[Check]:
     """Voltage clamp against the GHK current equation. K⁺ only, clamped at E_K and 20 and 40 mV
     either side: no net current at E_K, the GHK current at the others (one permeability from all
-    points' tracer fluxes), the reversal at E_K, and the rectification of 140 : 5 mM (the chord
-    conductance above E_K over the one below) as GHK has it. Three leaks, no pump: the channels'
-    current reverses at V_GHK."""
+    points' tracer fluxes), the reversal at E_K, and the rectification of 140 : 5 mM as GHK has it
+    (judged on I(E_K+40) + I(E_K-40), 0 for an ohmic membrane; the chord-conductance ratio is
+    shown only). Three leaks, no pump: the channels' current reverses at V_GHK."""
     cfg = load("k-only", None, CLAMP)
     t = cfg["physics.temperature_C"]
     e_k = round(theory.nernst_mV(1, cfg["inside.K"], cfg["outside.K"], t), 1)

@@ -164,7 +164,9 @@ class Simulation:
         4. pumps advance their cycle (conformational changes, then captures);
         5. count the inside charge: Q_in changes by exactly the charge induced by what moved
            (Ramo–Shockley: z·Δw for an ion in the band, z for one a pump carries across);
-        6. V = Q_in / C (the only place V is computed: `membrane.voltage.voltage_mV`);
+        6. V = (Q_in + the clamp electrode's charge) / C (the only place V is computed:
+           `membrane.voltage.voltage_mV`), or the command while a clamp holds it (`set_clamp`;
+           a protocol from the config is followed here, step by step);
         7. advance the clock; recorders then read between calls.
         """
         while k > 0:

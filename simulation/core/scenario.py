@@ -46,7 +46,7 @@ FLAGS = ("pause", "fast", "history", "donnan", "collect")
 STEP_KEYS = ("title", "wait", "caption", "highlight", "follow", "set") + FLAGS
 TOP_KEYS = ("name", "description", "preset", "config", "set", "include", "step")
 # live values a caption may name: V, theory, concentrations, permeabilities, the clamp's command and
-# current (pA, outward +), and each ion's crossings per µs out and in (over the readouts' window)
+# current (pA, outward +), and each ion's crossings per µs out and in (both since the step began)
 PLACEHOLDERS = (("V", "t", "E_K", "E_Na", "E_Cl", "E_Ca", "V_GHK", "V_MN", "V_Donnan", "pump_share", "step",
                  "clamp", "I")
                 + tuple(f"{i}_{side}" for i in SOLUTES for side in ("in", "out"))

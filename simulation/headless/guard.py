@@ -75,7 +75,6 @@ class StopSignals:
         return signal.Signals(self.received).name if self.received else "SIGINT"
 
 
-
 _active: StopSignals | None = None
 
 

@@ -6,15 +6,16 @@ resting potential: DIR/iv.csv and DIR/iv.png/.svg.
 
 Each point's currents are the window means of its clamped run (outward positive; standard errors
 from the currents between samples, `recorders.currents`), averaged over seeds. The GHK current
-of each ion is drawn over its points at the runs' mean concentrations with one permeability per
-ion, measured from the unidirectional (tracer) fluxes of all the points pooled:
-P = Σ transits / Σ span · (c_in ⟨f_out⟩ + c_out ⟨f_in⟩) (`analysis.measured_permeability`). The
-net currents are not fitted: their shape against V — the rectification of unequal
-concentrations — and where they cross zero are what the comparison tests.
+of each ion is drawn over its points at the points' own concentrations (interpolated along V: a
+clamp far from rest moves the small box's ions) with one permeability per ion, measured from the
+unidirectional (tracer) fluxes of all the points pooled:
+P = Σ transits / Σ span · (c_in ⟨f_out⟩ + c_out ⟨f_in⟩) (as `analysis.measured_permeability`, over
+every point). The net currents are not fitted: their shape against V — the rectification of
+unequal concentrations — and where they cross zero are what the comparison tests.
 
-The reversal potential is read from the data: a straight line through the points nearest zero
-current (two on each side where there are), weighted by their errors; V_rev = −a/b with its error
-from the line's covariance. The channels' current (every ion, no pump) is compared with the GHK
+The reversal potential is read from the data: a straight line through the two points that
+bracket zero current and their neighbours within NEAR_mV, weighted by their errors; V_rev = −a/b
+with its error from the line's covariance. The channels' current (every ion, no pump) is compared with the GHK
 potential, the total (with the pump) with the zero-current potential of the GHK currents plus the
 pump's measured current, and a single-ion membrane's with that ion's Nernst potential.
 """
@@ -90,7 +91,6 @@ def points(rows: list[dict]) -> list[dict]:
             vals = [r[key] for r in rs if r.get(key) is not None and math.isfinite(r[key])]
             p[key] = float(np.mean(vals)) if vals else math.nan
         p["V_GHK_mV"] = float(np.nanmean([r["V_GHK_mV"] if r.get("V_GHK_mV") is not None else math.nan for r in rs]))
-        p["pump_cycles_per_us"] = float(np.mean([r["pump_cycles_per_us"] for r in rs]))
         p["span_ns"] = float(np.mean([r["window_span_ns"] for r in rs]))
         out.append(p)
     return out
@@ -115,10 +115,8 @@ def pooled_permeability(pts: list[dict], ions: list[str], temperature_C: float) 
 
 def ghk_current_pA(v_mV, ion: str, p_abs: float, dens_in: float, dens_out: float, temperature_C: float):
     """The GHK current of one ion (pA, outward positive) at v_mV (a number or an array)."""
-    vt = theory.thermal_voltage_mV(temperature_C)
-    z = CHARGE[ion]
-    f = np.vectorize(lambda v: z * p_abs * (dens_in * theory.ghk_efflux_factor(z, v / vt)
-                                            - dens_out * theory.ghk_influx_factor(z, v / vt)))
+    f = np.vectorize(lambda v: theory.net_outward_current(v, {ion: p_abs}, {ion: dens_in}, {ion: dens_out},
+                                                          temperature_C))
     return f(v_mV) * 1e3 * PA_PER_E_PER_US      # particles/ns → e/µs → pA
 
 

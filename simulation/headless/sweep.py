@@ -157,12 +157,10 @@ def summary_row(s: dict) -> dict:
         u = s.get("ussing", {}).get(ion)
         row[f"ussing_{ion}_measured"] = u["measured_ratio"] if u else None
         row[f"ussing_{ion}_expected"] = u["expected_ratio"] if u else None
+        row[f"{ion}_transits"] = u["influx"] + u["efflux"] if u else 0
+        row[f"P_{ion}_abs_nm2_per_ns"] = s.get("measured_permeability_abs_nm2_per_ns", {}).get(ion)
     for name, c in (s.get("currents") or {}).items():
         row[f"I_{name}_pA"], row[f"I_{name}_pA_sem"] = c["pA"], c["pA_sem"]
-    for ion in PERMEANT_NAMES:
-        row[f"P_{ion}_abs_nm2_per_ns"] = s.get("measured_permeability_abs_nm2_per_ns", {}).get(ion)
-        u = s.get("ussing", {}).get(ion)
-        row[f"{ion}_transits"] = u["influx"] + u["efflux"] if u else 0
     row["mM_per_density"] = s.get("mM_per_density")
     row["window_span_ns"] = s.get("window_span_ns")
     row["wall_s"] = s["wall_s"]
