@@ -1,7 +1,8 @@
 """Golden trajectories: 1200 steps of two presets at fixed seeds, with interventions.
 
 The refactors of issue 7 must not change what a user sees, bit for bit. `record()` runs each case
-and returns its timeseries rows (as the CSV would hold them) and the SHA-256 of every final array
+and returns its timeseries by column name (each sample's value as the CSV would hold it, so a new
+column leaves the old ones checked) and the SHA-256 of every final array
 (cast to a canonical dtype, so a change of storage type alone does not count as a change of
 physics). `python -m tests.golden_cases` rewrites tests/golden/golden.json; do that only for an
 intended change of physics, and say so in the commit.
@@ -49,7 +50,7 @@ def _intervene_back(sim) -> None:
 
 
 def record_case(name, preset, overrides, seed, interventions) -> dict:
-    from tests.golden_api import Simulation, TimeseriesRecorder, load
+    from tests.golden_api import Simulation, TimeseriesRecorder, load, recorded_columns
     sim = Simulation(load(preset, None, overrides), seed)
     rec = TimeseriesRecorder(sim, None, SAMPLE_EVERY)
     rec.sample()
@@ -61,8 +62,9 @@ def record_case(name, preset, overrides, seed, interventions) -> dict:
             _intervene_back(sim)
         rec.sample()
     s = sim.state
+    names = recorded_columns(rec)
     out = {
-        "rows": [",".join(str(v) for v in r) for r in rec.rows],
+        "columns": {c: [str(r[k]) for r in rec.rows] for k, c in enumerate(names)},
         "q_in": int(sim.q_in),
         "events": [e.label for e in sim.events],
         "x": _digest(s.x, np.float64), "y": _digest(s.y, np.float64),
