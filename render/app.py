@@ -16,7 +16,7 @@ from collections import deque
 import numpy as np
 import pygame
 
-from particles.species import LABEL, NAMES, PERMEANT_NAMES
+from particles.species import LABEL, NAMES, PERMEANT_NAMES, TABLE
 from particles.state import HELD
 from render import style
 from render.controls import MOUSE_HELP, Action, keymap, layout_buttons, plan_buttons
@@ -749,12 +749,9 @@ class App:
         out = [("Left: the cell's edge, seen from the side. Cytoplasm left, membrane (tan band), bath right.", None),
                ("Dots are ions, each a real particle:", None)]
         present = np.bincount(sim.state.species, minlength=len(NAMES)) > 0
-        what = {"K": "potassium", "Na": "sodium", "Cl": "chloride", "Ca": "calcium", "Mg": "magnesium",
-                "A": "fixed anions (proteins): cannot cross", "X": "impermeant anions (neutrality)",
-                "Y": "impermeant cations (neutrality)"}
-        for k, n in enumerate(NAMES):
+        for k, info in enumerate(TABLE):
             if present[k]:
-                out.append((f"   {LABEL[n]}  {what[n]}", th.species_text(n, th.panel)))
+                out.append((f"   {info.label}  {info.words}", th.species_text(info.name, th.panel)))
         out += [
             ("Channels: lanes across the membrane, coloured by the ion they pass.", None),
             ("   open: a coloured lane; closed: dark with a bar. They flicker open and shut at random.", None),

@@ -29,7 +29,7 @@ from render.scene import pump_body
 from render.text import minus, shorten
 from simulation.core.config import ConfigError
 from simulation.core.scenario import Scenario, Step, clamp_command, fill_caption
-from simulation.headless.recorders import PA_PER_E_PER_US
+from simulation.core.observe import PA_PER_E_PER_US
 
 NEXT_KEYS = (pygame.K_SPACE, pygame.K_RIGHT, pygame.K_PAGEDOWN)
 BACK_KEYS = (pygame.K_LEFT, pygame.K_PAGEUP)

@@ -9,15 +9,40 @@ and species), and the drawing cost stops growing with the number of particles.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 
+class Frame(NamedTuple):
+    """The view: its rectangle on screen (px) and the point of the box at its top-left corner (nm)."""
+    left: int
+    top: int
+    width: int
+    height: int
+    x0_nm: float
+    y0_nm: float
+    px_per_nm: float
+
+
+class Disks(NamedTuple):
+    """How particles are drawn: colour and sign per species (mapped pixel values, ±1), the disk's
+    radius in px, the sign's colour, and every how many particles one is drawn."""
+    colours: np.ndarray
+    signs: np.ndarray
+    radius: int
+    sign_colour: int
+    stride: int
+
+
 @njit(cache=True)
-def draw_particles(pix, x, y, species, colours, signs, left, top, width, height, x0_nm, y0_nm, px_per_nm,
-                   radius, sign_colour, stride=1):
-    """Disks of `radius` px for every `stride`-th particle inside the view rectangle; returns how
-    many were drawn."""
+def draw_particles(pix, x, y, species, frame, disks):
+    """Disks of `disks.radius` px for every `disks.stride`-th particle inside the view rectangle;
+    returns how many were drawn."""
+    left, top, width, height = frame.left, frame.top, frame.width, frame.height
+    x0_nm, y0_nm, px_per_nm = frame.x0_nm, frame.y0_nm, frame.px_per_nm
+    colours, signs, radius, sign_colour, stride = disks.colours, disks.signs, disks.radius, disks.sign_colour, disks.stride
     right = left + width
     bottom = top + height
     r2 = radius * radius + radius

@@ -10,7 +10,7 @@ import pygame
 from membrane.pump import PumpPhase
 from particles.species import NAMES, TABLE
 from render import style
-from render.pixels import draw_particles, draw_stride, species_colours
+from render.pixels import Disks, Frame, draw_particles, draw_stride, species_colours
 from render.text import TextLayer
 from render.transform import ViewTransform
 
@@ -88,8 +88,9 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: Te
     stride = draw_stride(st.n * shown, radius, view.width * view.height)
     pix = pygame.surfarray.pixels2d(surf)
     try:
-        draw_particles(pix, st.x, st.y, st.species, colours, SIGNS, view.x, view.y, view.width, view.height,
-                       tf.x0_nm, tf.y0_nm, s, radius, surf.map_rgb((255, 255, 255)), stride)
+        draw_particles(pix, st.x, st.y, st.species,
+                       Frame(view.x, view.y, view.width, view.height, float(tf.x0_nm), float(tf.y0_nm), float(s)),
+                       Disks(colours, SIGNS, int(radius), int(surf.map_rgb((255, 255, 255))), int(stride)))
     finally:
         del pix
 

@@ -21,8 +21,8 @@ import pygame
 
 from render import style
 from render.text import TextLayer, minus, spread
-from simulation.headless.analysis import MIN_EFFECTIVE_SAMPLES, mean_and_sem
-from simulation.headless.recorders import PA_PER_E_PER_US
+from simulation.core.statistics import MIN_EFFECTIVE_SAMPLES, mean_and_sem
+from simulation.core.observe import PA_PER_E_PER_US
 
 
 AXIS_LIMIT_mV = 400.0   # the V axis grows to hold what is seen, up to ± this
@@ -337,7 +337,7 @@ class Oscilloscope:
             v = theory.get(key)
             if v is None or not math.isfinite(v):
                 continue
-            lines.append((v, th.line(key, th.panel), style.THEORY_LINES[key][1], False))
+            lines.append((v, th.line(key, th.panel), style.theory_line(key)[1], False))
         return lines
 
     def _draw_markers(self, surf, plot, font, text, th, t0, t1, rect):

@@ -1,10 +1,9 @@
 """Style as data: themes (colours, text sizes, what is shown), in one place.
 
-The particle palette is Okabe & Ito's colour-blind-safe set (2008): K⁺ blue, Na⁺ vermilion,
-Cl⁻ bluish green, Ca²⁺ orange, Mg²⁺ sky blue, fixed anions reddish purple, the fillers X⁻ grey
-and Y⁺ light grey. Text and lines in a species' colour are made legible on their background:
-lightened on dark themes, darkened on the light one, until the WCAG contrast ratio is at least
-4.5 : 1 (`legible`). Sizes are fractions of the window height, so the layout reflows when the
+The palette itself (Okabe & Ito's colour-blind-safe set for the species, a colour for every
+theory line) is `simulation/palette.py`, which the figures read too. Text and lines in a
+species' colour are made legible on their background: lightened on dark themes, darkened on the
+light one, until the WCAG contrast ratio is at least 4.5 : 1 (`legible`). Sizes are fractions of the window height, so the layout reflows when the
 window is resized.
 
 Three themes: `dark` (the desk: compact, with the debug figures), `projector` (a hall: every
@@ -16,30 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-RGB = tuple[int, int, int]
-
-# Okabe–Ito palette (RGB)
-BLUE = (0, 114, 178)
-VERMILION = (213, 94, 0)
-BLUISH_GREEN = (0, 158, 115)
-REDDISH_PURPLE = (204, 121, 167)
-ORANGE = (230, 159, 0)
-SKY_BLUE = (86, 180, 233)
-YELLOW = (240, 228, 66)
-GREY = (150, 150, 150)
-LIGHT_GREY = (210, 210, 210)
-
-SPECIES_COLOUR = {"K": BLUE, "Na": VERMILION, "Cl": BLUISH_GREEN, "Ca": ORANGE, "Mg": SKY_BLUE,
-                  "A": REDDISH_PURPLE, "X": GREY, "Y": LIGHT_GREY}
-
-THEORY_LINES = {  # oscilloscope reference lines: colour, label
-    "E_K_mV": (BLUE, "E_K"),
-    "E_Na_mV": (VERMILION, "E_Na"),
-    "E_Cl_mV": (BLUISH_GREEN, "E_Cl"),
-    "V_GHK_mV": (SKY_BLUE, "GHK"),
-    "V_MN_mV": (ORANGE, "GHK+pump"),
-    "V_Donnan_mV": (REDDISH_PURPLE, "Donnan"),
-}
+# the palette (species, theory lines) is data shared with the figures
+from simulation.palette import (BLUE, BLUISH_GREEN, GREY, LIGHT_GREY, ORANGE, REDDISH_PURPLE,  # noqa: F401
+                                RGB, SKY_BLUE, SPECIES_COLOUR, THEORY_LINES, VERMILION, YELLOW, theory_line)
 
 SCOPE_RANGE_mV = (-100.0, 70.0)
 MIN_CONTRAST = 4.5          # WCAG AA for text
@@ -118,7 +96,7 @@ class Theme:
 
     def line(self, key: str, on: RGB | None = None) -> RGB:
         """A theory line's colour, legible on `on` (default: the plot's background)."""
-        return legible(THEORY_LINES[key][0], on or self.background)
+        return legible(theory_line(key)[0], on or self.background)
 
     def legible(self, colour: RGB, on: RGB | None = None) -> RGB:
         return legible(colour, on or self.panel)

@@ -2,12 +2,12 @@
 from particles.species import PERMEANT
 from simulation.core.config import load  # noqa: F401
 from simulation.core.model import Simulation  # noqa: F401
-from simulation.headless.recorders import TimeseriesRecorder, columns
+from simulation.headless.recorders import TimeseriesRecorder  # noqa: F401
 
 
 def recorded_columns(rec) -> list[str]:
     """The names of a recorder's columns, in the order of its rows."""
-    return columns()
+    return rec.names
 
 
 def model_arrays(sim) -> dict:

@@ -9,7 +9,7 @@ import pytest
 from particles.species import N_SPECIES, PERMEANT
 from simulation.core.config import ConfigError, load
 from simulation.core.model import Simulation
-from simulation.headless.recorders import PA_PER_E_PER_US
+from simulation.core.observe import PA_PER_E_PER_US
 from tests.cells import TINY
 from tests.test_cli import main_py
 

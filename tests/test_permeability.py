@@ -59,7 +59,7 @@ def test_the_jackknife_error_of_a_measured_ratio_sees_bunched_transits():
     channel's open bout letting several through): it is √5 larger, where Poisson would not move."""
     import numpy as np
 
-    from simulation.headless.analysis import permeability_ratio_sem
+    from simulation.core.statistics import permeability_ratio_sem
 
     rng = np.random.default_rng(3)
     blocks, reps = 12, 400

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from simulation.headless.analysis import detect_equilibration
+from simulation.core.statistics import detect_equilibration
 from simulation.headless.recorders import choose_window
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from membrane import theory
-from simulation.headless.analysis import mean_and_sem
+from simulation.core.statistics import mean_and_sem
 from simulation.core.config import load
 from simulation.headless.run import run
 

@@ -32,6 +32,7 @@ from particles.species import (ANION_FILLER, CATION_FILLER, CHARGE, DIFFUSING_NA
 from particles.state import (FAR_IN, FAR_OUT, HELD, ParticleState, SpeciesArrays, compartment_counts, filler_counts,
                              place, species_totals)
 from simulation.core.config import Config, ConfigError, channel_plan
+from simulation.core.observe import Observation, timeseries_columns
 from simulation.core.stepper import Counters, StepParams, advance
 from simulation.core.threads import ThreadGovernor
 
@@ -44,23 +45,14 @@ class Event:
     changes: dict = field(default_factory=dict)   # the config keys the change set, and their values
 
 
-@dataclass
-class Observation:
-    """What a recorder reads at one instant (all counts are particles)."""
-    step: int
-    time_ns: float
-    v_mV: float
-    counts: np.ndarray            # [species, region] with regions IN, MEM, OUT
-    pump_cycles: int
-    atp_spent: int
-    efflux: np.ndarray            # cumulative complete transits out, per species
-    influx: np.ndarray
-    conc_in_mM: dict = field(default_factory=dict)
-    conc_out_mM: dict = field(default_factory=dict)
-    carried_in_e: np.ndarray | None = None   # cumulative charge carried in through channels, per species
-    pump_charge_in_e: float = 0.0            # cumulative charge the pumps carried in
-    clamp_mV: float | None = None            # the clamp's command, or None (V free)
-    electrode_e: float = 0.0                 # charge the clamp's electrode has put in, cumulative
+@dataclass(frozen=True)
+class _Counters:
+    name: str
+    counters: tuple[str, ...]
+
+
+_PUMP_COLUMNS = _Counters("pump", ("pump_cycles", "atp_spent"))
+THEORY_KEYS = tuple(f"E_{ion}_mV" for ion in PERMEANT_NAMES) + ("V_GHK_mV",)
 
 
 class Simulation:
@@ -300,14 +292,21 @@ class Simulation:
         return ({n: float(c[i, IN] * k_in) for i, n in enumerate(NAMES)},
                 {n: float(c[i, OUT] * k_out) for i, n in enumerate(NAMES)})
 
-    def observe(self) -> Observation:
+    def observe(self, theory: bool = True) -> Observation:
+        """Everything the declared columns read (`simulation.core.observe`), now; with the theory
+        potentials at the present concentrations unless `theory` is false."""
         counts = self.region_counts()
         c_in, c_out = self.concentrations_mM(counts)
         crossings = self.crossings
-        return Observation(self.step_count, self.time_ns, self.v_mV, counts,
-                           int(self.pump_totals[0]), int(self.pump_totals[1]),
-                           crossings[0], crossings[1], c_in, c_out, self.charge_carried_in, self.pump_charge_in,
-                           self.clamp_mV, self.electrode_e)
+        return Observation(self.step_count, self.time_ns, self.v_mV, counts, crossings[0], crossings[1], c_in, c_out,
+                           self.charge_carried_in,
+                           {"pump_cycles": int(self.pump_totals[0]), "atp_spent": int(self.pump_totals[1])},
+                           {"pump": self.pump_charge_in}, {}, {}, self.clamp_mV, self.electrode_e,
+                           self.theory(c_in, c_out, donnan=False) if theory else {})
+
+    def timeseries_columns(self):
+        """The declared columns of this cell's time series (`simulation.core.observe`)."""
+        return timeseries_columns((), (_PUMP_COLUMNS,), THEORY_KEYS)
 
     @property
     def effective_permeability(self) -> dict[str, float]:

@@ -19,9 +19,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from membrane import theory  # noqa: E402
-from particles.species import CHARGE, PERMEANT_NAMES, SOLUTES  # noqa: E402
-from render.style import SPECIES_COLOUR, THEORY_LINES  # noqa: E402 (data only: the view's palette, no Pygame)
+from particles.species import CHARGE, NAMES, PERMEANT_NAMES, SOLUTES, SYMBOL  # noqa: E402
 from simulation.core.config import Config  # noqa: E402
+from simulation.palette import PUMP_COLOUR as _PUMP_RGB, SPECIES_COLOUR, theory_line  # noqa: E402
 from simulation.headless.recorders import replacing  # noqa: E402
 
 
@@ -29,12 +29,12 @@ def _colour(rgb) -> tuple[float, float, float]:
     return tuple(c / 255 for c in rgb)
 
 
-ION_COLOURS = {ion: _colour(SPECIES_COLOUR[ion]) for ion in SOLUTES}
-GHK_COLOUR = _colour(THEORY_LINES["V_GHK_mV"][0])
-MN_COLOUR = _colour(THEORY_LINES["V_MN_mV"][0])
+ION_COLOURS = {ion: _colour(SPECIES_COLOUR[ion]) for ion in NAMES}
+GHK_COLOUR = _colour(theory_line("V_GHK_mV")[0])
+MN_COLOUR = _colour(theory_line("V_MN_mV")[0])
+PUMP_COLOUR = _colour(_PUMP_RGB)   # as the pump drawn in the view
 
-
-ION_WORDS = {"K": "K⁺", "Na": "Na⁺", "Cl": "Cl⁻", "Ca": "Ca²⁺", "Mg": "Mg²⁺", "A": "A⁻", "X": "X⁻", "Y": "Y⁺"}
+ION_WORDS = SYMBOL   # the species table's symbols: K⁺, Ca²⁺, ...
 KEY_WORDS = {
     "physics.temperature_C": "temperature (°C)",
     "physics.capacitance_e_per_mV": "membrane capacitance (e per mV)",
@@ -204,7 +204,8 @@ def run_figure(run_dir: str | Path) -> list[Path]:
         cfg = summary["config"]
         k_in = cfg["inside"]["K"] / ts["K_in"][0]
         k_out = cfg["outside"]["Na"] / ts["Na_out"][0]
-    for ion, colour in ION_COLOURS.items():
+    for ion in SOLUTES:
+        colour = ION_COLOURS[ion]
         if ts[f"{ion}_in"].max() == 0 and ts[f"{ion}_out"].max() == 0:
             continue
         a2.plot(t_us, ts[f"{ion}_in"] * k_in, color=colour, label=f"{ION_WORDS[ion]} inside")
@@ -240,23 +241,21 @@ def _currents_panel(ax, ts, t_us, summary: dict) -> None:
     ax.legend(fontsize=8, ncol=len(names))
 
 
-PUMP_COLOUR = _colour((204, 121, 167))   # reddish purple, as the pump drawn in the view
-
 
 def iv_figure(result: dict, base: Config, steps: int, out: Path) -> list[Path]:
     """Currents against the command potential: each ion's points with its GHK current drawn
-    over them, the pump's, and the total with where it crosses zero against theory."""
-    from simulation.headless.iv import ghk_currents
+    over them, the pump's, and the total with where it crosses zero against theory. The GHK
+    curves are the analysis' own (`result["curves"]`: simulation.headless.iv.analyse)."""
     pts, ions = result["points"], result["ions"]
     v = np.array([p["command_mV"] for p in pts])
-    grid = np.linspace(v.min(), v.max(), 200) if v.size > 1 else v
+    curves = result["curves"]
+    grid = np.asarray(curves["command_mV"], dtype=float)
     fig, ax = plt.subplots(figsize=(8, 5.8))
     ax.axhline(0.0, color="0.3", lw=0.8)
     ghk_total = np.zeros_like(grid)
-    curves = ghk_currents(result, grid)
     for ion in ions:
         colour = ION_COLOURS[ion]
-        curve = curves[ion]
+        curve = np.asarray(curves[ion], dtype=float)
         ghk_total += curve
         ax.plot(grid, curve, "-", color=colour, lw=1.6, alpha=0.8, zorder=3)
         ax.errorbar(v, [p[f"I_{ion}_pA"] for p in pts], yerr=[p[f"I_{ion}_pA_sem"] for p in pts], fmt="o",

@@ -9,7 +9,7 @@ from the currents between samples, `recorders.currents`), averaged over seeds. T
 of each ion is drawn over its points at the points' own concentrations (interpolated along V: a
 clamp far from rest moves the small box's ions) with one permeability per ion, measured from the
 unidirectional (tracer) fluxes of all the points pooled:
-P = Σ transits / Σ span · (c_in ⟨f_out⟩ + c_out ⟨f_in⟩) (as `analysis.measured_permeability`, over
+P = Σ transits / Σ span · (c_in ⟨f_out⟩ + c_out ⟨f_in⟩) (as `statistics.measured_permeability`, over
 every point). The net currents are not fitted: their shape against V — the rectification of
 unequal concentrations — and where they cross zero are what the comparison tests.
 
@@ -30,7 +30,8 @@ import numpy as np
 from membrane import theory
 from particles.species import CHARGE, PERMEANT_NAMES
 from simulation.core.config import Config, ConfigError
-from simulation.headless.recorders import PA_PER_E_PER_US, replacing
+from simulation.core.observe import PA_PER_E_PER_US
+from simulation.headless.recorders import replacing
 
 MAX_POINTS = 201
 CURRENT_NAMES = PERMEANT_NAMES + ("pump",)
@@ -219,6 +220,9 @@ def analyse(rows: list[dict], base: Config) -> dict:
         c_out = float(np.interp(at, v, [p[f"{ion}_out_density"] for p in pts]))
         rev["nernst_mV"][ion] = theory.nernst_mV(CHARGE[ion], c_in, c_out, temperature)
     result["reversal"] = rev
+    # the GHK curves the figure draws over the points
+    drawn = np.linspace(v.min(), v.max(), 200) if v.size > 1 else v
+    result["curves"] = {"command_mV": drawn, **ghk_currents(result, drawn)}
     return result
 
 
@@ -275,7 +279,8 @@ def report(steps: int):
         from simulation.headless.recorders import write_json
         result = analyse(rows, base)
         write_csv(result, out / "iv.csv")
-        write_json(out / "iv.json", {k: v for k, v in result.items() if k != "points"} | {"steps_per_point": steps})
+        write_json(out / "iv.json", {k: v for k, v in result.items() if k not in ("points", "curves")}
+                   | {"steps_per_point": steps})
         iv_figure(result, base, steps, out)
         return result
     return write

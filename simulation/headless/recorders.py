@@ -17,66 +17,33 @@ from pathlib import Path
 import numpy as np
 
 from membrane import theory
-from membrane.voltage import IN, MEM, OUT
-from particles.species import CHARGE, NAMES, PERMEANT, PERMEANT_NAMES
-from simulation.headless.analysis import (MAX_TRANSIENT_SHARE, MIN_EFFECTIVE_SAMPLES, detect_equilibration, drift,
-                                          flux_factors, mean_and_sem, measured_permeability,
-                                          permeability_ratio_sem)
-
-THEORY_COLUMNS = tuple(f"E_{ion}_mV" for ion in PERMEANT_NAMES) + ("V_GHK_mV",)
-PA_PER_E_PER_US = 1.602176634e-19 / 1e-6 * 1e12   # 1 e/µs is 0.1602 pA (the model's charge and time are real)
-CURRENTS = PERMEANT_NAMES + ("pump", "total")     # the current columns I_<name>_pA, outward positive
-
-
-def columns() -> list[str]:
-    cols = ["step", "time_ns", "V_mV"]
-    for n in NAMES:
-        cols += [f"{n}_in", f"{n}_out", f"{n}_mem"]
-    cols += ["pump_cycles", "atp_spent"]
-    for ion in PERMEANT_NAMES:
-        cols += [f"{ion}_efflux", f"{ion}_influx"]
-    cols += list(THEORY_COLUMNS)
-    # the clamp and the currents: cumulative charge carried in (e), and the current since the last
-    # sample (pA, outward positive; the first row has none)
-    cols += ["clamp_mV", "electrode_e"] + [f"{ion}_charge_in_e" for ion in PERMEANT_NAMES] + ["pump_charge_in_e"]
-    return cols + [f"I_{name}_pA" for name in CURRENTS]
+from particles.species import CHARGE, NAMES, PERMEANT_NAMES
+from simulation.core.observe import PA_PER_E_PER_US, column_names
+from simulation.core.statistics import (MAX_TRANSIENT_SHARE, MIN_EFFECTIVE_SAMPLES, detect_equilibration, drift,
+                                        flux_factors, mean_and_sem, measured_permeability, permeability_ratio_sem)
 
 
 class TimeseriesRecorder:
-    """Reads the simulation every `every` steps; writes a CSV row and keeps it."""
+    """Reads the simulation every `every` steps; writes a CSV row and keeps it. Its columns are the
+    cell's declared ones (`Simulation.timeseries_columns`, `simulation.core.observe`)."""
 
     def __init__(self, sim, path: str | os.PathLike | None, every: int):
         self.sim = sim
         self.every = max(1, int(every))
+        self.columns = sim.timeseries_columns()
+        self.names = column_names(self.columns)
         self.rows: list[list] = []
-        self._last = None    # (time_ns, charges carried in) of the last sample
+        self._last = None    # the last sample's observation (for the currents)
         # "x": a new file; never written through a link or over a file already there
         self._file = open(path, "x", newline="") if path else None
         self._writer = csv.writer(self._file) if self._file else None
         if self._writer:
-            self._writer.writerow(columns())
+            self._writer.writerow(self.names)
 
     def sample(self) -> None:
         o = self.sim.observe()
-        th = self.sim.theory(o.conc_in_mM, o.conc_out_mM, donnan=False)
-        row = [o.step, round(o.time_ns, 6), round(o.v_mV, 4)]
-        for i in range(len(NAMES)):
-            row += [int(o.counts[i, IN]), int(o.counts[i, OUT]), int(o.counts[i, MEM])]
-        row += [o.pump_cycles, o.atp_spent]
-        for s in PERMEANT:
-            row += [int(o.efflux[s]), int(o.influx[s])]
-        row += [round(th[c], 4) if math.isfinite(th[c]) else "" for c in THEORY_COLUMNS]
-        carried = [float(o.carried_in_e[s]) for s in PERMEANT] + [o.pump_charge_in_e]
-        row += ["" if o.clamp_mV is None else round(o.clamp_mV, 4), round(o.electrode_e, 6)]
-        row += [round(c, 6) for c in carried]
-        if self._last is None or o.time_ns <= self._last[0]:
-            row += [""] * len(CURRENTS)
-        else:
-            # outward current: the charge that left the inside per time
-            per_us = 1e3 / (o.time_ns - self._last[0])
-            i = [-(c - c0) * per_us * PA_PER_E_PER_US for c, c0 in zip(carried, self._last[1])]
-            row += [round(v, 6) for v in i] + [round(sum(i), 6)]
-        self._last = (o.time_ns, carried)
+        row = [c.value(o, self._last) for c in self.columns]
+        self._last = o
         self.rows.append(row)
         if self._writer:
             self._writer.writerow(row)
@@ -91,11 +58,10 @@ class TimeseriesRecorder:
             self._file = None
 
     def array(self) -> dict[str, np.ndarray]:
-        cols = columns()
         if not self.rows:
-            return {c: np.zeros(0) for c in cols}
+            return {c: np.zeros(0) for c in self.names}
         data = np.array([[np.nan if v == "" else v for v in r] for r in self.rows], dtype=np.float64)
-        return {c: data[:, k] for k, c in enumerate(cols)}
+        return {c: data[:, k] for k, c in enumerate(self.names)}
 
 
 def clamped_throughout(samples: dict[str, np.ndarray]) -> bool:
@@ -107,7 +73,7 @@ def clamped_throughout(samples: dict[str, np.ndarray]) -> bool:
 
 def choose_window(samples: dict[str, np.ndarray], window: tuple[int, int] | None) -> tuple[np.ndarray, dict]:
     """The samples to average over, and how they were chosen (summary.json's `settling`): the
-    given `--window`, or from the detected end of the transient (`analysis.detect_equilibration`)
+    given `--window`, or from the detected end of the transient (`statistics.detect_equilibration`)
     to the end; with flags when the run is too short to have settled. The transient is V's, or
     the total current's in a run clamped throughout."""
     steps = samples["step"]
@@ -152,14 +118,20 @@ def choose_window(samples: dict[str, np.ndarray], window: tuple[int, int] | None
     return sel, how
 
 
+def current_names(samples) -> list[str]:
+    """The currents a time series holds, from its I_<name>_pA columns: each ion's, each
+    transporter's, the total, each channel type's (ch_<type>)."""
+    return [c[2:-3] for c in samples if c.startswith("I_") and c.endswith("_pA")]
+
+
 def currents(samples: dict[str, np.ndarray], sel: np.ndarray) -> dict:
     """Mean current of each ion's channels, of the pumps and in total over the window, outward
     positive, with standard errors from the currents between consecutive samples (correlated
-    samples: `analysis.mean_and_sem`); in pA and e/µs. The window's first sample only opens it."""
+    samples: `statistics.mean_and_sem`); in pA and e/µs. The window's first sample only opens it."""
     inner = sel.copy()
     inner[np.argmax(sel)] = False
     out = {}
-    for name in CURRENTS:
+    for name in current_names(samples):
         x = samples[f"I_{name}_pA"][inner]
         x = x[np.isfinite(x)]
         m, se, _ = mean_and_sem(x)

@@ -30,9 +30,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from particles.species import PERMEANT_NAMES, SOLUTES
 from simulation import __version__
 from simulation.core.config import Config, ConfigError, flatten, from_data, parse_value
+from simulation.core.observe import summary_columns
 from simulation.headless import guard
 from simulation.headless.recorders import replacing, write_json
 from simulation.headless.run import LABELS, default_sample_every, fingerprint, summary_fingerprint
@@ -141,30 +141,9 @@ def row_from_summary(task: Task, run_dir: Path) -> dict:
 
 
 def summary_row(s: dict) -> dict:
-    """A finished run's numbers as one row of sweep.csv (without the varied keys and the seed)."""
-    row = dict(version=s.get("version"), steps=s["steps"], V_mean_mV=s["V_mean_mV"], V_sem_mV=s["V_sem_mV"])
-    for side in ("in", "out"):
-        for ion in SOLUTES:
-            row[f"{ion}_{side}_mM"] = s["concentrations_mM"][side][ion]
-    for k in [f"E_{ion}_mV" for ion in PERMEANT_NAMES] + ["V_GHK_mV", "V_MN_mV", "V_Donnan_mV"]:
-        row[k] = s["theory"].get(k)
-    row["zero_current_mV"] = s.get("zero_current_mV")
-    row["pump_enabled"] = bool(s["config"]["pump"]["enabled"] and s["config"]["pump"]["count"] > 0)
-    row["pump_cycles_per_us"] = s["pump_cycles_per_us"]
-    for ion in PERMEANT_NAMES:
-        row[f"P_{ion}_effective"] = s["effective_permeability"].get(ion)
-        row[f"P_{ion}_measured"] = s.get("measured_permeability", {}).get(ion)
-        u = s.get("ussing", {}).get(ion)
-        row[f"ussing_{ion}_measured"] = u["measured_ratio"] if u else None
-        row[f"ussing_{ion}_expected"] = u["expected_ratio"] if u else None
-        row[f"{ion}_transits"] = u["influx"] + u["efflux"] if u else 0
-        row[f"P_{ion}_abs_nm2_per_ns"] = s.get("measured_permeability_abs_nm2_per_ns", {}).get(ion)
-    for name, c in (s.get("currents") or {}).items():
-        row[f"I_{name}_pA"], row[f"I_{name}_pA_sem"] = c["pA"], c["pA_sem"]
-    row["mM_per_density"] = s.get("mM_per_density")
-    row["window_span_ns"] = s.get("window_span_ns")
-    row["wall_s"] = s["wall_s"]
-    return row
+    """A finished run's numbers as one row of sweep.csv (without the varied keys and the seed),
+    read by the declared columns (`simulation.core.observe.summary_columns`)."""
+    return {c.name: c.read(s, None) for c in summary_columns(s)}
 
 
 def aggregate(rows: list[dict], keys: list[str]) -> list[dict]:
