@@ -436,7 +436,7 @@ def cmd_plot(args) -> int:
     from simulation.headless.figures import run_figure
     try:
         paths = run_figure(d)
-    except (KeyError, ValueError, IndexError, TypeError, UnicodeDecodeError) as e:
+    except (KeyError, ValueError, IndexError, TypeError, AttributeError, UnicodeDecodeError) as e:
         say(f"plot: {d}: summary.json or timeseries.csv is not as `run` writes it ({type(e).__name__}: {e})")
         return EXIT_BAD_INPUT
     print("wrote " + ", ".join(str(p) for p in paths))

@@ -1,49 +1,59 @@
-"""Leak channels: how many of each type, where, their two-state stochastic gating, and the
-channel set that owns them.
+"""Channel types: how many channels of each, where, their gating, and the channel set that owns them.
 
-A channel of species s is a pore `pore_width_nm` wide through the band. Its permeability is
-proportional to p_open · D_s (the pore geometry is the same for every type, and so is the access
-to its mouths, which scales with D as well). Relative permeability 1 is the permeability of
-`channels_per_unit_permeability` channels of the reference species (K⁺), so a species with
-relative permeability P_s gets n_s = round(P_s · N_unit · p_K · D_K / (p_s · D_s)) channels (at
-least one), and then its open probability is set so that n_s · p_s · D_s is exactly P_s · N_unit ·
-p_K · D_K: whole channels no longer round the requested ratios (P_Na = 0.04 is 0.0400, not the
-0.0373 of three channels). The open probability moves by at most half a channel's share, so the
-gating keeps its character (mostly open stays mostly open; the mean open time is unchanged). The
+A channel type has a name, passes one ion and has a gating model (`membrane.gating`): `[channels.K]`
+is the K⁺ leak type, `[channels.Kir]` with `ion = "K"`, `gating = "kir"` a declared one; a cell may
+hold two types of one ion. A channel is a pore `pore_width_nm` wide through the band, and its
+permeability is proportional to p_open · D (the pore geometry is the same for every type, and so
+is the access to its mouths, which scales with D as well). Relative permeability 1 is the
+permeability of `channels_per_unit_permeability` K⁺ leak channels (the reference), so a leak type
+with relative permeability P gets n = round(P · N_unit · p_K · D_K / (p · D)) channels (at least
+one), and then its open probability is set so that n · p · D is exactly P · N_unit · p_K · D_K:
+whole channels no longer round the requested ratios (P_Na = 0.04 is 0.0400, not the 0.0373 of
+three channels). The open probability moves by at most half a channel's share, so the gating keeps
+its character (mostly open stays mostly open; the mean open time is unchanged). A voltage-gated
+type's relative permeability is that of all its channels open, so it gets the whole number of
+channels nearest P · N_unit · p_K · D_K / D (its open probability is its gates' business). The
 measured permeability comes from the fluxes.
 
-Gating is a two-state Markov chain per channel: closing rate 1/τ_open, opening rate
-p/(1-p)/τ_open, so the open fraction is p and the mean open time τ_open.
+A leak gate is a two-state Markov chain per channel: closing rate 1/τ_open, opening rate
+p/(1-p)/τ_open, so the open fraction is p and the mean open time τ_open. Gated types' gates read V
+of the previous step (`membrane.gating`). Either way a closed pore admits no ion and holds still
+what is inside it (`membrane.crossing`), so detailed balance holds in every gate state.
 
 `ChannelSet` owns the pore arrays (`Pores`, what the kernels read), the gate state of every
-channel site, the channel types' gating and permeabilities, and the intervention that changes a
+channel site, the channel types and their permeabilities, and the intervention that changes a
 type's permeability (adding or removing channels on the shared `SiteLayout`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
+from membrane import gating as gm
+from membrane import theory
 from membrane.geometry import MembraneGeometry, SiteLayout
 from particles.rng import STREAM_GATING, STREAM_PLACE, draw, step_key, unit, uniform_array
-from particles.species import PERMEANT, PERMEANT_NAMES, Species
+from particles.species import PERMEANT_NAMES, Species
 from particles.state import HELD, ParticleState
 
-REFERENCE = Species.K   # relative permeabilities are relative to this species' channels
+REFERENCE = "K"   # relative permeabilities are relative to this ion's leak type
 
 
 class Pores(NamedTuple):
     """Every channel's pore, sorted along the membrane (what the kernels read)."""
     y0: np.ndarray        # float64, nm: lower edge
     y1: np.ndarray        # float64, nm: upper edge
-    species: np.ndarray   # int8: the species the pore admits
-    is_open: np.ndarray   # uint8: gate state, changed by `gate_channels`
-    p_close: np.ndarray   # float64: per-step probability that an open pore closes
-    p_open: np.ndarray    # float64: per-step probability that a closed pore opens
+    species: np.ndarray   # int8: the species the pore admits (its type's ion)
+    is_open: np.ndarray   # uint8: open now (a leak gate's state, or all of a gated channel's gates open)
+    p_close: np.ndarray   # float64: leak: per-step probability that an open pore closes
+    p_open: np.ndarray    # float64: leak: per-step probability that a closed pore opens
     p_move: np.ndarray    # float64: acceptance of a move in the pore (its D relative to the bulk's)
+    kind: np.ndarray      # int64: the channel type (its index in the cell's list of types)
+    gates: np.ndarray     # uint8: a gated channel's gates, bit g set when gate g is open
 
 
 @dataclass(frozen=True)
@@ -53,13 +63,71 @@ class Gating:
 
 
 @dataclass(frozen=True)
+class ChannelType:
+    """A channel type as the config resolves it."""
+    name: str
+    ion: str
+    gating: str                   # a model of membrane.gating.MODELS
+    relative_permeability: float  # asked: leak at its open probability, gated with every channel open
+    open_probability: float       # leak: asked; gated: 1 (its relative permeability is all open)
+    mean_open_time_ns: float      # leak
+    pore_D_factor: float
+    params: dict = field(default_factory=dict)   # its model's own keys (v_shift_mV, ...)
+    declared: bool = True         # in the config (a leak type it lacks has no channels until a live change)
+
+    @classmethod
+    def from_table(cls, name: str, ion: str, model: str, table: dict, declared: bool) -> "ChannelType":
+        leak = gm.MODELS[model].leak
+        return cls(name, ion, model, float(table["relative_permeability"]),
+                   float(table["open_probability"]) if leak else 1.0,
+                   float(table["mean_open_time_ns"]) if leak else 0.0, float(table.get("pore_D_factor", 1.0)),
+                   {k: float(table[k]) for k in gm.MODELS[model].params}, declared)
+
+    @property
+    def leak(self) -> bool:
+        return gm.MODELS[self.gating].leak
+
+
+@dataclass(frozen=True)
 class ChannelPlan:
-    counts: dict[str, int]                   # channels per ion
-    open_probability: dict[str, float]       # per ion, as placed (set so the ratios are exact)
-    pore_factor: dict[str, float]            # per ion: D in its pores over D in the bulk
-    effective_permeability: dict[str, float]  # achieved, relative to the reference (config units)
+    counts: dict[str, int]                   # channels per type
+    open_probability: dict[str, float]       # per leak type, as placed (set so the ratios are exact); gated: 1
+    pore_factor: dict[str, float]            # per type: D in its pores over D in the bulk
+    effective_permeability: dict[str, float]  # achieved, per type, relative to the reference (config units)
     unit_permeability: float                 # N_unit · p_ref · D_ref
     channels_per_unit: int                   # N_unit actually used (lowered when the sites run out)
+
+    def per_ion(self, types: list[ChannelType]) -> dict[str, float]:
+        """Achieved permeability per ion, summed over its types (gated ones all open)."""
+        out = {ion: 0.0 for ion in PERMEANT_NAMES}
+        for t in types:
+            out[t.ion] += self.effective_permeability[t.name]
+        return out
+
+
+def resting_potentials(types: list[ChannelType], permeability: dict[str, float], c_in: dict, c_out: dict,
+                       temperature_C: float, pump_ratio: float) -> tuple[float, float]:
+    """(GHK, Mullins–Noda) of a membrane with these types and per-type permeabilities (relative;
+    gated ones all open): the classic closed forms when every type is a leak, else the
+    zero-current potentials with each gated type at its steady-state open probability."""
+    leak = {ion: 0.0 for ion in PERMEANT_NAMES}
+    gated = []
+    for t in types:
+        p = permeability.get(t.name, 0.0)
+        if p <= 0:
+            continue
+        if t.leak:
+            leak[t.ion] += p
+        else:
+            gated.append((t.ion, p, lambda v, e, t=t: gm.open_probability(t.gating, t.params, v, e, c_out[t.ion])))
+    leak = {ion: p for ion, p in leak.items() if p > 0}
+    if gated:
+        return (theory.gated_zero_current_mV(leak, gated, c_in, c_out, temperature_C),
+                theory.gated_zero_current_mV(leak, gated, c_in, c_out, temperature_C, pump_ratio))
+    if not leak:
+        return math.nan, math.nan
+    return (theory.ghk_voltage_mV(leak, c_in, c_out, temperature_C),
+            theory.mullins_noda_mV(leak, c_in, c_out, temperature_C, pump_ratio))
 
 
 MANY = 1e12   # more channels than any membrane has sites for: the caller refuses such a plan
@@ -84,57 +152,67 @@ def fit_channels(rel_perm: float, p_open: float, d_nm2_per_ns: float, unit_perme
     return n, min(1.0, open_channels / n)
 
 
+def fit_gated(rel_perm: float, d_nm2_per_ns: float, unit_permeability: float,
+              max_count: int | None = None) -> int:
+    """Channels of a gated type: the whole number nearest `rel_perm` with all of them open (at
+    least one; its open probability is its gates', so it cannot make up the rounding)."""
+    if rel_perm <= 0.0:
+        return 0
+    n = max(1, int(round(min(rel_perm * unit_permeability / d_nm2_per_ns, MANY))))
+    return n if max_count is None else min(n, max_count)
+
+
 def achieved_permeability(n: int, p_open: float, d_nm2_per_ns: float, unit_permeability: float) -> float:
     return n * p_open * d_nm2_per_ns / unit_permeability
 
 
-def plan_channels(relative: dict[str, float], gating: dict[str, Gating], d_nm2_per_ns: dict[str, float],
-                  free_sites: int, max_per_unit: int, min_per_type: int = 1,
-                  pore_factor: dict[str, float] | None = None) -> ChannelPlan:
-    """Channel counts for the relative permeabilities at `max_per_unit` channels per unit, or at the
-    largest smaller unit whose channels fit on `free_sites` (the ratios are what matter; fewer
-    channels only make the membrane conduct less). The caller checks that the result fits.
+def plan_channels(types: list[ChannelType], d_nm2_per_ns: dict[str, float], free_sites: int, max_per_unit: int,
+                  min_per_type: int = 1) -> ChannelPlan:
+    """Channel counts for the types' relative permeabilities at `max_per_unit` channels per unit, or
+    at the largest smaller unit whose channels fit on `free_sites` (the ratios are what matter;
+    fewer channels only make the membrane conduct less). The caller checks that the result fits.
 
-    Then a type that needs fewer than `min_per_type` channels gets more, each open less often
+    Then a leak type that needs fewer than `min_per_type` channels gets more, each open less often
     (the open probability that keeps its permeability; the mean open time is kept), as far as the
     free sites allow, the type with the fewest first: each carries less, so no few channels drive
     a plume of ions that the bulk cannot clear, and the membrane, not the access to it, limits
     the flux. (Slower pores instead — a lower pore D — were tried: the access resistance then
     weighs less on them than on the full-speed pores of the other types, and the measured P_Na/P_K
-    read 7 ± 2 % high.) `relative` lists only the ion types the membrane has; `gating` has every
-    permeant species; `d_nm2_per_ns` is the bulk D; `pore_factor` (default 1) each type's D in
-    its pores over the bulk's."""
-    factor = {s.name: 1.0 for s in PERMEANT}
-    factor.update(pore_factor or {})
-    d_pore = {ion: d_nm2_per_ns[ion] * factor[ion] for ion in factor}
+    read 7 ± 2 % high.) `types` lists every type of the cell (a type the config lacks asks for 0);
+    the reference is the leak type of REFERENCE; `d_nm2_per_ns` is each ion's bulk D."""
+    d_pore = {t.name: d_nm2_per_ns[t.ion] * t.pore_D_factor for t in types}
+    ref = next(t for t in types if t.name == REFERENCE)
     plan = None
-    ref = REFERENCE.name
     for n_unit in range(max_per_unit, 0, -1):
-        unit_p = n_unit * gating[ref].open_probability * d_pore[ref]
+        unit_p = n_unit * ref.open_probability * d_pore[ref.name]
         counts, p_used = {}, {}
-        for s in PERMEANT:
-            ion = s.name
-            p = gating[ion].open_probability
-            counts[ion], p_used[ion] = (fit_channels(relative[ion], p, d_pore[ion], unit_p)
-                                        if ion in relative else (0, p))
+        for t in types:
+            if not t.leak:
+                counts[t.name], p_used[t.name] = fit_gated(t.relative_permeability, d_pore[t.name], unit_p), 1.0
+            else:
+                counts[t.name], p_used[t.name] = fit_channels(t.relative_permeability, t.open_probability,
+                                                              d_pore[t.name], unit_p)
         plan = (counts, p_used, unit_p, n_unit)
         if sum(counts.values()) <= free_sites:
             break
     counts, p_used, unit_p, n_unit = plan
     spare = free_sites - sum(counts.values())
     nominal = dict(counts)
+    order = [t.name for t in types]
+    leak = {t.name for t in types if t.leak}
     while spare > 0:
-        short = [ion for ion, n in counts.items() if 0 < n < min_per_type]
+        short = [name for name, n in counts.items() if 0 < n < min_per_type and name in leak]
         if not short:
             break
-        ion = min(short, key=lambda i: (counts[i], PERMEANT_NAMES.index(i)))
-        counts[ion] += 1
+        name = min(short, key=lambda i: (counts[i], order.index(i)))
+        counts[name] += 1
         spare -= 1
-    for ion, n in counts.items():
-        if n > nominal[ion]:
-            p_used[ion] = relative[ion] * unit_p / (n * d_pore[ion])
-    eff = {ion: achieved_permeability(counts[ion], p_used[ion], d_pore[ion], unit_p) for ion in counts}
-    return ChannelPlan(counts, p_used, factor, eff, unit_p, n_unit)
+    asked = {t.name: t.relative_permeability for t in types}
+    for name, n in counts.items():
+        if n > nominal[name]:
+            p_used[name] = asked[name] * unit_p / (n * d_pore[name])
+    eff = {name: achieved_permeability(counts[name], p_used[name], d_pore[name], unit_p) for name in counts}
+    return ChannelPlan(counts, p_used, {t.name: t.pore_D_factor for t in types}, eff, unit_p, n_unit)
 
 
 def step_probabilities(p_open: float, mean_open_ns: float, dt_ns: float) -> tuple[float, float]:
@@ -153,17 +231,24 @@ def initial_open(p_open: np.ndarray, seed: int, salt: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def gate_channels(pores, seed, step):
-    """One step of every channel's two-state Markov chain."""
-    is_open, p_close, p_open = pores.is_open, pores.p_close, pores.p_open
+def gate_channels(pores, table, v_mV, seed, step):
+    """One step of every channel's gates, with V of the previous step: a leak channel's two-state
+    chain (one draw per pore, STREAM_GATING), then the gated channels' gates (`membrane.gating`)."""
+    is_open, p_close, p_open, kind = pores.is_open, pores.p_close, pores.p_open, pores.kind
     key = step_key(seed, step, STREAM_GATING)
+    leak = table.leak
     for j in range(is_open.size):
+        if not leak[kind[j]]:
+            continue
         u = unit(draw(key, j))
         if is_open[j]:
             if u < p_close[j]:
                 is_open[j] = 0
         elif u < p_open[j]:
             is_open[j] = 1
+    if table.any_gated:
+        gm.transition_probabilities(table, v_mV)
+        gm.step_gates(pores, table, seed, step)
 
 
 @njit(cache=True, inline="always")
@@ -184,110 +269,193 @@ def pore_index(y, pore_y0, pore_y1):
 
 
 class ChannelSet:
-    """The membrane's leak channels: pores, gates, types and their permeabilities."""
+    """The membrane's channels: their types, pores, gates and permeabilities."""
 
-    def __init__(self, geometry: MembraneGeometry, layout: SiteLayout, relative: dict[str, float],
-                 gating: dict[str, Gating], open_probability: dict[str, float], d_nm2_per_ns: dict[str, float],
-                 pore_factor: dict[str, float], unit_permeability: float, dt_ns: float, seed: int,
+    def __init__(self, geometry: MembraneGeometry, layout: SiteLayout, types: list[ChannelType], plan: ChannelPlan,
+                 d_nm2_per_ns: dict[str, float], table: gm.GateTable, dt_ns: float, seed: int, v_mV: float = 0.0,
                  min_per_type: int = 1):
-        """`gating` is the config's (every permeant species; defaults for types not placed),
-        `open_probability` the plan's (set so the placed counts meet the ratios exactly),
-        `d_nm2_per_ns` each species' bulk D, `pore_factor` each type's D in its pores over it."""
+        """`types`: every type of the cell, in id order (the site layout holds their ids); `plan`:
+        the counts and the leak types' open probabilities as placed (set so the ratios are
+        exact); `d_nm2_per_ns` each ion's bulk D; `table` the gating kernel's table of these types;
+        `v_mV` the potential the gates start at steady state for."""
         self.geometry = geometry
         self.layout = layout
-        self.relative = {s.name: float(relative.get(s.name, 0.0)) for s in PERMEANT}
-        self.requested_gating = dict(gating)
-        self.gating = {ion: Gating(open_probability[ion], g.mean_open_time_ns) for ion, g in gating.items()}
-        self.has_type = {s.name: s.name in relative for s in PERMEANT}
+        self.types = list(types)
+        self.index = {t.name: k for k, t in enumerate(self.types)}
+        self.relative = {t.name: t.relative_permeability for t in self.types}
+        self.has_type = {t.name: t.declared for t in self.types}
+        self.gating = {t.name: Gating(plan.open_probability[t.name], t.mean_open_time_ns) for t in self.types}
         self.d_nm2_per_ns = dict(d_nm2_per_ns)
-        self.pore_factor = dict(pore_factor)
-        self.min_per_type = min_per_type   # a live change spreads a type over this many, like the plan
-        self.unit_permeability = unit_permeability
+        self.min_per_type = min_per_type   # a live change spreads a leak type over this many, like the plan
+        self.unit_permeability = plan.unit_permeability
+        self.table = table
         self.dt_ns = dt_ns
+        self.seed = seed
         p_site = np.zeros(geometry.n_sites)
-        for s in PERMEANT:
-            p_site[layout.kind == s] = self._p_open(s.name)
+        for k, t in enumerate(self.types):
+            if t.leak:
+                p_site[layout.kind == k] = self._p_open(t.name)
         self._site_open = initial_open(p_site, seed, 0)
+        self._site_gates = np.zeros(geometry.n_sites, dtype=np.uint8)
+        self._draw_gates(np.flatnonzero(layout.kind >= 0), v_mV, 0)
         self._rebuild()
 
-    def _p_open(self, ion: str) -> float:
-        """A placed type's open probability (a type the membrane never had: always open)."""
-        return self.gating[ion].open_probability if self.has_type[ion] else 1.0
+    def type_of(self, name: str) -> ChannelType:
+        if name not in self.index:
+            raise KeyError(f"no channel type {name!r}; this cell has {', '.join(self.index)}")
+        return self.types[self.index[name]]
+
+    def _p_open(self, name: str) -> float:
+        """A placed leak type's open probability (a type the membrane never had: always open)."""
+        return self.gating[name].open_probability if self.has_type[name] else 1.0
+
+    def _draw_gates(self, sites: np.ndarray, v_mV: float, salt: int) -> None:
+        """Gated channels at `sites` start with their gates at steady state for `v_mV` (each gate
+        open with probability α/(α + β)), drawn from the placement stream."""
+        kinds = self.layout.kind[sites]
+        u = uniform_array(self.seed, STREAM_PLACE, 20_000 + salt, max(1, sites.size * gm.MAX_GATES))
+        for j, (site, k) in enumerate(zip(sites, kinds)):
+            t = self.types[k]
+            if t.leak:
+                continue
+            s = int(Species[t.ion])
+            fractions = gm.gate_open_fractions(t.gating, t.params, v_mV, float(self.table.e_mV[s]),
+                                               float(self.table.c_out_mM[s]))
+            bits = 0
+            for g, f in enumerate(fractions):
+                if u[j * gm.MAX_GATES + g] < f:
+                    bits |= 1 << g
+            self._site_gates[site] = bits
+            self._site_open[site] = int(bits == (1 << len(fractions)) - 1)
 
     def _rebuild(self) -> None:
         """Pore arrays from the site layout, keeping every surviving channel's gate state."""
         sites = self.layout.channel_sites()    # increasing site index is increasing y
         y = self.geometry.site_y_nm[sites]
         half = self.geometry.pore_width_nm / 2
-        species = self.layout.kind[sites].astype(np.int8)
+        kind = self.layout.kind[sites].astype(np.int64)
+        ions = np.array([int(Species[t.ion]) for t in self.types], dtype=np.int8)
         p_close = np.zeros(sites.size)
         p_open = np.zeros(sites.size)
         p_move = np.ones(sites.size)
-        for s in PERMEANT:
-            p_move[species == s] = self.pore_factor[s.name]
-            g = self.gating[s.name] if self.has_type[s.name] else Gating(1.0, 1.0)
-            p_close[species == s], p_open[species == s] = step_probabilities(
-                g.open_probability, g.mean_open_time_ns, self.dt_ns)
+        for k, t in enumerate(self.types):
+            mine = kind == k
+            p_move[mine] = t.pore_D_factor
+            if t.leak:
+                g = self.gating[t.name] if self.has_type[t.name] else Gating(1.0, 1.0)
+                p_close[mine], p_open[mine] = step_probabilities(g.open_probability, g.mean_open_time_ns, self.dt_ns)
         self.sites = sites
-        self.pores = Pores(y - half, y + half, species, self._site_open[sites].astype(np.uint8), p_close, p_open,
-                           p_move)
+        self.pores = Pores(y - half, y + half, ions[kind] if kind.size else np.zeros(0, dtype=np.int8),
+                           self._site_open[sites].astype(np.uint8), p_close, p_open, p_move, kind,
+                           self._site_gates[sites].astype(np.uint8))
 
     # ---- reading ------------------------------------------------------------------------------
 
+    def names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.types)
+
     def counts(self) -> dict[str, int]:
-        return {s.name: self.layout.count(s) for s in PERMEANT}
+        """Channels per type."""
+        return {t.name: self.layout.count(k) for k, t in enumerate(self.types)}
+
+    def open_counts(self) -> dict[str, int]:
+        """Channels per type open now."""
+        n = np.bincount(self.pores.kind[self.pores.is_open == 1], minlength=len(self.types))
+        return {t.name: int(n[k]) for k, t in enumerate(self.types)}
 
     def placed(self) -> dict[str, dict]:
-        """Per channel type present: channels, open probability asked and used, permeability asked
-        and achieved (relative to the reference)."""
+        """Per channel type present: its ion and gating, channels, open probability asked and used
+        (leak), permeability asked and achieved (relative to the reference; gated: all open)."""
         eff = self.effective_permeability()
-        return {s.name: {"channels": self.layout.count(s),
-                         "open_probability_asked": self.requested_gating[s.name].open_probability,
-                         "open_probability_used": self._p_open(s.name),
-                         "pore_D_factor": self.pore_factor[s.name],
-                         "relative_permeability_asked": self.relative[s.name],
-                         "relative_permeability_achieved": eff[s.name]}
-                for s in PERMEANT if self.has_type[s.name]}
+        out = {}
+        for k, t in enumerate(self.types):
+            if not self.has_type[t.name]:
+                continue
+            entry = {"ion": t.ion, "gating": t.gating, "channels": self.layout.count(k)}
+            if t.leak:
+                entry.update(open_probability_asked=t.open_probability, open_probability_used=self._p_open(t.name))
+            entry.update(pore_D_factor=t.pore_D_factor, relative_permeability_asked=self.relative[t.name],
+                         relative_permeability_achieved=eff[t.name])
+            out[t.name] = entry
+        return out
 
     def effective_permeability(self) -> dict[str, float]:
-        """Achieved permeability per ion, relative to the reference, from the channels placed."""
-        return {s.name: achieved_permeability(self.layout.count(s), self._p_open(s.name), self._pore_d(s.name),
-                                              self.unit_permeability) for s in PERMEANT}
+        """Achieved permeability per type, relative to the reference, from the channels placed (a
+        gated type's with all its channels open)."""
+        return {t.name: achieved_permeability(self.layout.count(k), self._p_open(t.name) if t.leak else 1.0,
+                                              self._pore_d(t.name), self.unit_permeability)
+                for k, t in enumerate(self.types)}
 
-    def _pore_d(self, ion: str) -> float:
-        return self.d_nm2_per_ns[ion] * self.pore_factor[ion]
+    def leak_permeability(self) -> dict[str, float]:
+        """Per ion, the permeability of its leak types (what does not depend on V)."""
+        out = {ion: 0.0 for ion in PERMEANT_NAMES}
+        for name, p in self.effective_permeability().items():
+            t = self.type_of(name)
+            if t.leak:
+                out[t.ion] += p
+        return out
+
+    def gated(self) -> list[tuple[ChannelType, float]]:
+        """The gated types with channels, each with its permeability all open."""
+        eff = self.effective_permeability()
+        return [(t, eff[t.name]) for t in self.types if not t.leak and eff[t.name] > 0]
+
+    def open_permeability(self) -> dict[str, float]:
+        """Per ion, what its channels offer now: leak types as placed, gated types by their
+        channels open at this moment."""
+        out = self.leak_permeability()
+        n_open = self.open_counts()
+        for t in self.types:
+            if not t.leak:
+                out[t.ion] += achieved_permeability(n_open[t.name], 1.0, self._pore_d(t.name), self.unit_permeability)
+        return out
+
+    def _pore_d(self, name: str) -> float:
+        t = self.type_of(name)
+        return self.d_nm2_per_ns[t.ion] * t.pore_D_factor
 
     def crossing(self) -> tuple[str, ...]:
-        """Species that have channels now."""
-        return tuple(ion for ion, p in self.effective_permeability().items() if p > 0)
+        """Ions that have channels now (of any type), in the species table's order."""
+        have = {t.ion for t, p in zip(self.types, self.effective_permeability().values()) if p > 0}
+        return tuple(ion for ion in PERMEANT_NAMES if ion in have)
 
     # ---- interventions -------------------------------------------------------------------------
 
-    def set_relative_permeability(self, ion: str, relative: float, state: ParticleState) -> float:
-        """Place as many `ion` channels as `relative` permeability needs (within free sites).
+    def set_relative_permeability(self, name: str, relative: float, state: ParticleState, v_mV: float = 0.0,
+                                  step: int = 0) -> float:
+        """Place as many channels of type `name` as `relative` permeability needs (within free sites).
 
         Returns the relative permeability achieved. Ions inside a pore that is removed are put
         back just off the membrane on their side of the mid-line (the charge count is unchanged).
+        New leak channels start open; new gated channels at their gates' steady state for `v_mV`.
         """
-        s = Species[ion]
-        self.has_type[ion] = True
-        asked = self.requested_gating[ion]
-        had = self.layout.count(s)
+        k = self.index[name]
+        t = self.types[k]
+        self.has_type[name] = True
+        had = self.layout.count(k)
         room = had + self.layout.free_sites()
-        want, p = fit_channels(relative, asked.open_probability, self._pore_d(ion), self.unit_permeability, room)
-        spread = min(self.min_per_type, room)
-        if 0 < want < spread:   # as in the plan: more channels, each open less often
-            want, p = spread, relative * self.unit_permeability / (spread * self._pore_d(ion))
-        got = self.layout.set_count(s, want)
-        self.gating[ion] = Gating(p, asked.mean_open_time_ns)
-        self.relative[ion] = relative
+        if t.leak:
+            want, p = fit_channels(relative, t.open_probability, self._pore_d(name), self.unit_permeability, room)
+            spread = min(self.min_per_type, room)
+            if 0 < want < spread:   # as in the plan: more channels, each open less often
+                want, p = spread, relative * self.unit_permeability / (spread * self._pore_d(name))
+            self.gating[name] = Gating(p, t.mean_open_time_ns)
+        else:
+            want = fit_gated(relative, self._pore_d(name), self.unit_permeability, room)
+        got = self.layout.set_count(k, want)
+        self.relative[name] = relative
         self._site_open[self.sites] = self.pores.is_open   # the gates as the kernels left them
-        new_sites = self.layout.sites_of(s)
-        self._site_open[new_sites[~np.isin(new_sites, self.sites)]] = 1
+        self._site_gates[self.sites] = self.pores.gates
+        new_sites = self.layout.sites_of(k)
+        new_sites = new_sites[~np.isin(new_sites, self.sites)]
+        if t.leak:
+            self._site_open[new_sites] = 1
+        else:
+            self._draw_gates(new_sites, v_mV, 1 + step)
         self._rebuild()
         if got < had:
             self._evict_from_missing_pores(state)
-        return self.effective_permeability()[ion]
+        return self.effective_permeability()[name]
 
     def _evict_from_missing_pores(self, state: ParticleState) -> None:
         g = self.geometry
@@ -295,3 +463,4 @@ class ChannelSet:
         for i in np.flatnonzero(band):
             if pore_index(state.y[i], self.pores.y0, self.pores.y1) < 0:
                 state.x[i] = g.x_left_nm - 0.2 if state.x[i] < g.x_mid_nm else g.x_right_nm + 0.2
+

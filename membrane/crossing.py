@@ -23,17 +23,18 @@ the inside bulk beyond `margin` (and the reverse for influx). An ion that leaves
 re-enters it at once (frequent in 2D), or crosses and at once crosses back, is not counted, so
 Ussing's flux ratio applies. (Counting at the faces instead, margin 0, was tried: immediate
 re-crossings then add to both directions and push the K⁺ ratio 12 % toward 1.)
-A pump that takes an ion which crossed a channel but had not yet reached the far reservoir counts
-that transit (`membrane.pump`), then clears the marks: only crossings through channels count.
-The counts go into `Transits` with one row per fixed block of particles (`N_BLOCKS`, whatever the
-number of threads), so threads never write the same counter and the totals are exact. Beside the
-counts, `Transits.charge` adds up, per species, the induced inside charge z·Δw of every move in a
-pore: the charge each ion carries in through the channels, so the current it carries (what a
-voltage clamp's electrode supplies to hold V), exact at every step, not only once an ion arrives.
+A transporter that takes an ion which crossed a channel but had not yet reached the far reservoir
+counts that transit (`membrane.transporters`), then clears the marks: only crossings through
+channels count. The counts go into `Transits` with one row per fixed block of particles
+(`N_BLOCKS`, whatever the number of threads), so threads never write the same counter and the
+totals are exact. Beside the counts, `Transits.charge` adds up, per species (and `type_charge` per
+channel type), the induced inside charge z·Δw of every move in a pore: the charge each ion
+carries in through the channels, so the current it carries (what a voltage clamp's electrode
+supplies to hold V), exact at every step, not only once an ion arrives.
 
 The move pass also lists, per block, the free ions whose move may end within reach of the
 membrane face their species binds at (`FaceList`: those that start within reach plus the longest
-step): the pumps then look only at those, instead of scanning every particle one by one each step.
+step): the transporters then look only at those, instead of scanning every particle each step.
 The list is in particle order, as a scan would be, so the captures are the same.
 """
 from __future__ import annotations
@@ -88,10 +89,12 @@ class Transits(NamedTuple):
     """What the channels carried, cumulative, one row per block; sum over blocks for the totals."""
     counts: np.ndarray   # int64[block, EFFLUX/INFLUX, species]: reservoir-to-reservoir transits
     charge: np.ndarray   # float64[block, species]: induced inside charge carried in, Σ z·Δw (e)
+    type_charge: np.ndarray   # float64[block, channel type]: the same, by the type of the pore it moved in
 
 
-def new_transits(n_species: int) -> Transits:
-    return Transits(np.zeros((N_BLOCKS, 2, n_species), dtype=np.int64), np.zeros((N_BLOCKS, n_species)))
+def new_transits(n_species: int, n_types: int) -> Transits:
+    return Transits(np.zeros((N_BLOCKS, 2, n_species), dtype=np.int64), np.zeros((N_BLOCKS, n_species)),
+                    np.zeros((N_BLOCKS, n_types)))
 
 
 @njit(cache=True, inline="always")
@@ -169,8 +172,9 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
                 depth_f = max(x_left - xf, xf - x_right)
                 marks_kept = (not accepted) | (((xn >= far_in) | ((f & FAR_IN) != 0)) & ((xn <= far_out) | ((f & FAR_OUT) != 0)))
                 fs = faces[s]
-                unreachable = ((reach < 0.0) | (fs == 0) | (depth_f > reach) | (((fs & INNER_FACE) != 0) & (xf > x_right))
-                               | (((fs & OUTER_FACE) != 0) & (xf < x_left)))
+                # on a side whose face its species is not bound at, or farther from the face than reach
+                unreachable = ((reach < 0.0) | (fs == 0) | (depth_f > reach) | (((fs & OUTER_FACE) == 0) & (xf > x_right))
+                               | (((fs & INNER_FACE) == 0) & (xf < x_left)))
                 simple = ((f & HELD) == 0) & one_side & simple_mh & marks_kept
                 moved = simple & accepted
                 x[i] = xn if moved else xo
@@ -197,7 +201,7 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
     (dQ_in, ions listed for the pumps in near.index), in particle order."""
     key, mkey = keys
     x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
-    tally, carried = transits.counts, transits.charge
+    tally, carried, type_carried = transits.counts, transits.charge, transits.type_charge
     n = x.size
     start = b * n // N_BLOCKS
     end = (b + 1) * n // N_BLOCKS
@@ -207,6 +211,7 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
     width, height = band.width_nm, band.height_nm
     x_left, x_right = band.x_left_nm, band.x_right_nm
     pore_y0, pore_y1, pore_species, pore_open, pore_p_move = pores.y0, pores.y1, pores.species, pores.is_open, pores.p_move
+    pore_kind = pores.kind
     vt_mV, mv_per_e, field_on, selective = field.vt_mV, field.mV_per_e, field.on, field.selective
     far_in = x_left - band.margin_nm
     far_out = x_right + band.margin_nm
@@ -311,6 +316,7 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
         y[i] = yn
         dq_b += dq
         carried[b, s] += dq
+        type_carried[b, pore_kind[j]] += dq
     return dq_b, listed
 
 

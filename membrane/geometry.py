@@ -1,7 +1,7 @@
 """Where the membrane is, and which site along it holds what.
 
 The membrane is a vertical band [x_left, x_right] of the box. Along it sit `n_sites` evenly spaced
-sites; each holds nothing (wall), a pore of one species, or a pump. At the start every kind,
+sites; each holds nothing (wall), a channel of one type, or a transporter. At the start every kind,
 the empty sites included, is interleaved along the membrane in site order, so each kind is spread
 evenly (no two channels of a type side by side while other kinds could be between them: adjacent
 channels of one type would share one plume of ions). Live changes add channels in the empty sites
@@ -15,9 +15,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-# Site kinds: a channel site holds the species id of its channel (>= 0); these mark the others.
+# Site kinds: a channel site holds its channel type's id (>= 0); a transporter site holds
+# transporter_site(k) for the k-th row of membrane.transporters.TABLE (the pump's is PUMP_SITE).
 EMPTY = -1
-PUMP_SITE = -2
+
+
+def transporter_site(k: int) -> int:
+    return -2 - k
+
+
+PUMP_SITE = transporter_site(0)
 
 
 class Band(NamedTuple):

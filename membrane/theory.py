@@ -14,7 +14,7 @@ from particles.species import CHARGE
 
 BOLTZMANN_OVER_E_mV_per_K = 0.08617333262  # k/e in mV/K (CODATA 2018)
 ZERO_C_K = 273.15
-PUMP_RATIO = 1.5  # Na⁺ out : K⁺ in = 3 : 2, the r of Mullins & Noda (1963)
+PUMP_RATIO = 1.5  # Na⁺ out : K⁺ in = 3 : 2, the r of Mullins & Noda (1963) (membrane.transporters.PUMP)
 
 
 def thermal_voltage_mV(temperature_C: float) -> float:
@@ -72,6 +72,38 @@ def mullins_noda_mV(perm, c_in, c_out, temperature_C: float, r: float = PUMP_RAT
     1963): the zero-current potential with K⁺'s current weighted by r (for monovalent ions, the GHK
     equation with P_K weighted by r). The pump's own current makes up the difference."""
     return _weighted_zero_current_mV(perm, c_in, c_out, temperature_C, r)
+
+
+def gated_zero_current_mV(leak: Mapping[str, float], gated, c_in, c_out, temperature_C: float,
+                          k_weight: float = 1.0, scan_mV: tuple[float, float, float] = (-200.0, 150.0, 2.0)) -> float:
+    """The resting potential of a membrane with voltage-gated channel types: where the GHK currents
+    of the leak permeabilities `leak` (per ion) and of each gated type, its permeability all open
+    times its steady-state open probability p∞(V), sum to zero (K⁺'s weighted by `k_weight`, as
+    Mullins and Noda weigh them for the pump). `gated` lists (ion, permeability, p_inf(V, E_ion)).
+    A membrane that can fire may balance at several V: the most negative at which the net current
+    crosses zero going outward (a stable rest) is returned, found on a grid (`scan_mV`: from, to,
+    step) and refined; NaN if there is none."""
+    vt = thermal_voltage_mV(temperature_C)
+    e_ion = {ion: vt / CHARGE[ion] * math.log(c_out[ion] / c_in[ion]) if c_in[ion] > 0 and c_out[ion] > 0 else 0.0
+             for ion in {g[0] for g in gated}}
+
+    def current(v):
+        perm = dict(leak)
+        for ion, p, p_inf in gated:
+            perm[ion] = perm.get(ion, 0.0) + p * p_inf(v, e_ion[ion])
+        perm = {ion: (k_weight if ion == "K" else 1.0) * p for ion, p in perm.items() if p > 0}
+        return net_outward_current(v, perm, c_in, c_out, temperature_C)
+
+    lo, hi, step = scan_mV
+    n = int(round((hi - lo) / step))
+    prev_v, prev_i = lo, current(lo)
+    for k in range(1, n + 1):
+        v = lo + k * step
+        i = current(v)
+        if prev_i < 0.0 <= i:
+            return brentq(current, prev_v, v, xtol=1e-9, rtol=1e-12) if i != 0.0 else v
+        prev_v, prev_i = v, i
+    return math.nan
 
 
 def ghk_efflux_factor(z: int, u: float) -> float:

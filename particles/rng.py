@@ -24,6 +24,8 @@ STREAM_GATING = 3
 STREAM_PUMP = 4
 STREAM_RELEASE = 5
 STREAM_PLACE = 6
+STREAM_GATES = 7        # the gates of voltage-gated channels
+STREAM_BIND = 8         # reversible transporters: which event, and where an ion is let go
 
 
 @njit(cache=True, inline="always")

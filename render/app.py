@@ -16,6 +16,7 @@ from collections import deque
 import numpy as np
 import pygame
 
+from membrane.transporters import TABLE as TRANSPORTERS
 from particles.species import LABEL, NAMES, PERMEANT_NAMES, TABLE
 from particles.state import HELD
 from render import style
@@ -76,6 +77,9 @@ class App:
         self.buttons_shown = self.theme.buttons_shown
         self.show_donnan = False
         self.ouabain_given = False
+        # the channel type 9 and 0 act on (Y selects): the first declared type, else the K+ leak
+        declared = [t.name for t in config.channel_types() if t.name != t.ion]
+        self.selected_type = declared[0] if declared else "K"
         self.running = True
         self.scope = Oscilloscope()
         self.toast: tuple[str, float] | None = None
@@ -231,7 +235,7 @@ class App:
             self.slow = self.paused = False
 
     def toggle_pumps(self):
-        if self.sim.pumps.n == 0:
+        if self.sim.pump_count == 0:
             self.say("this cell has no Na/K pumps")
             return
         self.sim.set_pumps(not self.sim.pumps_on)
@@ -259,24 +263,42 @@ class App:
         elif factor < 1 and self.sim.concentrations_mM()[1]["Y"] > 0:
             self.say("Y+ (an impermeant cation) took the place of the K+ removed, to keep the bath neutral", 6.0)
 
-    def scale_permeability(self, ion: str, factor: float):
-        """×2 or ÷2 a channel type's permeability. ×2 on a type the cell lacks adds it at the
-        textbook neuron's permeability (Na+ 0.05, Cl- 0.45, Ca2+ 0.01 of K+'s)."""
-        current = self.sim.effective_permeability[ion]
+    def scale_permeability(self, name: str, factor: float):
+        """×2 or ÷2 a channel type's permeability. ×2 on a type the cell has no channels of adds
+        them: a leak type at the textbook neuron's permeability (Na+ 0.05, Cl- 0.45, Ca2+ 0.01 of
+        K+'s), a declared type at its config's."""
+        channels = self.sim.channels
+        t = channels.type_of(name)
+        words = _type_words(t)
+        current = channels.effective_permeability()[name]
         if current == 0 and factor < 1:
-            self.say(f"this cell has no {LABEL[ion]} channels")
+            self.say(f"this cell has no {words}")
             return
-        asked = DEFAULT_CHANNELS[ion]["relative_permeability"] if current == 0 else \
-            self.sim.channels.relative[ion] * factor
+        start = DEFAULT_CHANNELS[name]["relative_permeability"] if t.leak and name in DEFAULT_CHANNELS \
+            else t.relative_permeability
+        asked = start if current == 0 else channels.relative[name] * factor
         try:
-            got = self.sim.set_relative_permeability(ion, asked)
+            got = self.sim.set_relative_permeability(name, asked)
         except ConfigError as e:
             self.say(f"cannot: {e}")
             return
         if asked > 0 and abs(got / asked - 1) > 0.01:
-            self.say(f"P_{ion}: {asked:.3g} asked, {got:.3g} placed (no more room on the membrane)", 6.0)
+            self.say(f"P_{name}: {asked:.3g} asked, {got:.3g} placed (whole channels, or no more room on the "
+                     f"membrane)", 6.0)
         elif current == 0:
-            self.say(f"{LABEL[ion]} channels added: P_{ion} = {got:.3g} of P_K", 5.0)
+            self.say(f"{words} added: P_{name} = {got:.3g} of P_K", 5.0)
+
+    def next_channel_type(self):
+        """Select the next channel type of this cell for the 9 and 0 keys."""
+        names = self.sim.channels.names()
+        k = names.index(self.selected_type) if self.selected_type in names else -1
+        self.selected_type = names[(k + 1) % len(names)]
+        t = self.sim.channels.type_of(self.selected_type)
+        self.say(f"selected: {_type_words(t)} (P_{t.name} {self.sim.channels.effective_permeability()[t.name]:.3g}); "
+                 f"9 halves, 0 doubles it", 5.0)
+
+    def scale_selected(self, factor: float):
+        self.scale_permeability(self.selected_type, factor)
 
     def toggle_clamp(self):
         """Voltage clamp on (at the present V, to the nearest CLAMP_STEP_mV) or off."""
@@ -595,12 +617,14 @@ class App:
                 (a1 - a0) / (span_ns * 1e-3), span_ns)
 
     def lines_shown(self) -> tuple[str, ...]:
-        """The theory lines on the scope: Nernst of the channel types present, GHK, GHK with the
-        pump while pumps run, Donnan when asked (D)."""
-        counts = self.sim.channel_counts()
-        keys = [f"E_{ion}_mV" for ion in PERMEANT_NAMES if counts.get(ion, 0) > 0]
+        """The theory lines on the scope: Nernst of the ions with channels, the reversal potential
+        of each running exchanger, GHK, GHK with the pump while pumps run, Donnan when asked (D)."""
+        sim = self.sim
+        keys = [f"E_{ion}_mV" for ion in sim.channels.crossing()]
+        keys += [t.reversal_key for t in TRANSPORTERS
+                 if t.reversal_key and sim.transporters.count(t.name) > 0 and sim.transporters.running(t.name)]
         keys.append("V_GHK_mV")
-        if self.sim.pumps.n > 0 and self.sim.pumps_on:
+        if self.sim.pump_count > 0 and self.sim.pumps_on:
             keys.append("V_MN_mV")
         if self.show_donnan:
             keys.append("V_Donnan_mV")
@@ -623,8 +647,9 @@ class App:
         self.scope.draw(surf, self.scope_rect, f, self.text, th, self._theory, self.lines_shown(),
                         sim.v_mV if self.scope.t_ns else None)
         rates, atp_rate, window = self._rates()
-        placed = sim.effective_permeability
+        placed = sim.channels.effective_permeability()
         asked = sim.channels.relative
+        n_open = sim.channels.open_counts()
         notes = []
         c_in, c_out = self._conc
         if c_in["X"] > 0 or c_out["X"] > 0:
@@ -633,9 +658,10 @@ class App:
             notes.append("Y+ : impermeant cations that keep a side neutral")
         draw_readouts(surf, self.readout_rect, f, self.text, th, {
             "c_in": c_in, "c_out": c_out, "rates": rates, "rate_window_ns": window,
-            "permeability": {ion: (asked[ion], placed[ion]) for ion in PERMEANT_NAMES
-                             if placed[ion] > 0 and ion != "K"},
-            "pump": {"count": sim.pumps.n, "cycles": int(sim.pump_totals[0]), "atp": int(sim.pump_totals[1]),
+            "permeability": {name: (asked[name], placed[name]) for name in sim.channels.names()
+                             if placed[name] > 0 and name != "K"},
+            "channels": {name: (n_open[name], n) for name, n in sim.channel_counts().items() if n > 0},
+            "pump": {"count": sim.pump_count, "cycles": int(sim.pump_totals[0]), "atp": int(sim.pump_totals[1]),
                      "atp_per_us": atp_rate, "enabled": sim.pumps_on, "ouabain": self.ouabain_given},
             "notes": notes,
             "time_ns": sim.time_ns, "steps_per_s": self._steps_per_s(), "fps": self._fps(),
@@ -754,17 +780,32 @@ class App:
                 out.append((f"   {info.label}  {info.words}", th.species_text(info.name, th.panel)))
         out += [
             ("Channels: lanes across the membrane, coloured by the ion they pass.", None),
-            ("   open: a coloured lane; closed: dark with a bar. They flicker open and shut at random.", None),
-            ("Pumps: light blocks; the notch shows the side they face. Each takes 3 Na+ out, then 2 K+ in,", None),
-            ("   one ATP per cycle. Zoomed in, each says its step: binds 3 Na+ -> ATP: flips out ->", None),
-            ("   binds 2 K+ -> flips in. Grey: blocked (ouabain).", None),
-            ("Strip beside the box: the whole membrane, its channels and pumps; the frame is what you see.", None),
+            ("   open: a coloured lane; closed: dark with a bar. Leak channels flicker open and shut at random;", None),
+            ("   voltage-gated ones (a diamond at each end) open and close with V.", None)]
+        types = [t for t in sim.channels.types if sim.channels.counts()[t.name] > 0]
+        out += _wrapped("   this cell: " + ", ".join(_type_words(t) for t in types) if types else
+                        "   this cell has no channels")
+        for t in TRANSPORTERS:
+            if sim.transporters.count(t.name) == 0:
+                continue
+            out += _wrapped(f"{t.label}: blocks; the notch shows the side they face. Each cycle: {t.cycle_words()}. "
+                            f"Zoomed in, each says its step: {t.steps_words()}. Grey: blocked"
+                            + (" (ouabain)." if t.atp else "."))
+        lines = [f"E_{ion}" for ion in sim.channels.crossing()]
+        out += [
+            ("Strip beside the box: the whole membrane, its channels and transporters; the frame is what you see.",
+             None),
             ("Scope: V, counted from the ions (thin: each moment; thick: its mean over the time", None),
             ("   the axis states). Under the title: the mean of the last 100 ns (± its standard error when", None),
             ("   the window holds enough independent samples to know it).", None),
             ("   dashed lines: what theory predicts from the concentrations now:", None),
-            ("   E_K, E_Na, E_Cl: Nernst potential of each ion with channels", th.line("E_K_mV", th.panel)),
-            ("   GHK: all leaks together (Goldman-Hodgkin-Katz)", th.line("V_GHK_mV", th.panel)),
+            (f"   {', '.join(lines) or 'E_ion'}: Nernst potential of each ion with channels",
+             th.line(f"{lines[0]}_mV" if lines else "E_K_mV", th.panel))]
+        out += [(f"   {key[:-3]}: where the {t.label}'s cycle does no work ({t.cycle_words()})", th.line(key, th.panel))
+                for t in TRANSPORTERS for key in [t.reversal_key] if key in self.lines_shown()]
+        out += [
+            ("   GHK: all channels together (Goldman-Hodgkin-Katz; gated ones at their steady state)",
+             th.line("V_GHK_mV", th.panel)),
             ("   GHK+pump: with the pump's current (Mullins-Noda)", th.line("V_MN_mV", th.panel)),
             ("   Donnan (D key): where V drifts if the pumps stop for good", th.line("V_Donnan_mV", th.panel)),
             ("Tint (T): each side coloured by its net charge: red = positive, blue = negative.", None),
@@ -790,17 +831,40 @@ def _act(keys, key_label, button, help_text, do, is_on=None) -> Action:
     return Action(tuple(keys), key_label, button, help_text, do, is_on)
 
 
+def _wrapped(text: str, width: int = 96) -> list[tuple[str, None]]:
+    """A help paragraph as lines of the help page (continuations indented)."""
+    import textwrap
+    lines = textwrap.wrap(text, width, subsequent_indent="   ")
+    return [(line, None) for line in lines]
+
+
+def _type_words(t) -> str:
+    """A channel type in words: "K+ leak channels", "Kir channels (K+, kir gating)"."""
+    return f"{LABEL[t.ion]} leak channels" if t.name == t.ion else f"{t.name} channels ({LABEL[t.ion]}, {t.gating})"
+
+
+DIGIT_PAIRS = 4      # leak types on the digit pairs 1-2, 3-4, 5-6, 7-8
+BUTTON_PAIRS = 3     # of which the first three also have buttons (the textbook K+, Na+, Cl- leaks)
+
+
 def _permeability_actions() -> tuple[Action, ...]:
-    """÷2 and ×2 for each permeant species' channels, on the digit keys 1, 2 (K⁺), 3, 4 (Na⁺), …"""
+    """÷2 and ×2 for the leak types of the first ions that can cross, on the digit keys 1, 2 (K⁺),
+    3, 4 (Na⁺), ...; and for any channel type of the cell (declared types, and leak types past the
+    digits) on 9 and 0, once Y has selected it."""
     out = []
-    for k, ion in enumerate(PERMEANT_NAMES):
+    for k, ion in enumerate(PERMEANT_NAMES[:DIGIT_PAIRS]):
         down, up = 2 * k + 1, 2 * k + 2
-        button = ion in ("K", "Na", "Cl")   # Ca2+ is key-only: few presets have it
+        button = k < BUTTON_PAIRS
         out += [_act((pygame.K_0 + down,), str(down), f"P_{ion} ÷2" if button else None,
-                     f"halve P_{ion} (the {LABEL[ion]} channels)", lambda a, ion=ion: a.scale_permeability(ion, 0.5)),
+                     f"halve P_{ion} (the {LABEL[ion]} leak channels)", lambda a, ion=ion: a.scale_permeability(ion, 0.5)),
                 _act((pygame.K_0 + up,), str(up), f"P_{ion} ×2" if button else None,
-                     f"double P_{ion} (adds {LABEL[ion]} channels if there are none)",
+                     f"double P_{ion} (adds {LABEL[ion]} leak channels if there are none)",
                      lambda a, ion=ion: a.scale_permeability(ion, 2.0))]
+    out += [_act((pygame.K_y,), "Y", None, "select the next channel type (any type of the cell, Kir, Nav, ...) "
+                 "for 9 and 0", App.next_channel_type),
+            _act((pygame.K_9,), "9", None, "halve P of the selected channel type", lambda a: a.scale_selected(0.5)),
+            _act((pygame.K_0,), "0", None, "double P of the selected channel type (adds its channels if there are "
+                 "none)", lambda a: a.scale_selected(2.0))]
     return tuple(out)
 
 

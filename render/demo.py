@@ -21,14 +21,13 @@ import time
 import numpy as np
 import pygame
 
-from membrane import theory
 from particles.species import NAMES, PERMEANT_NAMES, SOLUTES
 from render import style
 from render.app import App
 from render.scene import pump_body
 from render.text import minus, shorten
 from simulation.core.config import ConfigError
-from simulation.core.scenario import Scenario, Step, clamp_command, fill_caption
+from simulation.core.scenario import E_LINES, Scenario, Step, clamp_command, fill_caption
 from simulation.core.observe import PA_PER_E_PER_US
 
 NEXT_KEYS = (pygame.K_SPACE, pygame.K_RIGHT, pygame.K_PAGEDOWN)
@@ -299,9 +298,10 @@ class Demo(App):
         out = {"V": mv(v), "t": f"{sim.time_ns:.0f}", "step": str(self.k + 1),
                "V_GHK": mv(th.get("V_GHK_mV")), "V_MN": mv(th.get("V_MN_mV")),
                "pump_share": mv(th.get("V_MN_mV", math.nan) - th.get("V_GHK_mV", math.nan))}
-        for ion in PERMEANT_NAMES:
-            out[f"E_{ion}"] = mv(th.get(f"E_{ion}_mV"))
-            out[f"P_{ion}"] = f"{sim.effective_permeability[ion]:.3g}"
+        for line in E_LINES:
+            out[line] = mv(th.get(f"{line}_mV"))
+        for name, p in sim.channels.effective_permeability().items():
+            out[f"P_{name}"] = f"{p:.3g}"
         for ion in SOLUTES:
             out[f"{ion}_in"] = f"{c_in[ion]:.3g}"
             out[f"{ion}_out"] = f"{c_out[ion]:.3g}"
@@ -362,15 +362,15 @@ class Demo(App):
         xr, _ = tf.to_screen(g.x_right_nm, 0)
         surf.set_clip(view)
         if h.startswith("channels."):
-            sp = NAMES.index(h.split(".")[1])
+            kind = sim.channels.index[h.split(".")[1]]
             pores = sim.channels.pores
-            for j in np.flatnonzero(pores.species == sp):
+            for j in np.flatnonzero(pores.kind == kind):
                 _, y0 = tf.to_screen(0, pores.y0[j])
                 _, y1 = tf.to_screen(0, pores.y1[j])
                 pygame.draw.rect(surf, colour, pygame.Rect(xl - 6, y0 - 6, xr - xl + 12, y1 - y0 + 12), width,
                                  border_radius=4)
         elif h == "pumps":
-            for y_nm in sim.pumps.arrays.y_nm:
+            for y_nm in sim.transporters.arrays.y_nm[sim.transporters.arrays.kind == 0]:   # the pumps
                 _, y = tf.to_screen(0, y_nm)
                 pygame.draw.rect(surf, colour, pump_body(tf, xl, xr, y).inflate(12, 12), width, border_radius=6)
         elif h in ("fixed_anions", "inside"):
@@ -424,9 +424,8 @@ class Demo(App):
                            midright=(plot.x - 3, min(max(y, plot.y + lh / 2), plot.bottom - lh / 2)))
         # GHK of this cell as [K+]o varies, the inside and the other outside ions as they are now
         c_in, c_out = sim.concentrations_mM()
-        perm = {i: p for i, p in sim.effective_permeability.items() if p > 0}
         ks_curve = np.exp(np.linspace(math.log(k_lo), math.log(k_hi), 60))
-        pts = [xy(k, theory.ghk_voltage_mV(perm, c_in, dict(c_out, K=k), sim.temperature_C)) for k in ks_curve]
+        pts = [xy(k, sim.resting_theory_mV(c_in, dict(c_out, K=k))[0]) for k in ks_curve]
         pygame.draw.lines(surf, th.line("V_GHK_mV", th.panel), False, pts, 2)
         for k, v in self.points:
             pygame.draw.circle(surf, th.trace, xy(k, v), max(4, lh // 4))

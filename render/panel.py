@@ -14,9 +14,9 @@ from render.text import TextLayer, shorten
 def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, text: TextLayer, th: style.Theme,
                   info: dict) -> None:
     """`info`: c_in, c_out (mM dicts), rates (per ion: (out, in) per µs), rate_window_ns, pump
-    (count, cycles, atp, atp_per_us, enabled, ouabain: blocked by the user), permeability (per ion:
-    (asked, placed)), notes (lines to show), time_ns, steps_per_s, steps_per_frame, fps,
-    particles."""
+    (count, cycles, atp, atp_per_us, enabled, ouabain: blocked by the user), permeability (per
+    channel type: (asked, placed)), channels (per type: (open now, channels)), notes (lines to
+    show), time_ns, steps_per_s, steps_per_frame, fps, particles."""
     pygame.draw.rect(surf, th.panel, rect, border_radius=6)
     pad = max(4, rect.height // 40)
     body, small = fonts["body"], fonts["small"]
@@ -98,12 +98,15 @@ def _status_lines(info: dict, th: style.Theme) -> list[tuple[str, tuple]]:
     out = []
     perm = info.get("permeability", {})
     if perm:
-        parts = [f"{ion} {placed:.3g}" for ion, (_, placed) in perm.items()]
+        parts = [f"{name} {placed:.3g}" for name, (_, placed) in perm.items()]
         out.append(("P relative to K+: " + ", ".join(parts), th.text))
-        for ion, (asked, placed) in perm.items():
+        for name, (asked, placed) in perm.items():
             if asked > 0 and abs(placed / asked - 1) > 0.01:
-                out.append((f"P_{ion}: {asked:.3g} asked, {placed:.3g} placed (no more room on the membrane)",
+                out.append((f"P_{name}: {asked:.3g} asked, {placed:.3g} placed (whole channels, or no more room)",
                             th.legible(style.YELLOW)))
+    channels = info.get("channels", {})
+    if channels:
+        out.append(("channels open: " + ", ".join(f"{name} {k}/{n}" for name, (k, n) in channels.items()), th.text))
     pump = info["pump"]
     if pump["count"] == 0:
         out.append(("no Na/K pumps in this cell", th.text))

@@ -7,23 +7,21 @@ from __future__ import annotations
 import numpy as np
 import pygame
 
-from membrane.pump import PumpPhase
+from membrane.transporters import INSIDE, TABLE as TRANSPORTERS
 from particles.species import NAMES, TABLE
 from render import style
 from render.pixels import Disks, Frame, draw_particles, draw_stride, species_colours
 from render.text import TextLayer
 from render.transform import ViewTransform
 
-PHASE_TEXT = {PumpPhase.INWARD_OPEN: "binds 3 Na+", PumpPhase.INWARD_OCCLUDED: "ATP: flips out",
-              PumpPhase.OUTWARD_OPEN: "binds 2 K+", PumpPhase.OUTWARD_OCCLUDED: "flips in"}
 SIGNS = np.array([1 if s.z > 0 else -1 for s in TABLE], dtype=np.int64)   # drawn as + or − per species
 
 
 def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: TextLayer, th: style.Theme, *,
              tint_charge: bool, show_charges: bool, tracked: int | None, trail: list,
              pumps_off_label: str = "off") -> None:
-    """`pumps_off_label`: what a stopped pump says ("blocked" after ouabain, "off" when the cell
-    was built without them running)."""
+    """`pumps_off_label`: what a stopped transporter says ("blocked" after ouabain, "off" when the
+    cell was built without them running)."""
     g = sim.geometry
     view = tf.rect
     surf.set_clip(view)
@@ -43,6 +41,7 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: Te
     s = tf.px_per_nm
     # channels
     pores = sim.channels.pores
+    gated_types = ~sim.channels.table.leak
     for j in range(pores.y0.size):
         _, y0 = tf.to_screen(0, pores.y0[j])
         _, y1 = tf.to_screen(0, pores.y1[j])
@@ -58,26 +57,35 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: Te
             pygame.draw.rect(surf, th.pore_closed, rect)
             mid = (xl + xr) / 2
             pygame.draw.line(surf, colour, (mid, y0 - 0.6 * s), (mid, y1 + 0.6 * s), max(2, int(0.5 * s)))
-    # pumps
-    pumps = sim.pumps.arrays
-    r_px = pumps.capture_r_nm * s
-    for p in range(pumps.y_nm.size):
-        _, y = tf.to_screen(0, pumps.y_nm[p])
+        if not gated_types[pores.kind[j]]:
+            continue
+        # a voltage-gated type: a diamond at each mouth (its gates read V)
+        d = max(3, int(0.6 * s))
+        yc = (y0 + y1) / 2
+        for xc in (xl, xr):
+            pygame.draw.polygon(surf, colour, [(xc - d, yc), (xc, yc - d), (xc + d, yc), (xc, yc + d)])
+    # transporters: a capsule across the band, its notch toward the side it faces, saying its step
+    agents = sim.transporters.arrays
+    cycles = sim.transporters.cycles
+    for p in range(agents.y_nm.size):
+        k = int(agents.kind[p])
+        _, y = tf.to_screen(0, agents.y_nm[p])
+        r_px = cycles.capture_r_nm[k] * s
         if y < view.y - r_px or y > view.bottom + r_px:
             continue
-        phase = PumpPhase(int(pumps.phase[p]))
-        inward = phase in (PumpPhase.INWARD_OPEN, PumpPhase.INWARD_OCCLUDED)
+        kind = TRANSPORTERS[k]
+        state = kind.states[int(agents.phase[p])]
+        running = bool(cycles.running[k])
         body = pump_body(tf, xl, xr, y)
-        colour = th.pump if sim.pumps_on else th.pore_closed
+        colour = th.transporter(kind.name) if running else th.pore_closed
         pygame.draw.rect(surf, colour, body, border_radius=max(2, int(0.8 * s)))
-        # the open face: a notch toward the side it faces
-        notch_x = body.left if inward else body.right
+        notch_x = body.left if state.face == INSIDE else body.right
         pygame.draw.circle(surf, th.background, (notch_x, y), max(3, int(0.9 * s)))
-        label = PHASE_TEXT[phase] if sim.pumps_on else pumps_off_label
+        label = state.says if running else pumps_off_label
         font = fonts["tiny"]
         if body.height >= font.get_linesize() + 2 and body.width >= font.size(label)[0] + 4 \
                 and view.top <= body.top and body.bottom <= view.bottom:
-            text.draw(surf, font, label, th.pump_text if sim.pumps_on else th.text, region=view,
+            text.draw(surf, font, label, th.pump_text if running else th.text, region=view,
                       center=body.center)
 
     # particles, all at once, straight into the pixel array
@@ -155,7 +163,7 @@ def _draw_unpaired_charges(surf, sim, tf, view, xl, xr, th):
 
 
 def draw_minimap(surf, sim, tf: ViewTransform, rect: pygame.Rect, th: style.Theme) -> None:
-    """The whole membrane as a strip: channels and pumps at their places, the view's window."""
+    """The whole membrane as a strip: channels and transporters at their places, the view's window."""
     pygame.draw.rect(surf, th.panel, rect)
     h = sim.geometry.height_nm
     pores = sim.channels.pores
@@ -163,9 +171,11 @@ def draw_minimap(surf, sim, tf: ViewTransform, rect: pygame.Rect, th: style.Them
         y = rect.y + (pores.y0[j] + pores.y1[j]) / 2 / h * rect.height
         c = th.species(NAMES[pores.species[j]])
         pygame.draw.line(surf, c if pores.is_open[j] else th.pore_closed, (rect.x + 2, y), (rect.right - 2, y), 2)
-    for y_nm in sim.pumps.arrays.y_nm:
+    agents, running = sim.transporters.arrays, sim.transporters.cycles.running
+    for y_nm, k in zip(agents.y_nm, agents.kind):
         y = rect.y + y_nm / h * rect.height
-        pygame.draw.circle(surf, th.pump if sim.pumps_on else th.pore_closed, (rect.centerx, y), max(2, rect.width // 4))
+        colour = th.transporter(TRANSPORTERS[k].name) if running[k] else th.pore_closed
+        pygame.draw.circle(surf, colour, (rect.centerx, y), max(2, rect.width // 4))
     top = rect.y + tf.y0_nm / h * rect.height
     pygame.draw.rect(surf, th.marker, (rect.x, top, rect.width, max(3, tf.visible_height_nm / h * rect.height)), 2)
 

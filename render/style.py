@@ -16,8 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 # the palette (species, theory lines) is data shared with the figures
+from membrane.transporters import TABLE as _TRANSPORTER_TABLE
 from simulation.palette import (BLUE, BLUISH_GREEN, GREY, LIGHT_GREY, ORANGE, REDDISH_PURPLE,  # noqa: F401
-                                RGB, SKY_BLUE, SPECIES_COLOUR, THEORY_LINES, VERMILION, YELLOW, theory_line)
+                                RGB, SKY_BLUE, SPECIES_COLOUR, THEORY_LINES, VERMILION, YELLOW, theory_line,
+                                transporter_colour)
+
+TRANSPORTERS = tuple(t.name for t in _TRANSPORTER_TABLE)   # the first is the pump
 
 SCOPE_RANGE_mV = (-100.0, 70.0)
 MIN_CONTRAST = 4.5          # WCAG AA for text
@@ -97,6 +101,13 @@ class Theme:
     def line(self, key: str, on: RGB | None = None) -> RGB:
         """A theory line's colour, legible on `on` (default: the plot's background)."""
         return legible(theory_line(key)[0], on or self.background)
+
+    def transporter(self, name: str) -> RGB:
+        """A transporter's body: the pump in the theme's pump colour, others in their palette colour
+        blended toward it (light on a dark theme, dark on a light one)."""
+        if name == TRANSPORTERS[0]:
+            return self.pump
+        return mix(transporter_colour(name), self.pump, 0.35)
 
     def legible(self, colour: RGB, on: RGB | None = None) -> RGB:
         return legible(colour, on or self.panel)

@@ -12,7 +12,7 @@ def recorded_columns(rec) -> list[str]:
 
 def model_arrays(sim) -> dict:
     """The membrane's state arrays (pores, gates, pumps) and the counters."""
-    pores, pumps = sim.channels.pores, sim.pumps.arrays
+    pores, pumps = sim.channels.pores, sim.transporters.arrays
     return {"pore_y0": pores.y0, "pore_species": pores.species, "pore_open": pores.is_open,
             "pump_phase": pumps.phase, "pump_slots": pumps.slots, "crossings": sim.crossings[:, list(PERMEANT)],
             "pump_totals": sim.pump_totals}

@@ -116,8 +116,11 @@ def test_recorded_currents_add_up_and_match_the_electrode(tmp_path):
     rows = list(csv.DictReader(open(out / "timeseries.csv")))
     assert rows[0]["I_total_pA"] == "" and all(float(x["clamp_mV"]) == -30.0 for x in rows)
     for a, b in zip(rows[:-1], rows[1:]):
-        parts = sum(float(b[f"I_{n}_pA"]) for n in ("K", "Na", "Cl", "Ca", "pump"))
+        parts = sum(float(b[f"I_{n}_pA"]) for n in ("K", "Na", "Cl", "Ca", "pump", "ncx"))
         assert float(b["I_total_pA"]) == pytest.approx(parts, abs=1e-5)
+        # each ion's current is the sum of its channel types' (one leak type each here)
+        for ion in ("K", "Na", "Cl"):
+            assert float(b[f"I_ch_{ion}_pA"]) == pytest.approx(float(b[f"I_{ion}_pA"]), abs=1e-6)
         # the electrode puts in what flows out
         span_us = (float(b["time_ns"]) - float(a["time_ns"])) * 1e-3
         electrode_pA = (float(b["electrode_e"]) - float(a["electrode_e"])) / span_us * PA_PER_E_PER_US
@@ -127,7 +130,7 @@ def test_recorded_currents_add_up_and_match_the_electrode(tmp_path):
     assert s["settling"]["method"] == "second half (clamped throughout)" and s["window"][0] == 600
     assert s["V_mean_mV"] == -30.0
     cur = s["currents"]
-    assert set(cur) == {"K", "Na", "Cl", "Ca", "pump", "total"}
+    assert set(cur) == {"K", "Na", "Cl", "Ca", "pump", "ncx", "total", "ch_K", "ch_Na", "ch_Cl", "ch_Ca"}
     assert cur["total"]["e_per_us"] == pytest.approx(cur["total"]["pA"] / PA_PER_E_PER_US)
     assert cur["Ca"]["pA"] == 0.0                 # no Ca²⁺ channels in this cell
     r = main_py("plot", str(out))                 # a clamped run's figure has the currents' panel

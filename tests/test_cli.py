@@ -37,11 +37,15 @@ def test_run_writes_timeseries_and_summary(tmp_path):
     for col in ("pump_cycles", "atp_spent", "K_efflux", "K_influx", "Na_efflux", "Na_influx", "Cl_efflux",
                 "Cl_influx"):
         assert col in head
-    # SPEC's columns end with the theory; the clamp's and the currents follow them
+    # SPEC's columns end with the theory (each ion's Nernst potential, the exchanger's reversal
+    # potential, GHK); the clamp's, the currents and each channel type's columns follow them
     theory_end = head.index("V_GHK_mV") + 1
-    assert head[theory_end - 5:theory_end] == ["E_K_mV", "E_Na_mV", "E_Cl_mV", "E_Ca_mV", "V_GHK_mV"]
+    assert head[theory_end - 6:theory_end] == ["E_K_mV", "E_Na_mV", "E_Cl_mV", "E_Ca_mV", "E_NCX_mV", "V_GHK_mV"]
     assert head[theory_end:theory_end + 2] == ["clamp_mV", "electrode_e"]
-    assert head[-6:] == ["I_K_pA", "I_Na_pA", "I_Cl_pA", "I_Ca_pA", "I_pump_pA", "I_total_pA"]
+    currents = [c for c in head if c.startswith("I_")]
+    assert currents[:7] == ["I_K_pA", "I_Na_pA", "I_Cl_pA", "I_Ca_pA", "I_pump_pA", "I_ncx_pA", "I_total_pA"]
+    assert head[-8:] == ["ch_K_open", "I_ch_K_pA", "ch_Na_open", "I_ch_Na_pA", "ch_Cl_open", "I_ch_Cl_pA",
+                         "ch_Ca_open", "I_ch_Ca_pA"]
     assert len(rows) == 1 + 600 // 50 + 1
     # particle totals can be checked from the file: in + out + mem is constant per species
     for ion in ("K", "Na", "Cl"):

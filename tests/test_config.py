@@ -63,7 +63,11 @@ def test_resolved_config_round_trips_through_toml(tmp_path):
 @pytest.mark.parametrize("override, words", [
     ("box.colour=3", "unknown key"),
     ("nonsense=1", "unknown key"),
-    ("channels.Mg.relative_permeability=1", "unknown key"),
+    ("channels.Mg.relative_permeability=1", "Mg2+ cannot cross the membrane"),
+    ("channels.Kir.relative_permeability=1", "channels.Kir declares a channel type and needs ion and gating"),
+    ("channels.K.gating=kir", "[channels.K] is the K+ leak type"),
+    ("channels.K.v_shift_mV=5", "[channels.K] is the K+ leak type"),
+    ("channels.K-ir.relative_permeability=1", "a channel type's name is a letter"),
     ("channels.Ca.relative_permeability=0.01", "inside.Ca must be > 0 mM while Ca crosses"),
     ("outside.K=abc", "outside.K must be a number"),
     ("pump.enabled=3", "pump.enabled must be true or false"),
@@ -78,7 +82,7 @@ def test_resolved_config_round_trips_through_toml(tmp_path):
     ("outside.Mg=-2", "outside.Mg must be a number >= 0"),
     ("physics.dt_ns=1", "physics.dt_ns"),
     ("physics.capacitance_e_per_mV=0", "capacitance_e_per_mV must be a number >= 0.02"),
-    ("pump.count=1000", "pumps do not fit on the membrane"),
+    ("pump.count=1000", "pump.count = 1000: 1000 transporters do not fit on the membrane"),
     ("channels.Na.relative_permeability=1000", "do not fit on the membrane"),
 ])
 def test_bad_values_give_one_line_naming_the_key(override, words):

@@ -40,7 +40,7 @@ def test_lowering_outside_potassium_removes_particles_and_keeps_pumps_consistent
     assert sim.concentrations_mM()[1]["K"] == pytest.approx(1.0, abs=0.3)
     assert _outside_charge(sim) == q_out
     s = sim.state
-    for p in range(sim.pumps.n):
+    for p in range(sim.pump_count):
         for i in sim.pumps.arrays.slots[p]:
             if i >= 0:
                 assert s.held_by[i] == p

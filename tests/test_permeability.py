@@ -4,11 +4,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from membrane.channels import Gating, plan_channels
+from membrane.channels import ChannelType, Gating, plan_channels as plan_types
 from simulation.headless.run import notes
 
 GATING = {"K": Gating(0.9, 20.0), "Na": Gating(0.66, 10.0), "Cl": Gating(0.78, 10.0), "Ca": Gating(0.5, 5.0)}
 D = {"K": 1.96, "Na": 1.33, "Cl": 2.03, "Ca": 0.79}
+
+
+def plan_channels(rel, gating, d, free_sites, max_per_unit, min_per_type=1, pore_factor=None, gated=()):
+    """The plan of leak types named after their ions (and `gated`: declared voltage-gated types)."""
+    types = [ChannelType(ion, ion, "leak", rel.get(ion, 0.0), g.open_probability, g.mean_open_time_ns,
+                         (pore_factor or {}).get(ion, 1.0), {}, ion in rel) for ion, g in gating.items()]
+    return plan_types(types + list(gated), d, free_sites, max_per_unit, min_per_type)
 
 
 @settings(deadline=None, max_examples=200, derandomize=True)
@@ -17,7 +24,7 @@ def test_requested_ratios_are_met_exactly_when_the_sites_allow(na, cl, ca):
     rel = {"K": 1.0, "Na": na, "Cl": cl, "Ca": ca}
     plan = plan_channels(rel, GATING, D, free_sites=10_000, max_per_unit=40)
     for ion, p in rel.items():
-        assert plan.effective_permeability[ion] == pytest.approx(p, rel=1e-9)
+        assert plan.effective_permeability[ion] == pytest.approx(p, rel=1e-9, abs=1e-300)
         if p > 0:
             assert 0 < plan.open_probability[ion] <= 1.0
             # the count is the nearest whole number at the asked open probability: p moves by at
@@ -75,3 +82,18 @@ def test_the_jackknife_error_of_a_measured_ratio_sees_bunched_transits():
         poisson = 0.1 * np.sqrt(1 / 2400 + 1 / 24000)
         assert np.mean(ses) == pytest.approx(true_sd, rel=0.1)
         assert true_sd == pytest.approx(poisson * np.sqrt(bunch), rel=0.1)
+
+
+def test_a_gated_type_gets_whole_channels_all_open_and_is_not_spread():
+    """A voltage-gated type's permeability is that of all its channels open: the nearest whole
+    number of channels (its open probability is its gates'), never spread over more."""
+    kir = ChannelType("Kir", "K", "kir", 0.5, 1.0, 0.0, 1.0, {"v_shift_mV": 10.0, "slope_mV": 8.0,
+                                                            "time_constant_ns": 5.0})
+    plan = plan_channels({"K": 0.2, "Na": 0.05}, GATING, D, free_sites=1000, max_per_unit=40, min_per_type=16,
+                         gated=[kir])
+    unit = 40 * 0.9 * 1.96
+    assert plan.counts["Kir"] == round(0.5 * unit / 1.96) == 18
+    assert plan.open_probability["Kir"] == 1.0
+    assert plan.effective_permeability["Kir"] == pytest.approx(18 * 1.96 / unit)
+    assert plan.counts["Na"] == 16     # the leak type is spread, the gated one is not
+    assert plan.per_ion([kir])["K"] == plan.effective_permeability["Kir"]

@@ -3,7 +3,7 @@ charge out per cycle, saturation with concentration, and ouabain returning held 
 import numpy as np
 import pytest
 
-from membrane.pump import PumpPhase
+from membrane.transporters import PumpPhase
 from particles.species import Species
 from particles.state import HELD
 from simulation.core.config import load
@@ -31,7 +31,7 @@ def test_stoichiometry_three_sodium_out_two_potassium_in_per_atp():
     assert _right_of_mid(sim, Species.Na) - na0 == 3 * atp
     assert k0 - _right_of_mid(sim, Species.K) == 2 * cycles
     assert sim.q_in - q0 == -3 * atp + 2 * cycles     # one net charge out per complete cycle
-    assert atp - cycles <= sim.pumps.n             # pumps part-way through a cycle
+    assert atp - cycles <= sim.pump_count             # pumps part-way through a cycle
     assert sim.crossings.sum() == 0                    # no channels: only pumps move ions
 
 
@@ -42,7 +42,7 @@ def test_pump_rate_rises_with_sodium_and_saturates():
                                                   "outside.Na=60", "outside.Cl=60"])
         sim = Simulation(cfg, seed=22)
         sim.step(20000)
-        return sim.pump_totals[0] / (sim.time_ns * 1e-3) / sim.pumps.n  # cycles/µs/pump
+        return sim.pump_totals[0] / (sim.time_ns * 1e-3) / sim.pump_count  # cycles/µs/pump
     low, high = rate(3, 5), rate(60, 60)
     assert low < 0.6 * high
     assert high < 20.0  # never faster than the maximum turnover

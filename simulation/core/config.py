@@ -2,9 +2,12 @@
 
 Every key has a default (the mammalian neuron), with its bounds beside it in `SCHEMA`; a preset or
 file gives only what it changes. A file with a `[channels]` table replaces the channel list whole:
-an ion it does not list does not cross. The per-species tables ([inside], [outside], [diffusion],
-[channels]) are derived from the species table (`particles.species`); the default concentrations
-of each solute are in `DEFAULT_mM` below. Validation happens here, and raises `ConfigError` with one
+an ion it does not list does not cross. `[channels.K]`, `[channels.Na]`, ... (a permeant species'
+name) are the leak types of those ions; any other name declares a channel type with `ion` and
+`gating` (a model of `membrane.gating.MODELS`, whose keys it then takes). The per-species tables
+([inside], [outside], [diffusion]) are derived from the species table (`particles.species`), the
+transporters' tables ([pump], [ncx]) from the transporter table (`membrane.transporters`); the
+default concentrations of each solute are in `DEFAULT_mM` below. Validation happens here, and raises `ConfigError` with one
 line that names the key, what was wrong and what is allowed; live changes (`Config.replace`) pass
 the same rules. The resolved config is a plain nested dict with the same tables and keys as the
 TOML, so it can be written back out (summary.json) and read again.
@@ -14,6 +17,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from membrane.channels import ChannelPlan, Gating, plan_channels
+from membrane.channels import ChannelPlan, ChannelType, Gating, plan_channels
+from membrane.gating import MODELS
+from membrane.transporters import TABLE as TRANSPORTERS
 from particles.diffusion import step_half_width_nm
-from particles.species import DIFFUSING_NAMES, INFO, PERMEANT_NAMES as PERMEANT, SOLUTES, Species
+from particles.species import DIFFUSING_NAMES, INFO, LABEL, NAMES, PERMEANT_NAMES as PERMEANT, SOLUTES, Species
 from particles.state import compartment_counts
 
 PRESET_DIR = Path(__file__).resolve().parent.parent.parent / "presets"
@@ -68,7 +74,8 @@ DEFAULT_MEMBRANE_X_nm = 35.0
 
 
 def _concentrations(side: int) -> dict[str, Key]:
-    return {ion: Key(DEFAULT_mM[ion][side], float, lo=0.0) for ion in SOLUTES}
+    """Every solute of the species table (one not in DEFAULT_mM is absent unless a config gives it)."""
+    return {ion: Key(DEFAULT_mM.get(ion, (0.0, 0.0))[side], float, lo=0.0) for ion in SOLUTES}
 
 
 MIN_CROSSING_D = 0.001   # nm²/ns
@@ -117,6 +124,8 @@ SCHEMA: dict[str, Any] = {
         "channels_per_unit_permeability": Key(40, int, lo=1, hi=10000),
         # a type needing fewer channels gets this many, each open less often (membrane.channels.plan_channels)
         "min_channels_per_type": Key(8, int, lo=1, hi=1000),
+        # model ns per millisecond of Hodgkin & Huxley's rates (after Q10 to the cell's temperature)
+        "hh_time_scale_ns_per_ms": Key(10.0, float, lo=0.0, lo_open=True, hi=1e6),
     },
     "channels": "per-ion",  # see CHANNEL_KEYS
     # The far bulk stirred (particles.diffusion): what a 2D strip lacks of a real cell's volume.
@@ -136,33 +145,47 @@ SCHEMA: dict[str, Any] = {
                         item={"command_mV": Key(0.0, float, lo=-MAX_COMMAND_mV, hi=MAX_COMMAND_mV),
                               "duration_ns": Key(0.0, float, lo=0.0, lo_open=True)}),
     },
-    "pump": {
-        "enabled": Key(True, bool),
-        "count": Key(13, int, lo=0),
-        "max_turnover_per_us": Key(20.0, float, lo=0.0, lo_open=True),
-        "capture_radius_nm": Key(3.5, float, lo=0.1),   # nm: at least an ion's radius
-    },
 }
 
-CHANNEL_KEYS = {
+
+def _transporter_keys(defaults: dict) -> dict[str, Key]:
+    return {"enabled": Key(defaults["enabled"], bool),
+            "count": Key(defaults["count"], int, lo=0),
+            "max_turnover_per_us": Key(defaults["max_turnover_per_us"], float, lo=0.0, lo_open=True),
+            "capture_radius_nm": Key(defaults["capture_radius_nm"], float, lo=0.1)}   # nm: at least an ion's radius
+
+
+# [pump], [ncx], ...: one table per transporter type of membrane.transporters.TABLE
+SCHEMA.update({t.name: _transporter_keys(t.defaults) for t in TRANSPORTERS})
+
+# The keys of a channel type's table: the leak's, the declared type's `ion` and `gating`, and every
+# gating model's own (membrane.gating.MODELS: which of them a type takes depends on its model).
+LEAK_KEYS = {
     "relative_permeability": Key(0.0, float, lo=0.0),
     "open_probability": Key(0.9, float, lo=0.001, hi=1.0),   # rarer openings: give a lower relative_permeability
     "mean_open_time_ns": Key(20.0, float, lo=0.0, lo_open=True),
     # D in the pore over D in the bulk: a lazy walk in the pore (a narrower, slower channel)
     "pore_D_factor": Key(1.0, float, lo=0.0, lo_open=True, hi=1.0),
 }
-# Every permeant species has a default channel type (used when a table names it without all keys,
+CHANNEL_KEYS = dict(LEAK_KEYS, ion=Key(None, str), gating=Key("leak", str))
+for _model in MODELS.values():
+    for _k, _p in _model.params.items():
+        CHANNEL_KEYS.setdefault(_k, Key(_p.default, float, lo=_p.lo, lo_open=_p.lo_open, hi=_p.hi))
+COMMON_KEYS = ("relative_permeability", "pore_D_factor")   # every type, whatever its gating
+TYPE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}$")
+# Every permeant species has a default leak type (used when a table names it without all keys,
 # or when a live change adds the type); the mammalian membrane has the types in DEFAULT_MEMBRANE.
+# A permeant species not named here gets GENERIC_LEAK.
 DEFAULT_CHANNELS = {
     "K": {"relative_permeability": 1.0, "open_probability": 0.9, "mean_open_time_ns": 20.0, "pore_D_factor": 1.0},
     "Na": {"relative_permeability": 0.05, "open_probability": 0.66, "mean_open_time_ns": 10.0, "pore_D_factor": 1.0},
     "Cl": {"relative_permeability": 0.45, "open_probability": 0.78, "mean_open_time_ns": 10.0, "pore_D_factor": 1.0},
     "Ca": {"relative_permeability": 0.01, "open_probability": 0.5, "mean_open_time_ns": 5.0, "pore_D_factor": 1.0},
 }
+GENERIC_LEAK = {"relative_permeability": 0.05, "open_probability": 0.5, "mean_open_time_ns": 10.0, "pore_D_factor": 1.0}
+for _ion in PERMEANT:
+    DEFAULT_CHANNELS.setdefault(_ion, dict(GENERIC_LEAK))
 DEFAULT_MEMBRANE = ("K", "Na", "Cl")
-if set(DEFAULT_CHANNELS) != set(PERMEANT) or set(DEFAULT_mM) != set(SOLUTES):
-    raise ImportError("simulation.core.config: every solute of particles.species needs DEFAULT_mM, and every "
-                      "permeant species DEFAULT_CHANNELS")
 
 
 def defaults() -> dict:
@@ -193,9 +216,12 @@ class Config:
 
     @property
     def permeant(self) -> tuple[str, ...]:
-        """Ions with channels of non-zero permeability."""
-        return tuple(i for i in PERMEANT
-                     if i in self._data["channels"] and self._data["channels"][i]["relative_permeability"] > 0)
+        """Ions with channels of non-zero permeability (of any type), in the species table's order."""
+        crossing = {t.ion for t in channel_types(self._data) if t.relative_permeability > 0}
+        return tuple(i for i in PERMEANT if i in crossing)
+
+    def channel_types(self) -> list[ChannelType]:
+        return channel_types(self._data)
 
     def gating(self) -> dict[str, Gating]:
         return gating(self._data)
@@ -310,17 +336,16 @@ def _merge(data: dict, new: dict, where: str) -> None:
     for key, value in new.items():
         if key == "channels":
             if not isinstance(value, dict):
-                raise ConfigError(f"{where}: [channels] must be a table of ions ({', '.join(PERMEANT)})")
+                raise ConfigError(f"{where}: [channels] must be a table of channel types ([channels.K] ... or a "
+                                  f"declared type)")
             channels = {}
-            for ion, table in value.items():
-                if ion not in PERMEANT:
-                    raise ConfigError(f"{where}: unknown channel type channels.{ion}; allowed: {', '.join(PERMEANT)}")
+            for name, table in value.items():
+                _check_type_name(name, where)
                 if not isinstance(table, dict):
-                    raise ConfigError(f"{where}: channels.{ion} must be a table")
-                channels[ion] = copy.deepcopy(DEFAULT_CHANNELS[ion])
-                for k, v in table.items():
-                    channels[ion][k] = _check(f"channels.{ion}.{k}", CHANNEL_KEYS.get(k), v, where)
-            data["channels"] = channels
+                    raise ConfigError(f"{where}: channels.{name} must be a table")
+                channels[name] = {k: _check(f"channels.{name}.{k}", CHANNEL_KEYS.get(k), v, where)
+                                  for k, v in table.items()}
+            data["channels"] = channels   # completed (defaults, the type's own keys) in _validate_all
             continue
         spec = SCHEMA.get(key)
         if spec is None:
@@ -339,10 +364,12 @@ def _merge(data: dict, new: dict, where: str) -> None:
 def _set_dotted(data: dict, key: str, value, where: str) -> None:
     parts = key.split(".")
     if parts[0] == "channels":
-        if len(parts) != 3 or parts[1] not in PERMEANT or parts[2] not in CHANNEL_KEYS:
-            raise ConfigError(f"{where}: unknown key {key!r}; channel keys are channels.ION.KEY with ION in "
-                              f"{', '.join(PERMEANT)} and KEY in {', '.join(CHANNEL_KEYS)}")
-        table = data["channels"].setdefault(parts[1], copy.deepcopy(DEFAULT_CHANNELS[parts[1]]))
+        if len(parts) != 3 or parts[2] not in CHANNEL_KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r}; channel keys are channels.TYPE.KEY with TYPE a leak "
+                              f"type ({', '.join(PERMEANT)}) or a declared type, and KEY in {', '.join(CHANNEL_KEYS)}")
+        _check_type_name(parts[1], where)
+        table = data["channels"].setdefault(parts[1], copy.deepcopy(DEFAULT_CHANNELS[parts[1]])
+                                            if parts[1] in PERMEANT else {})
         table[parts[2]] = _check(key, CHANNEL_KEYS[parts[2]], value, where)
         return
     spec = SCHEMA.get(parts[0])
@@ -354,6 +381,19 @@ def _set_dotted(data: dict, key: str, value, where: str) -> None:
         return
     raise ConfigError(f"{where}: unknown key {key!r}; keys look like box.width_nm, outside.K, pump.enabled, "
                       f"channels.Na.relative_permeability")
+
+
+def _check_type_name(name, where: str) -> None:
+    """A channel type's name: a permeant species' (its leak type) or a name of letters and digits
+    that is no species' name."""
+    if name in PERMEANT:
+        return
+    if name in NAMES:
+        raise ConfigError(f"{where}: channels.{name}: {LABEL[name]} cannot cross the membrane (the species table "
+                          f"makes it impermeant); a channel type passes one of {', '.join(PERMEANT)}")
+    if not isinstance(name, str) or not TYPE_NAME.match(name):
+        raise ConfigError(f"{where}: channels.{name}: a channel type's name is a letter and up to 15 more letters or "
+                          f"digits (as Kir, Nav, Kv2), or a leak type ({', '.join(PERMEANT)})")
 
 
 def _check(key: str, spec: Key | None, value, where: str):
@@ -451,18 +491,21 @@ def _validate_all(data: dict, where: str) -> dict:
             c = data[side][ion]
             if c < 0:
                 raise ConfigError(f"{where}: {side}.{ion} must be >= 0 mM, got {c:g}")
-    for ion, ch in data["channels"].items():
+    _complete_channels(data, where)
+    for name, ch in data["channels"].items():
+        ion = _ion_of(name, ch)
         if ch["relative_permeability"] > 0:
             for side in ("inside", "outside"):
                 if data[side][ion] <= 0:
                     raise ConfigError(f"{where}: {side}.{ion} must be > 0 mM while {ion} crosses the membrane "
-                                      f"(channels.{ion}.relative_permeability = {ch['relative_permeability']:g})")
+                                      f"(channels.{name}.relative_permeability = {ch['relative_permeability']:g})")
     _check_counts(data, where)   # particles on both sides of a crossing ion; a chargeable capacitor
-    for ion, ch in data["channels"].items():
-        if ch["mean_open_time_ns"] < 2 * phys["dt_ns"]:
-            raise ConfigError(f"{where}: channels.{ion}.mean_open_time_ns = {ch['mean_open_time_ns']:g} is shorter than "
-                              f"two time steps ({2 * phys['dt_ns']:g} ns): the gates would flip every step; "
-                              f"allowed: >= {2 * phys['dt_ns']:g}")
+    for name, ch in data["channels"].items():
+        for key in ("mean_open_time_ns", "time_constant_ns"):   # a leak gate's, a Kir gate's
+            if key in ch and ch[key] < 2 * phys["dt_ns"]:
+                raise ConfigError(f"{where}: channels.{name}.{key} = {ch[key]:g} is shorter than two time steps "
+                                  f"({2 * phys['dt_ns']:g} ns): the gates would flip every step; "
+                                  f"allowed: >= {2 * phys['dt_ns']:g}")
     clamp = data["clamp"]
     if clamp["protocol"] and not clamp["enabled"]:
         raise ConfigError(f"{where}: clamp.protocol is given but clamp.enabled is false; set clamp.enabled = true "
@@ -471,11 +514,13 @@ def _validate_all(data: dict, where: str) -> dict:
         if entry["duration_ns"] < phys["dt_ns"]:
             raise ConfigError(f"{where}: clamp.protocol entry {n} duration_ns = {entry['duration_ns']:g} is shorter "
                               f"than one time step; allowed: >= physics.dt_ns ({phys['dt_ns']:g})")
-    k_per_step = 2 * data["pump"]["max_turnover_per_us"] * 1e-3 * phys["dt_ns"]
-    if k_per_step > 0.5:
-        raise ConfigError(f"{where}: pump.max_turnover_per_us = {data['pump']['max_turnover_per_us']:g} is too fast "
-                          f"for physics.dt_ns = {phys['dt_ns']:g} (a pump's step would have to happen more than "
-                          f"every other time step); allowed: <= {0.25e3 / phys['dt_ns']:.4g}")
+    agents = [t for t in TRANSPORTERS if data[t.name]["count"] > 0]   # the types this membrane has
+    for t in agents:
+        k_per_step = 2 * data[t.name]["max_turnover_per_us"] * 1e-3 * phys["dt_ns"]
+        if k_per_step > 0.5:
+            raise ConfigError(f"{where}: {t.name}.max_turnover_per_us = {data[t.name]['max_turnover_per_us']:g} is too "
+                              f"fast for physics.dt_ns = {phys['dt_ns']:g} (a {t.label}'s step would have to happen "
+                              f"more than every other time step); allowed: <= {0.25e3 / phys['dt_ns']:.4g}")
     # steps must stay well inside a pore and far thinner than the band
     d_max = max(data["diffusion"].values())
     d_max = max(d_max, data["fixed_anions"]["D_nm2_per_ns"])
@@ -493,9 +538,10 @@ def _validate_all(data: dict, where: str) -> dict:
     if mem["pore_width_nm"] >= mem["site_spacing_nm"]:
         raise ConfigError(f"{where}: membrane.pore_width_nm ({mem['pore_width_nm']:g}) must be smaller than "
                           f"membrane.site_spacing_nm ({mem['site_spacing_nm']:g}) so walls separate the pores")
-    if 2 * data["pump"]["capture_radius_nm"] >= mem["site_spacing_nm"]:
-        raise ConfigError(f"{where}: pump.capture_radius_nm must be < membrane.site_spacing_nm / 2 "
-                          f"({mem['site_spacing_nm'] / 2:g}), got {data['pump']['capture_radius_nm']:g}")
+    for t in agents:
+        if 2 * data[t.name]["capture_radius_nm"] >= mem["site_spacing_nm"]:
+            raise ConfigError(f"{where}: {t.name}.capture_radius_nm must be < membrane.site_spacing_nm / 2 "
+                              f"({mem['site_spacing_nm'] / 2:g}), got {data[t.name]['capture_radius_nm']:g}")
     if mem["site_spacing_nm"] > box["height_nm"]:
         raise ConfigError(f"{where}: membrane.site_spacing_nm must be <= box.height_nm ({box['height_nm']:g})")
     try:
@@ -510,15 +556,17 @@ def _validate_all(data: dict, where: str) -> dict:
     if n_sites > MAX_SITES:
         raise ConfigError(f"{where}: box.height_nm = {box['height_nm']:g} makes {n_sites} membrane sites "
                           f"(box.height_nm / membrane.site_spacing_nm); allowed: <= {MAX_SITES}")
-    # Channel and pump numbers must fit on the membrane's sites.
-    if data["pump"]["count"] > n_sites:
-        raise ConfigError(f"{where}: pump.count = {data['pump']['count']} pumps do not fit on the membrane's "
+    # Channel and transporter numbers must fit on the membrane's sites.
+    n_agents = transporter_count(data)
+    if n_agents > n_sites:
+        counts = ", ".join(f"{t.name}.count = {data[t.name]['count']}" for t in agents)
+        raise ConfigError(f"{where}: {counts}: {n_agents} transporters do not fit on the membrane's "
                           f"{n_sites} sites (box.height_nm / membrane.site_spacing_nm); allowed: <= {n_sites}")
     plan = channel_plan(data)
-    needed = sum(plan.counts.values()) + data["pump"]["count"]
+    needed = sum(plan.counts.values()) + n_agents
     if needed > n_sites:
-        raise ConfigError(f"{where}: even at one channel per unit permeability, {needed} channels and pumps do not "
-                          f"fit on the membrane's {n_sites} sites; lower pump.count or the permeability ratios, "
+        raise ConfigError(f"{where}: even at one channel per unit permeability, {needed} channels and transporters do "
+                          f"not fit on the membrane's {n_sites} sites; lower pump.count or the permeability ratios, "
                           f"or raise box.height_nm")
     return data
 
@@ -545,9 +593,11 @@ def _check_counts(data: dict, where: str) -> None:
                           f"countable particles (a value is too large or too small); allowed: concentrations and "
                           f"box sizes that place at least {MIN_CROSSING_PARTICLES} ions of each crossing species "
                           f"on each side") from None
-    for ion, ch in data["channels"].items():
-        if ch["relative_permeability"] <= 0:
-            continue
+    carried = {t.ion for t in channel_types(data) if t.relative_permeability > 0}
+    # an exchanger's ions too (it settles where its cycle does no work: both sides of every ion it carries)
+    carried |= {ion for t in TRANSPORTERS if not t.atp and data[t.name]["count"] > 0 and data[t.name]["enabled"]
+                for ion in t.stoichiometry}
+    for ion in (i for i in SOLUTES if i in carried):
         for side, n in (("inside", counts.inside), ("outside", counts.outside)):
             if n[Species[ion]] < MIN_CROSSING_PARTICLES:
                 raise ConfigError(f"{where}: {side}.{ion} = {data[side][ion]:g} mM places {n[Species[ion]]} {ion} "
@@ -566,6 +616,59 @@ def membrane_sites(data: dict) -> int:
     return int(data["box"]["height_nm"] // data["membrane"]["site_spacing_nm"])
 
 
+def transporter_count(data: dict) -> int:
+    return sum(data[t.name]["count"] for t in TRANSPORTERS)
+
+
+def _ion_of(name: str, table: dict) -> str:
+    return name if name in PERMEANT else table["ion"]
+
+
+def _complete_channels(data: dict, where: str) -> None:
+    """Each channel type's table completed (in place): a leak type of an ion gets that ion's leak
+    defaults; a declared type needs `ion` and `gating` and takes its model's keys and defaults."""
+    for name, t in list(data["channels"].items()):
+        if name in PERMEANT:
+            extra = [k for k in t if k not in LEAK_KEYS]
+            if extra:
+                raise ConfigError(f"{where}: channels.{name}.{extra[0]}: [channels.{name}] is the {LABEL[name]} leak "
+                                  f"type, whose keys are {', '.join(LEAK_KEYS)}; declare a type of its own for other "
+                                  f"gating, e.g. [channels.{name}v] with ion = \"{name}\" and gating = \"...\"")
+            data["channels"][name] = {**DEFAULT_CHANNELS[name], **t}
+            continue
+        missing = [k for k in ("ion", "gating") if k not in t]
+        if missing:
+            raise ConfigError(f"{where}: channels.{name} declares a channel type and needs {' and '.join(missing)} "
+                              f"(ion: one of {', '.join(PERMEANT)}; gating: one of {', '.join(MODELS)})")
+        if t["ion"] not in PERMEANT:
+            raise ConfigError(f"{where}: channels.{name}.ion must be an ion that can cross: one of {', '.join(PERMEANT)}, "
+                              f"got {t['ion']!r}")
+        if t["gating"] not in MODELS:
+            raise ConfigError(f"{where}: channels.{name}.gating must be one of {', '.join(MODELS)}, got {t['gating']!r}")
+        model = MODELS[t["gating"]]
+        own = dict(DEFAULT_CHANNELS[t["ion"]]) if model.leak else {k: p.default for k, p in model.params.items()}
+        allowed = ("ion", "gating") + tuple(LEAK_KEYS if model.leak else COMMON_KEYS) + tuple(model.params)
+        extra = [k for k in t if k not in allowed]
+        if extra:
+            raise ConfigError(f"{where}: channels.{name}.{extra[0]}: a {t['gating']} type has no {extra[0]}; its keys "
+                              f"are {', '.join(allowed)}")
+        resolved = {"ion": t["ion"], "gating": t["gating"], "relative_permeability": 1.0, "pore_D_factor": 1.0}
+        resolved.update({k: v for k, v in own.items() if k != "relative_permeability" or model.leak})
+        resolved.update({k: v for k, v in t.items() if k not in ("ion", "gating")})
+        data["channels"][name] = resolved
+
+
+def channel_types(data: dict) -> list[ChannelType]:
+    """A cell's channel types: the leak type of every ion that can cross (in the species table's
+    order; absent from the config, it has no channels until a live change adds some), then the
+    declared types in the config's order. A type's index in this list is its id in the kernels."""
+    ch = data["channels"]
+    out = [ChannelType.from_table(ion, ion, "leak", ch.get(ion, dict(DEFAULT_CHANNELS[ion], relative_permeability=0.0)),
+                                  ion in ch) for ion in PERMEANT]
+    out += [ChannelType.from_table(name, t["ion"], t["gating"], t, True) for name, t in ch.items() if name not in PERMEANT]
+    return out
+
+
 def gating(data: dict) -> dict[str, Gating]:
     """Gating of every permeant species' channels: the config's, or the defaults of a type it lacks."""
     ch = data["channels"]
@@ -575,12 +678,10 @@ def gating(data: dict) -> dict[str, Gating]:
 
 def channel_plan(data: dict) -> ChannelPlan:
     """How many channels of each type the config's permeabilities need (see `membrane.channels`)."""
-    return plan_channels({ion: t["relative_permeability"] for ion, t in data["channels"].items()}, gating(data),
-                         {ion: data["diffusion"][ion] for ion in PERMEANT},
-                         membrane_sites(data) - data["pump"]["count"],
+    return plan_channels(channel_types(data), {ion: data["diffusion"][ion] for ion in PERMEANT},
+                         membrane_sites(data) - transporter_count(data),
                          data["membrane"]["channels_per_unit_permeability"],
-                         data["membrane"]["min_channels_per_type"],
-                         {ion: t.get("pore_D_factor", 1.0) for ion, t in data["channels"].items()})
+                         data["membrane"]["min_channels_per_type"])
 
 
 _TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}

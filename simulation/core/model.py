@@ -1,11 +1,12 @@
-"""`Simulation`: a running cell, composed of its particles, its channel set and its pump set.
+"""`Simulation`: a running cell, composed of its particles, its channel set and its transporters.
 
 It is built from a validated `Config` and a seed, advances with `step(k)` and is read from
 outside (recorders, the live view) through its parts, `observe()` and `theory()`. The channel set
-(`membrane.channels.ChannelSet`) and the pump set (`membrane.pump.PumpSet`) own their arrays and
-their own interventions; `Simulation` owns the particles, the clock, the inside charge (so V) and
-the counters. Everything that changes the cell while it runs is an explicit method here (block the
-pumps, set an outside concentration, set a channel type's permeability, switch the field or the
+(`membrane.channels.ChannelSet`: every channel type, its pores and gates) and the transporter set
+(`membrane.transporters.TransporterSet`: pumps, exchangers) own their arrays and their own
+interventions; `Simulation` owns the particles, the clock, the inside charge (so V) and the
+counters. Everything that changes the cell while it runs is an explicit method here (block the
+pumps, set a concentration, set a channel type's permeability, switch the field or the
 selectivity off), so the view, lecture scenarios and tests all make the same change; each is a
 change of config keys that passes the config's rules (`Config.replace`) before anything moves,
 and is logged in `events` with its step and the keys it changed, so a run can be replayed from
@@ -19,11 +20,11 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from membrane import theory
-from membrane.channels import ChannelSet
+from membrane import gating, theory
+from membrane.channels import ChannelSet, resting_potentials
 from membrane.crossing import Field, new_face_list, new_transits
-from membrane.geometry import PUMP_SITE, MembraneGeometry, SiteLayout
-from membrane.pump import PumpSet, binding_faces
+from membrane.geometry import MembraneGeometry, SiteLayout, transporter_site
+from membrane.transporters import COUNTERS, PUMP, TABLE as TRANSPORTERS, TransporterSet, binding_faces, reversal_mV
 from membrane.voltage import IN, OUT, inside_charge, mid_line_charge, region_counts, voltage_mV
 from particles.diffusion import NO_STIRRING, step_half_width_nm, stirring
 from particles.rng import STREAM_PLACE, uniform_array
@@ -33,7 +34,7 @@ from particles.state import (FAR_IN, FAR_OUT, HELD, ParticleState, SpeciesArrays
                              place, species_totals)
 from simulation.core.config import Config, ConfigError, channel_plan
 from simulation.core.observe import Observation, timeseries_columns
-from simulation.core.stepper import Counters, StepParams, advance
+from simulation.core.stepper import Counters, Membrane, StepParams, advance
 from simulation.core.threads import ThreadGovernor
 
 
@@ -45,14 +46,11 @@ class Event:
     changes: dict = field(default_factory=dict)   # the config keys the change set, and their values
 
 
-@dataclass(frozen=True)
-class _Counters:
-    name: str
-    counters: tuple[str, ...]
-
-
-_PUMP_COLUMNS = _Counters("pump", ("pump_cycles", "atp_spent"))
-THEORY_KEYS = tuple(f"E_{ion}_mV" for ion in PERMEANT_NAMES) + ("V_GHK_mV",)
+# the theory potentials every time series records: each ion's Nernst potential, the reversal
+# potential of each transporter that ATP does not drive (E_NCX_mV), GHK
+THEORY_KEYS = (tuple(f"E_{ion}_mV" for ion in PERMEANT_NAMES)
+               + tuple(t.reversal_key for t in TRANSPORTERS if t.reversal_key) + ("V_GHK_mV",))
+PUMP_RATIO = -PUMP.stoichiometry["Na"] / PUMP.stoichiometry["K"]   # Mullins & Noda's r: 3/2
 
 
 class Simulation:
@@ -98,21 +96,28 @@ class Simulation:
         self.band = g.band(min(g.site_spacing_nm, 0.3 * min(g.x_left_nm, g.width_nm - g.x_right_nm)))
         self._mark_reservoirs()
 
-        # channels and pumps on the membrane's sites
-        plan = channel_plan(d)
-        self.channels_per_unit = plan.channels_per_unit
-        layout = SiteLayout(g, [(s, plan.counts[s.name]) for s in PERMEANT] + [(PUMP_SITE, d["pump"]["count"])])
-        self.channels = ChannelSet(g, layout, {ion: t["relative_permeability"] for ion, t in d["channels"].items()},
-                                   config.gating(), plan.open_probability,
-                                   {n: float(d_coef[Species[n]]) for n in PERMEANT_NAMES}, plan.pore_factor,
-                                   plan.unit_permeability, self.dt_ns, self.seed, d["membrane"]["min_channels_per_type"])
-        pump = d["pump"]
-        self.pumps = PumpSet(g.site_y_nm[layout.sites_of(PUMP_SITE)], pump["max_turnover_per_us"],
-                             pump["capture_radius_nm"], self.dt_ns, pump["enabled"])
-
+        # channels and transporters on the membrane's sites
         self.step_count = 0
         self.q_in = self.recount_inside_charge()
-        self.counters = Counters(new_transits(N_SPECIES), np.zeros(2, dtype=np.int64), np.zeros(1))
+        types = config.channel_types()
+        plan = channel_plan(d)
+        self.channels_per_unit = plan.channels_per_unit
+        layout = SiteLayout(g, [(k, plan.counts[t.name]) for k, t in enumerate(types)]
+                            + [(transporter_site(k), d[t.name]["count"]) for k, t in enumerate(TRANSPORTERS)])
+        table = gating.build_table(types, {n: int(Species[n]) for n in NAMES}, N_SPECIES, self.temperature_C,
+                                   d["membrane"]["hh_time_scale_ns_per_ms"], self.dt_ns,
+                                   self.mM_per_density / g.area_out_nm2)
+        gating.refresh_reversal(self.state, self.kinds.charge, self.band, table, self.vt_mV)
+        start_mV = d["clamp"]["command_mV"] if d["clamp"]["enabled"] else self.q_in / self.capacitance_e_per_mV
+        if d["clamp"]["enabled"] and d["clamp"]["protocol"]:
+            start_mV = d["clamp"]["protocol"][0]["command_mV"]
+        self.channels = ChannelSet(g, layout, types, plan, {n: float(d_coef[Species[n]]) for n in PERMEANT_NAMES},
+                                   table, self.dt_ns, self.seed, start_mV, d["membrane"]["min_channels_per_type"])
+        self.transporters = TransporterSet(
+            {t.name: g.site_y_nm[layout.sites_of(transporter_site(k))] for k, t in enumerate(TRANSPORTERS)},
+            {t.name: d[t.name] for t in TRANSPORTERS}, self.dt_ns, self.mM_per_density)
+
+        self.counters = Counters(new_transits(N_SPECIES, len(types)), self.transporters.tallies)
         # the voltage clamp: its command now (None: V is free), the charge its electrode has put
         # into the inside (V = (Q_in + that) / C), and the config's protocol as (first step, end, mV)
         self.clamp_mV: float | None = None
@@ -120,7 +125,7 @@ class Simulation:
         self._protocol = self._protocol_steps(d["clamp"]["protocol"])
         if d["clamp"]["enabled"]:
             self._engage(self._protocol[0][2] if self._protocol else d["clamp"]["command_mV"])
-        self._near = None   # the move pass's list of ions within the pumps' reach (see _advance)
+        self._near = None   # the move pass's list of ions within the transporters' reach (see _advance)
         self._hard = None   # its scratch: the moves that need the whole crossing rule
         self.threads = ThreadGovernor(numba.get_num_threads())   # 1 or all, whichever is faster now
         self.events: list[Event] = []
@@ -149,13 +154,16 @@ class Simulation:
     def step(self, k: int = 1) -> None:
         """Advance k time steps. Each step, in this order:
 
-        1. gate channels (two-state Markov, voltage-independent leak channels);
+        1. gate channels with V from the end of the previous step (leak channels' two-state
+           chains; each gated channel's gates, `membrane.gating`; the reversal potentials a gate
+           reads are recounted from the bulk every `gating.REFRESH_NS`);
         2. propose a Brownian move for every free particle;
         3. resolve the membrane: walls, open pores of the right species, Metropolis on the
            constant field using V from the end of the previous step; count transits;
-        4. pumps advance their cycle (conformational changes, then captures);
+        4. transporters advance their cycles at V after the moves (flips, letting go, binding:
+           `membrane.transporters`);
         5. count the inside charge: Q_in changes by exactly the charge induced by what moved
-           (Ramo–Shockley: z·Δw for an ion in the band, z for one a pump carries across);
+           (Ramo–Shockley: z·Δw for an ion in the band, z for one a transporter carries across);
         6. V = (Q_in + the clamp electrode's charge) / C (the only place V is computed:
            `membrane.voltage.voltage_mV`), or the command while a clamp holds it (`set_clamp`;
            a protocol from the config is followed here, step by step);
@@ -180,16 +188,18 @@ class Simulation:
         clamped = self.clamp_mV is not None
         # clamped, V does not move when an ion does: the field has no charging term
         fld = self.field._replace(mV_per_e=0.0) if clamped else self.field
-        params = StepParams(self.seed, float(self.capacitance_e_per_mV), fld, self.stirring, self.pumps.enabled,
+        tr = self.transporters
+        params = StepParams(self.seed, float(self.capacitance_e_per_mV), fld, self.stirring, tr.any_running,
                             clamped, float(self.clamp_mV) if clamped else 0.0, float(self.electrode_e))
-        pumps = self.pumps.arrays
-        reach = pumps.capture_r_nm if self.pumps.enabled and self.pumps.n > 0 else -1.0
+        reach = tr.reach_nm()
         if self._near is None or self._near.index.size != self.state.n:   # particles were added or removed
-            self._near = new_face_list(reach, binding_faces(N_SPECIES), self.state.n)
+            self._near = new_face_list(reach, binding_faces(tr.cycles, tr.present(), N_SPECIES), self.state.n)
             self._hard = np.zeros(-(-self.state.n // 8) * 8, dtype=np.uint8)   # whole words: read 8 at a time
-        near = self._near._replace(reach_nm=float(reach))
+        near = self._near._replace(reach_nm=float(reach),
+                                   faces=binding_faces(tr.cycles, tr.present(), N_SPECIES))
+        membrane = Membrane(self.channels.pores, self.channels.table, tr.arrays, tr.cycles)
         self.q_in = float(advance(k, self.step_count, self.q_in, self.state, self.kinds, self.band,
-                                  self.channels.pores, pumps, params, self.counters, near, self._hard))
+                                  membrane, params, self.counters, near, self._hard))
         self.step_count += k
         self._hold()
 
@@ -233,9 +243,20 @@ class Simulation:
         return self.counters.transits.charge.sum(axis=0)
 
     @property
+    def type_charge_carried_in(self) -> dict[str, float]:
+        """The same per channel type (e)."""
+        q = self.counters.transits.type_charge.sum(axis=0)
+        return {name: float(q[k]) for k, name in enumerate(self.channels.names())}
+
+    @property
     def pump_charge_in(self) -> float:
         """Cumulative induced inside charge the pumps carried in (e; negative: they move charge out)."""
-        return float(self.counters.pump_charge[0])
+        return self.transporters.charge_in("pump")
+
+    @property
+    def transporter_charge_in(self) -> float:
+        """Cumulative induced inside charge every transporter carried in (e)."""
+        return float(self.transporters.tallies.charge_in_e.sum())
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -261,11 +282,20 @@ class Simulation:
     @property
     def pump_totals(self) -> np.ndarray:
         """Cumulative pump cycles completed and ATP spent."""
-        return self.counters.pump_totals
+        return np.array([self.transporters.counter("pump_cycles"), self.transporters.counter("atp_spent")])
+
+    @property
+    def pumps(self) -> TransporterSet:
+        """The transporters (the Na⁺/K⁺ pumps among them)."""
+        return self.transporters
+
+    @property
+    def pump_count(self) -> int:
+        return self.transporters.count("pump")
 
     @property
     def pumps_on(self) -> bool:
-        return self.pumps.enabled
+        return self.transporters.running("pump")
 
     @property
     def field_on(self) -> bool:
@@ -298,37 +328,55 @@ class Simulation:
         counts = self.region_counts()
         c_in, c_out = self.concentrations_mM(counts)
         crossings = self.crossings
+        tr = self.transporters
         return Observation(self.step_count, self.time_ns, self.v_mV, counts, crossings[0], crossings[1], c_in, c_out,
-                           self.charge_carried_in,
-                           {"pump_cycles": int(self.pump_totals[0]), "atp_spent": int(self.pump_totals[1])},
-                           {"pump": self.pump_charge_in}, {}, {}, self.clamp_mV, self.electrode_e,
+                           self.charge_carried_in, {c: tr.counter(c) for c in COUNTERS},
+                           {t.name: tr.charge_in(t.name) for t in TRANSPORTERS}, self.channels.open_counts(),
+                           self.type_charge_carried_in, self.clamp_mV, self.electrode_e,
                            self.theory(c_in, c_out, donnan=False) if theory else {})
 
     def timeseries_columns(self):
         """The declared columns of this cell's time series (`simulation.core.observe`)."""
-        return timeseries_columns((), (_PUMP_COLUMNS,), THEORY_KEYS)
+        return timeseries_columns(self.channels.names(), TRANSPORTERS, THEORY_KEYS)
 
     @property
     def effective_permeability(self) -> dict[str, float]:
-        """Achieved permeability per ion, relative to K⁺ (config units), from the channels placed."""
-        return self.channels.effective_permeability()
+        """Achieved permeability per ion, relative to K⁺ (config units), from the channels placed:
+        its leak types as placed, its gated types with all their channels open."""
+        eff = self.channels.effective_permeability()
+        out = {ion: 0.0 for ion in PERMEANT_NAMES}
+        for t in self.channels.types:
+            out[t.ion] += eff[t.name]
+        return out
 
     def channel_counts(self) -> dict[str, int]:
+        """Channels per type."""
         return self.channels.counts()
 
     def theory(self, c_in: dict | None = None, c_out: dict | None = None, donnan: bool = True) -> dict[str, float]:
-        """Nernst per ion, GHK, Mullins–Noda and (unless `donnan` is false: it recounts every
-        particle) Donnan, from the present or the given concentrations."""
+        """Nernst per ion, GHK, Mullins–Noda, each reversible transporter's reversal potential and
+        (unless `donnan` is false: it recounts every particle) Donnan, from the present or the
+        given concentrations. With voltage-gated types GHK and Mullins–Noda are the zero-current
+        potentials with each gated type at its steady-state open probability
+        (`theory.gated_zero_current_mV`)."""
         if c_in is None:
             c_in, c_out = self.concentrations_mM()
         T = self.temperature_C
-        perm = {ion: p for ion, p in self.effective_permeability.items() if p > 0}
         out = {f"E_{ion}_mV": theory.nernst_mV(CHARGE[ion], c_in[ion], c_out[ion], T) for ion in PERMEANT_NAMES}
-        out["V_GHK_mV"] = theory.ghk_voltage_mV(perm, c_in, c_out, T) if perm else math.nan
-        out["V_MN_mV"] = theory.mullins_noda_mV(perm, c_in, c_out, T) if perm else math.nan
+        out["V_GHK_mV"], out["V_MN_mV"] = self.resting_theory_mV(c_in, c_out)
+        nernst = {ion: theory.nernst_mV(CHARGE[ion], c_in[ion], c_out[ion], T) for ion in SOLUTES}
+        for t in TRANSPORTERS:
+            if t.reversal_key:
+                out[t.reversal_key] = reversal_mV(t, nernst)
         if donnan:
             out["V_Donnan_mV"] = self.donnan_mV()
         return out
+
+    def resting_theory_mV(self, c_in: dict, c_out: dict) -> tuple[float, float]:
+        """(GHK, Mullins–Noda) at these concentrations, from the channels placed (gated types at
+        their steady-state open probability: `membrane.channels.resting_potentials`)."""
+        return resting_potentials(self.channels.types, self.channels.effective_permeability(), c_in, c_out,
+                                  self.temperature_C, PUMP_RATIO)
 
     def donnan_mV(self) -> float:
         """The Gibbs–Donnan potential this box would reach with the pumps stopped for good.
@@ -363,10 +411,19 @@ class Simulation:
 
     def set_pumps(self, enabled: bool) -> None:
         """Unblock (True) or block with ouabain (False). Blocking returns held ions to their side."""
-        changes = {"pump.enabled": bool(enabled)}
+        self.set_transporter("pump", enabled, "pump on" if enabled else "ouabain: pump blocked")
+
+    def set_transporter(self, name: str, enabled: bool, label: str | None = None) -> None:
+        """Unblock (True) or block (False) a transporter type ("pump", "ncx"): blocked, its agents
+        let what they hold go on the side they hold it on, and stop."""
+        if name not in (t.name for t in TRANSPORTERS):
+            raise ConfigError(f"live change: no transporter {name!r}; allowed: {', '.join(t.name for t in TRANSPORTERS)}")
+        changes = {f"{name}.enabled": bool(enabled)}
         new = self._check(changes)
-        if self.pumps.set_enabled(enabled, self.state, self.kinds.charge, self.band, self.seed, self.step_count):
-            self._apply(new, "pump on" if enabled else "ouabain: pump blocked", changes)
+        if self.transporters.set_running(name, enabled, self.state, self.kinds.charge, self.band, self.seed,
+                                         self.step_count):
+            self._near = None    # the ions it binds are no longer listed for it (or are again)
+            self._apply(new, label or f"{name} {'on' if enabled else 'blocked'}", changes)
 
     def _switch_field(self, attr: str, key: str, what: str, on: bool) -> None:
         """Set one of the pores' switches (`Field.on`, `Field.selective`) from config key `key`."""
@@ -384,25 +441,34 @@ class Simulation:
         """Selectivity off: every pore admits every permeant species."""
         self._switch_field("selective", "physics.selectivity", "selectivity", on)
 
-    def set_relative_permeability(self, ion: str, relative: float) -> float:
-        """Place as many `ion` channels as `relative` permeability needs (within free sites), adding
-        the channel type if the cell had none. Returns the relative permeability achieved."""
-        if ion not in PERMEANT_NAMES:
-            raise ConfigError(f"live change: no channel type {ion!r}; allowed: {', '.join(PERMEANT_NAMES)}")
-        changes = {f"channels.{ion}.relative_permeability": relative}
+    def _refresh_reversal(self) -> None:
+        """The reversal potentials gates read, recounted now (after a change of concentrations)."""
+        if self.channels.table.refresh_steps > 0:
+            gating.refresh_reversal(self.state, self.kinds.charge, self.band, self.channels.table, self.vt_mV)
+
+    def _channel_type(self, name: str) -> str:
+        if name not in self.channels.index:
+            raise ConfigError(f"live change: no channel type {name!r}; this cell's types: "
+                              f"{', '.join(self.channels.names())}")
+        return name
+
+    def set_relative_permeability(self, name: str, relative: float) -> float:
+        """Place as many channels of type `name` (K, Na, ... for the leak types, or a declared type)
+        as `relative` permeability needs (within free sites), adding the type if the cell had none
+        of its channels. Returns the relative permeability achieved (0 blocks the type: TTX, TEA)."""
+        self._channel_type(name)
+        changes = {f"channels.{name}.relative_permeability": relative}
         new = self._check(changes)
         achieved = self.channels.set_relative_permeability(
-            ion, new[f"channels.{ion}.relative_permeability"], self.state)
+            name, new[f"channels.{name}.relative_permeability"], self.state, self.v_mV, self.step_count)
         self.q_in = self.recount_inside_charge()   # ions in a removed pore were put back on their side
         self._hold()
-        self._apply(new, f"P_{ion} = {achieved:.3g}", changes)
+        self._apply(new, f"P_{name} = {achieved:.3g}", changes)
         return achieved
 
-    def scale_permeability(self, ion: str, factor: float) -> float:
-        """Multiply an ion's relative permeability (more or fewer channels of that type)."""
-        if ion not in PERMEANT_NAMES:
-            raise ConfigError(f"live change: no channel type {ion!r}; allowed: {', '.join(PERMEANT_NAMES)}")
-        return self.set_relative_permeability(ion, self.channels.relative[ion] * factor)
+    def scale_permeability(self, name: str, factor: float) -> float:
+        """Multiply a channel type's relative permeability (more or fewer channels of that type)."""
+        return self.set_relative_permeability(name, self.channels.relative[self._channel_type(name)] * factor)
 
     def set_outside_concentration(self, ion: str, mM: float) -> float:
         """Change an outside bulk concentration, keeping the outside neutral (`set_concentration`)."""
@@ -448,6 +514,7 @@ class Simulation:
             self._add(side, added)
         self.q_in = self.recount_inside_charge()
         self._hold()
+        self._refresh_reversal()
         reached = int((in_bulk(self.state.x) & (self.state.species == sp)).sum()) / per_mM
         self._apply(new, f"[{ion}]{'o' if side == 'outside' else 'i'} = {reached:.3g} mM", changes)
         return reached
@@ -471,7 +538,7 @@ class Simulation:
         s = self.state
         keep = np.ones(s.n, dtype=bool)
         keep[idx] = False
-        self.pumps.renumber(np.cumsum(keep) - 1)
+        self.transporters.renumber(np.cumsum(keep) - 1)
         self.state = ParticleState(s.x[keep], s.y[keep], s.species[keep], s.flags[keep], s.held_by[keep])
 
     # ---- invariants (tests and validate) ----------------------------------------------------
@@ -490,4 +557,4 @@ class Simulation:
         return species_totals(self.state)
 
     def pump_summary(self) -> dict[str, int]:
-        return self.pumps.phase_counts()
+        return self.transporters.phase_counts("pump")

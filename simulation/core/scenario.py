@@ -32,6 +32,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from membrane.transporters import TABLE as TRANSPORTERS
 from particles.species import PERMEANT_NAMES, SOLUTES
 from simulation.core.config import Config, ConfigError, load, preset_names
 
@@ -40,20 +41,34 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent.parent / "scenarios"
 # what a step's [step.set] may change, and the values allowed
 SWITCHES = ("pumps", "field", "selectivity", "fixed_anions")
 CELL_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
-HIGHLIGHTS = (tuple(f"channels.{i}" for i in PERMEANT_NAMES) + ("pumps", "fixed_anions", "scope", "inside", "outside")
-              + tuple(f"line.{k}" for k in ("E_K", "E_Na", "E_Cl", "E_Ca", "GHK", "GHK+pump", "Donnan")))
+# the theory lines: each ion's Nernst potential, each exchanger's reversal potential (E_NCX)
+E_LINES = tuple(f"E_{i}" for i in PERMEANT_NAMES) + tuple(t.reversal_key[:-3] for t in TRANSPORTERS if t.reversal_key)
+
+
+def highlights(config: Config) -> tuple[str, ...]:
+    """What a step may highlight: a channel type of its cell, the pumps, a region, the scope, a line."""
+    return (tuple(f"channels.{t.name}" for t in config.channel_types())
+            + ("pumps", "fixed_anions", "scope", "inside", "outside")
+            + tuple(f"line.{k}" for k in E_LINES + ("GHK", "GHK+pump", "Donnan")))
+
+
 FLAGS = ("pause", "fast", "history", "donnan", "collect")
 STEP_KEYS = ("title", "wait", "caption", "highlight", "follow", "set") + FLAGS
 TOP_KEYS = ("name", "description", "preset", "config", "set", "include", "step")
-# live values a caption may name: V, theory, concentrations, permeabilities, the clamp's command and
-# current (pA, outward +), and each ion's crossings per µs out and in (both since the step began)
-PLACEHOLDERS = (("V", "t", "E_K", "E_Na", "E_Cl", "E_Ca", "V_GHK", "V_MN", "V_Donnan", "pump_share", "step",
-                 "clamp", "I")
-                + tuple(f"{i}_{side}" for i in SOLUTES for side in ("in", "out"))
-                + tuple(f"P_{i}" for i in PERMEANT_NAMES)
-                + tuple(f"{i}_{way}" for i in PERMEANT_NAMES for way in ("efflux", "influx")))
+
+
+def placeholders(config: Config) -> tuple[str, ...]:
+    """The live values a caption may name in this cell: V, theory (every E_<ion>, E_NCX), the
+    concentrations, each channel type's permeability (P_<type>), the clamp's command and current
+    (pA, outward +), and each ion's crossings per µs out and in (both since the step began)."""
+    return (("V", "t") + E_LINES + ("V_GHK", "V_MN", "V_Donnan", "pump_share", "step", "clamp", "I")
+            + tuple(f"{i}_{side}" for i in SOLUTES for side in ("in", "out"))
+            + tuple(f"P_{t.name}" for t in config.channel_types())
+            + tuple(f"{i}_{way}" for i in PERMEANT_NAMES for way in ("efflux", "influx")))
+
+
 # a clamp's command: mV, or a theory line and an offset ("E_K", "E_K+20", "V_GHK-10"); false releases
-CLAMP_TARGET = re.compile(r"^(E_K|E_Na|E_Cl|E_Ca|V_GHK)\s*(?:([+-])\s*(\d+(?:\.\d+)?))?$")
+CLAMP_TARGET = re.compile(r"^(" + "|".join(E_LINES + ("V_GHK",)) + r")\s*(?:([+-])\s*(\d+(?:\.\d+)?))?$")
 
 
 @dataclass(frozen=True)
@@ -173,10 +188,10 @@ def _step(raw: dict, k: int, where: str, config: Config, part: str) -> Step:
     if isinstance(wait, (int, float)) and not (math.isfinite(wait) and 0 <= wait <= 1e6):
         raise ConfigError(f"{at}: wait must be between 0 and 1e6 ns of model time, got {wait!r}")
     caption = _text(raw.get("caption", ""), at, "caption")
-    check_caption(caption, at)
+    check_caption(caption, at, config)
     highlight = raw.get("highlight")
-    if highlight is not None and highlight not in HIGHLIGHTS:
-        raise ConfigError(f"{at}: highlight: unknown {highlight!r}; allowed: {', '.join(HIGHLIGHTS)}")
+    if highlight is not None and highlight not in highlights(config):
+        raise ConfigError(f"{at}: highlight: unknown {highlight!r}; allowed: {', '.join(highlights(config))}")
     follow = raw.get("follow")
     if follow is not None and follow not in PERMEANT_NAMES:
         raise ConfigError(f"{at}: follow: {follow!r} is not an ion that crosses; allowed: {', '.join(PERMEANT_NAMES)}")
@@ -192,16 +207,17 @@ def _step(raw: dict, k: int, where: str, config: Config, part: str) -> Step:
                 changes, part=part, **flags)
 
 
-def check_caption(caption: str, at: str) -> None:
+def check_caption(caption: str, at: str, config: Config) -> None:
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(caption) if f is not None]
     except ValueError as e:
         raise ConfigError(f"{at}: caption: {e} (write {{{{ and }}}} for a literal brace)") from None
+    allowed = placeholders(config)
     for f in fields:
         name = re.split(r"[:!]", f, maxsplit=1)[0]
-        if name not in PLACEHOLDERS:
+        if name not in allowed:
             raise ConfigError(f"{at}: caption: unknown placeholder {{{name}}}; allowed: "
-                              + ", ".join("{" + p + "}" for p in PLACEHOLDERS[:11]) + ", {K_out}, {P_Na}, ...")
+                              + ", ".join("{" + p + "}" for p in allowed[:11]) + ", {K_out}, {P_Na}, ...")
 
 
 def check_changes(changes, at: str, config: Config) -> dict:
@@ -222,9 +238,10 @@ def check_changes(changes, at: str, config: Config) -> dict:
             v = float(v)
         elif key.startswith(("inside.", "outside.")) or key.startswith("channels."):
             side, _, ion = key.partition(".")
-            allowed = SOLUTES if side != "channels" else PERMEANT_NAMES
+            allowed = SOLUTES if side != "channels" else tuple(t.name for t in config.channel_types())
             if ion not in allowed:
-                raise ConfigError(f"{here}: unknown ion {ion!r}; allowed: {', '.join(allowed)}")
+                what = "ion" if side != "channels" else "channel type"
+                raise ConfigError(f"{here}: unknown {what} {ion!r}; allowed: {', '.join(allowed)}")
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ConfigError(f"{here} must be a number >= 0, got {v!r}")
             full = key if side != "channels" else f"channels.{ion}.relative_permeability"
@@ -235,7 +252,7 @@ def check_changes(changes, at: str, config: Config) -> dict:
             v = float(v)
         else:
             raise ConfigError(f"{here}: unknown change; allowed: {', '.join(SWITCHES)}, clamp, cell, inside.ION, "
-                              f"outside.ION, channels.ION")
+                              f"outside.ION, channels.TYPE")
         out[key] = v
     return out
 
@@ -249,7 +266,7 @@ def _check_clamp(v, here: str, config: Config):
                           f"(\"E_K\", \"E_K+20\", \"V_GHK-10\"), got {v!r}")
     if isinstance(v, str):
         if not CLAMP_TARGET.match(v.strip()):
-            raise ConfigError(f"{here}: {v!r} is not E_K, E_Na, E_Cl, E_Ca or V_GHK with an optional + or - offset "
+            raise ConfigError(f"{here}: {v!r} is not {', '.join(E_LINES)} or V_GHK with an optional + or - offset "
                               f"in mV (\"E_K+20\")")
         return v.strip()
     try:

@@ -19,9 +19,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from membrane import theory  # noqa: E402
+from membrane.channels import resting_potentials  # noqa: E402
 from particles.species import CHARGE, NAMES, PERMEANT_NAMES, SOLUTES, SYMBOL  # noqa: E402
 from simulation.core.config import Config  # noqa: E402
-from simulation.palette import PUMP_COLOUR as _PUMP_RGB, SPECIES_COLOUR, theory_line  # noqa: E402
+from simulation.palette import PUMP_COLOUR as _PUMP_RGB, SPECIES_COLOUR, theory_line, transporter_colour  # noqa: E402
 from simulation.headless.recorders import replacing  # noqa: E402
 
 
@@ -129,20 +130,19 @@ def _fit_title(text: str, width: int = 60) -> str:
 
 def _k_out_theory(ax, k_values, base: Config) -> None:
     from simulation.core.config import channel_plan
+    from simulation.core.model import PUMP_RATIO
     d = base.data
-    perm = {i: p for i, p in channel_plan(d).effective_permeability.items() if p > 0}
+    perm = channel_plan(d).effective_permeability
+    types = base.channel_types()
     k = np.logspace(math.log10(min(k_values) / 1.5), math.log10(max(k_values) * 1.5), 200)
     c_in = dict(d["inside"])
     T = d["physics"]["temperature_C"]
-
-    def c_out(kk):
-        return dict(d["outside"], K=kk)
+    curves = [resting_potentials(types, perm, c_in, dict(d["outside"], K=kk), T, PUMP_RATIO) for kk in k]
     ax.plot(k, [theory.nernst_mV(CHARGE["K"], c_in["K"], kk, T) for kk in k], "--", color=ION_COLOURS["K"],
             label="Nernst E_K")
-    ax.plot(k, [theory.ghk_voltage_mV(perm, c_in, c_out(kk), T) for kk in k], "-", color=GHK_COLOUR, label="GHK")
+    ax.plot(k, [c[0] for c in curves], "-", color=GHK_COLOUR, label="GHK")
     if d["pump"]["enabled"] and d["pump"]["count"] > 0:
-        ax.plot(k, [theory.mullins_noda_mV(perm, c_in, c_out(kk), T) for kk in k], "-", color=MN_COLOUR,
-                label="Mullins–Noda (pump 3:2)")
+        ax.plot(k, [c[1] for c in curves], "-", color=MN_COLOUR, label="Mullins–Noda (pump 3:2)")
     slope = theory.thermal_voltage_mV(T) * math.log(10)
     ax.text(0.02, 0.96, f"Nernst slope {slope:.1f} mV per decade", transform=ax.transAxes, va="top", fontsize=8)
 
@@ -161,12 +161,13 @@ def run_figure(run_dir: str | Path) -> list[Path]:
         fig, (a1, a3, a2) = plt.subplots(3, 1, figsize=(8, 9.5), sharex=True, height_ratios=(1.2, 1, 1))
     else:
         fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
-    channels = summary.get("channels", {})
-    for col, colour, label in ([(f"E_{i}_mV", ION_COLOURS[i], f"E_{ION_WORDS[i]}") for i in PERMEANT_NAMES
-                                if channels.get(i, 1) > 0]
-                               + [("V_GHK_mV", GHK_COLOUR, "GHK")]):
-        a1.plot(t_us, ts[col], "--", color=colour, lw=1.2, label=label, zorder=2)
     cfg = summary["config"]
+    ions = _ions_with_channels(summary)
+    lines = [(f"E_{i}_mV", ION_COLOURS[i], f"E_{ION_WORDS[i]}") for i in PERMEANT_NAMES if i in ions]
+    lines += [(key, _colour(theory_line(key)[0]), theory_line(key)[1]) for key, t in _exchangers(summary)
+              if key in names]
+    for col, colour, label in lines + [("V_GHK_mV", GHK_COLOUR, "GHK")]:
+        a1.plot(t_us, ts[col], "--", color=colour, lw=1.2, label=label, zorder=2)
     if cfg["pump"]["enabled"] and cfg["pump"]["count"] > 0 and summary.get("window"):
         mn = summary["theory"].get("V_MN_mV")
         if mn is not None and math.isfinite(mn):
@@ -219,6 +220,20 @@ def run_figure(run_dir: str | Path) -> list[Path]:
     return _save(fig, run_dir, "run")
 
 
+def _ions_with_channels(summary: dict) -> set[str]:
+    """The ions some channel type of the run passes (a summary from before channel types: by name)."""
+    placed = summary.get("channels_placed") or {}
+    return {p.get("ion", name) for name, p in placed.items() if p.get("channels", 0) > 0}
+
+
+def _exchangers(summary: dict) -> list:
+    """(reversal column, type) of each transporter with a reversal potential that the run had."""
+    from membrane.transporters import TABLE
+    cfg = summary["config"]
+    return [(t.reversal_key, t) for t in TABLE if t.reversal_key and isinstance(cfg, dict)
+            and isinstance(cfg.get(t.name), dict) and cfg[t.name].get("count", 0) > 0]
+
+
 def _currents_panel(ax, ts, t_us, summary: dict) -> None:
     """Each ion's, the pumps' and the total current (pA, outward positive), as running means of
     the currents between samples (a 25th of the run: they are noisier than V), where the clamp
@@ -226,17 +241,24 @@ def _currents_panel(ax, ts, t_us, summary: dict) -> None:
     k = max(1, ts.size // 25)
     held = np.isfinite(ts["clamp_mV"])
     ax.axhline(0.0, color="0.3", lw=0.8)
-    names = [(f"I_{ion}_pA", ION_COLOURS[ion], ION_WORDS[ion]) for ion in PERMEANT_NAMES
-             if (summary.get("channels") or {}).get(ion, 0) > 0]
+    ions = _ions_with_channels(summary)
+    names = [(f"I_{ion}_pA", ION_COLOURS[ion], ION_WORDS[ion]) for ion in PERMEANT_NAMES if ion in ions]
+    # a declared channel type's own current beside its ion's (a dotted line in the ion's colour)
+    names += [(f"I_ch_{name}_pA", ION_COLOURS[p["ion"]], name)
+              for name, p in (summary.get("channels_placed") or {}).items()
+              if p.get("ion", name) != name and p.get("channels", 0) > 0 and f"I_ch_{name}_pA" in ts.dtype.names]
     pumps = summary.get("pumps", 0) and summary["config"]["pump"]["enabled"]
-    names += [("I_pump_pA", PUMP_COLOUR, "pumps")] * bool(pumps) + [("I_total_pA", (0, 0, 0), "total")]
+    names += [("I_pump_pA", PUMP_COLOUR, "pumps")] * bool(pumps)
+    names += [(f"I_{t.name}_pA", _colour(transporter_colour(t.name)), t.label) for _, t in _exchangers(summary)]
+    names += [("I_total_pA", (0, 0, 0), "total")]
     for col, colour, label in names:
         x = np.where(held, ts[col], np.nan)
         x = np.nan_to_num(x)                     # the first row has no current yet
         c = np.cumsum(np.insert(x, 0, 0.0))
         mean = (c[k:] - c[:-k]) / k
         mean[~held[k - 1:]] = np.nan
-        ax.plot(t_us[k - 1:], mean, color=colour, lw=1.8 if label == "total" else 1.2, label=label)
+        ax.plot(t_us[k - 1:], mean, color=colour, lw=1.8 if label == "total" else 1.2, label=label,
+                ls=":" if col.startswith("I_ch_") else "-")
     ax.set_ylabel("clamp current (pA, out +)")
     ax.legend(fontsize=8, ncol=len(names))
 

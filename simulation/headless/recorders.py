@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from membrane import theory
+from membrane.transporters import TABLE as TRANSPORTERS
 from particles.species import CHARGE, NAMES, PERMEANT_NAMES
 from simulation.core.observe import PA_PER_E_PER_US, column_names
 from simulation.core.statistics import (MAX_TRANSIENT_SHARE, MIN_EFFECTIVE_SAMPLES, detect_equilibration, drift,
@@ -177,6 +178,16 @@ def _permeability_sem(samples: dict, sel: np.ndarray, per_sample: dict, dens_in:
     return permeability_ratio_sem(counts, denominators)
 
 
+def _window_permeability(sim, samples: dict, sel: np.ndarray) -> dict[str, float]:
+    """Per ion, relative to K⁺: its leak types as placed, and each voltage-gated type's
+    permeability all open times the share of its channels open on average over the window."""
+    out = sim.channels.leak_permeability()
+    counts = sim.channel_counts()
+    for t, p in sim.channels.gated():
+        out[t.ion] += p * float(np.mean(samples[f"ch_{t.name}_open"][sel])) / counts[t.name]
+    return out
+
+
 def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | None = None) -> dict:
     """Window means, honest SEM, theory at the window's mean concentrations, measured fluxes."""
     steps = samples["step"]
@@ -220,6 +231,11 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
     pump_current_per_ns = pump_rate * 1e-3
     p_abs = {ion: p for ion, p in p_meas.items() if math.isfinite(p) and p > 0}
     pump_i = pump_current_per_ns if sim.pumps_on else 0.0
+    # the other transporters' outward current over the window (e/ns), from the charge they carried
+    for t in TRANSPORTERS[1:]:
+        q = samples[f"{t.name}_charge_in_e"][sel]
+        if span_ns > 0 and q.size:
+            pump_i += -(float(q[-1]) - float(q[0])) / span_ns
     v_zero = theory.zero_current_mV(p_abs, dens_in, dens_out, sim.temperature_C, pump_i) if p_abs else math.nan
     # its uncertainty: the transit and cycle counts are Poisson; resample them and recompute
     zero_sem = math.nan
@@ -244,7 +260,7 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
         "effective_samples": n_eff,
         "concentrations_mM": {"in": c_in, "out": c_out},
         "theory": th,
-        "effective_permeability": sim.effective_permeability,
+        "effective_permeability": _window_permeability(sim, samples, sel),
         "measured_permeability": p_rel,
         "measured_permeability_sem": p_sem,
         "measured_permeability_abs_nm2_per_ns": p_abs,
@@ -256,11 +272,13 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
         "clamp": clamp_summary(samples, sel),
         "channels": sim.channel_counts(),
         "channels_placed": sim.channels.placed(),
+        "channels_open_mean": {name: float(np.mean(samples[f"ch_{name}_open"][sel]))
+                               for name, n in sim.channel_counts().items() if n > 0},
         "fillers_placed": {side: {ion: {"particles": n, "mM": n * (k_in if side == "inside" else k_out)}
                                   for ion, n in counts.items() if n > 0}
                            for side, counts in sim.fillers.items()},
         "channels_per_unit_permeability_used": sim.channels_per_unit,
-        "pumps": sim.pumps.n,
+        "pumps": sim.pump_count,
         "mM_per_particle": {"in": k_in, "out": k_out},  # converts the file's counts to mM
         "mM_per_density": sim.mM_per_density,           # mM per particle/nm² (2D concentrations)
         "window_span_ns": span_ns,
