@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_phases.py [--particles N] [--steps K] [--preset NAME] [--set KEY=VALUE]
 
 Times each phase of `Simulation.step` on its own, over the same K steps of the default preset
-(gating, moves and crossing, pumps, voltage, recording at the default stride of a headless run),
+(gating, moves and crossing, transporters, voltage, recording at the default stride of a headless run),
 then the whole step as the model runs it (one compiled loop), then a bare Numba kernel over the
 same particles: the same counter-based hash, uniform steps, reflecting walls and a membrane that
 is a wall except at its pores, and nothing else (no field, no stirring, no transit counting, no
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from membrane.channels import gate_channels  # noqa: E402
 from membrane.crossing import move_particles  # noqa: E402
-from membrane.pump import advance_pumps  # noqa: E402
+from membrane.transporters import advance_transporters  # noqa: E402
 from membrane.voltage import voltage_mV  # noqa: E402
 from particles.diffusion import propose_step  # noqa: E402
 from particles.rng import STREAM_MOVE, step_key  # noqa: E402
@@ -54,11 +54,12 @@ def bare_membrane(x, y, species, step_a, width, height, x_left, x_right, pore_ev
 
 def phases(sim: Simulation, steps: int) -> dict[str, float]:
     """Seconds per step of each phase, run phase by phase over `steps` steps."""
-    st, k, band, pores, pumps = sim.state, sim.kinds, sim.band, sim.channels.pores, sim.pumps.arrays
+    st, k, band, pores, table = sim.state, sim.kinds, sim.band, sim.channels.pores, sim.channels.table
+    tr = sim.transporters
     sim.compile()
     near = sim._near
     tally = sim.counters.transits
-    out = dict.fromkeys(("gating", "moves and crossing", "pumps", "voltage", "recording"), 0.0)
+    out = dict.fromkeys(("gating", "moves and crossing", "transporters", "voltage", "recording"), 0.0)
     q = sim.q_in
     rec = TimeseriesRecorder(sim, None, 1)
     rec.sample()   # compiled (or loaded) before the clock starts
@@ -66,19 +67,20 @@ def phases(sim: Simulation, steps: int) -> dict[str, float]:
     for t in range(steps):
         s = sim.step_count + t
         t0 = time.perf_counter()
-        gate_channels(pores, sim.seed, s)
-        t1 = time.perf_counter()
         v = voltage_mV(q, sim.capacitance_e_per_mV)
+        t1 = time.perf_counter()
+        gate_channels(pores, table, v, sim.seed, s)
         t2 = time.perf_counter()
         dq = move_particles(st, k, band, pores, sim.field, sim.stirring, v, sim.seed, s, tally, near, sim._hard)
         t3 = time.perf_counter()
-        dqp, _, _ = advance_pumps(st, k.charge, band, pumps, sim.seed, s, tally, near)
+        dqp = advance_transporters(st, k.charge, band, tr.arrays, tr.cycles, sim.field,
+                                   voltage_mV(q + dq, sim.capacitance_e_per_mV), sim.seed, s, tally, near, tr.tallies)
         t4 = time.perf_counter()
         q += dq + dqp
-        out["gating"] += t1 - t0
-        out["voltage"] += t2 - t1
+        out["voltage"] += t1 - t0
+        out["gating"] += t2 - t1
         out["moves and crossing"] += t3 - t2
-        out["pumps"] += t4 - t3
+        out["transporters"] += t4 - t3
         if t % every == 0:
             t5 = time.perf_counter()
             rec.sample()

@@ -458,16 +458,28 @@ def advance_transporters(particles, charge, band, agents, cycles, field, v_mV, s
     if not binding:
         return dq
     n = x.size
+    reach = near.reach_nm
+    x_left, x_right = band.x_left_nm, band.x_right_nm
     for b in range(N_BLOCKS):        # block by block, in the order the move pass listed them
         start = b * n // N_BLOCKS
         for j in range(near.count[b]):
             i = near.index[start + j]
             xi = x[i]
-            if band.x_left_nm <= xi <= band.x_right_nm or flags[i] & HELD:
-                continue
-            inner = xi < band.x_left_nm
-            fbit = INNER_FACE if inner else OUTER_FACE
             s = species[i]
+            # within reach of a face its species is bound at (the list holds those that may be)
+            if xi < x_left:
+                if xi < x_left - reach or (near.faces[s] & INNER_FACE) == 0:
+                    continue
+                inner = True
+            elif xi > x_right:
+                if xi > x_right + reach or (near.faces[s] & OUTER_FACE) == 0:
+                    continue
+                inner = False
+            else:
+                continue
+            if flags[i] & HELD:
+                continue
+            fbit = INNER_FACE if inner else OUTER_FACE
             yi = y[i]
             # agents are sorted by y and further apart than 2 r: only the neighbours can be in reach
             lo = 0
@@ -489,7 +501,7 @@ def advance_transporters(particles, charge, band, agents, cycles, field, v_mV, s
                         row = k
                 if row < 0 or not cycles.running[t]:
                     continue
-                face_x = band.x_left_nm if inner else band.x_right_nm
+                face_x = x_left if inner else x_right
                 dx = xi - face_x
                 dy = yi - agents.y_nm[a]
                 r = cycles.capture_r_nm[t]

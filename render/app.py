@@ -16,7 +16,7 @@ from collections import deque
 import numpy as np
 import pygame
 
-from membrane.transporters import TABLE as TRANSPORTERS
+from membrane.transporters import COUNTERS, TABLE as TRANSPORTERS
 from particles.species import LABEL, NAMES, PERMEANT_NAMES, TABLE
 from particles.state import HELD
 from render import style
@@ -522,7 +522,8 @@ class App:
         for e in sim.events[self._events_seen:]:
             self.scope.mark(e.time_ns, e.label)
         self._events_seen = len(sim.events)
-        self._rate_log.append((sim.time_ns, np.array(sim.crossings), int(sim.pump_totals[1])))
+        self._rate_log.append((sim.time_ns, np.array(sim.crossings), int(sim.pump_totals[1]),
+                               sim.transporters.tallies.counts.copy()))
         while len(self._rate_log) > 2 and self._rate_log[1][0] <= sim.time_ns - RATE_WINDOW_NS:
             self._rate_log.popleft()
         if self.tracked is not None and self.tracked < sim.state.n:
@@ -601,13 +602,31 @@ class App:
 
     # ---- drawing ----------------------------------------------------------------------------
 
+    def _transporter_lines(self) -> list[tuple]:
+        """(label, agents, running, first counter per µs, counter name) of every transporter type
+        but the pump (its line is the panel's own) that this cell has."""
+        sim = self.sim
+        out = []
+        span = 0.0
+        if len(self._rate_log) >= 2:
+            (t0, _, _, k0), (t1, _, _, k1) = self._rate_log[0], self._rate_log[-1]
+            span = (t1 - t0) * 1e-3
+        for t in TRANSPORTERS[1:]:
+            n = sim.transporters.count(t.name)
+            if n == 0:
+                continue
+            c = COUNTERS.index(t.counters[0])
+            rate = (k1[c] - k0[c]) / span if span > 0 else 0.0
+            out.append((t.label, n, sim.transporters.running(t.name), rate, t.counters[0]))
+        return out
+
     def _rates(self) -> tuple[dict, float, float]:
         """Crossings per µs per ion (out, in) of the channel types present, ATP per µs, and the
         model time they were counted over (up to RATE_WINDOW_NS)."""
         if len(self._rate_log) < 2:
             return {}, 0.0, 0.0
-        t0, c0, a0 = self._rate_log[0]
-        t1, c1, a1 = self._rate_log[-1]
+        t0, c0, a0, _ = self._rate_log[0]
+        t1, c1, a1, _ = self._rate_log[-1]
         span_ns = t1 - t0
         if span_ns <= 0:
             return {}, 0.0, 0.0
@@ -658,9 +677,11 @@ class App:
             notes.append("Y+ : impermeant cations that keep a side neutral")
         draw_readouts(surf, self.readout_rect, f, self.text, th, {
             "c_in": c_in, "c_out": c_out, "rates": rates, "rate_window_ns": window,
+            # relative to the K+ leak's unit: shown for every type but a K+ leak that is that unit
             "permeability": {name: (asked[name], placed[name]) for name in sim.channels.names()
-                             if placed[name] > 0 and name != "K"},
+                             if placed[name] > 0 and not (name == "K" and abs(placed[name] - 1.0) < 1e-9)},
             "channels": {name: (n_open[name], n) for name, n in sim.channel_counts().items() if n > 0},
+            "transporters": self._transporter_lines(),
             "pump": {"count": sim.pump_count, "cycles": int(sim.pump_totals[0]), "atp": int(sim.pump_totals[1]),
                      "atp_per_us": atp_rate, "enabled": sim.pumps_on, "ouabain": self.ouabain_given},
             "notes": notes,

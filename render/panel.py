@@ -118,6 +118,9 @@ def _status_lines(info: dict, th: style.Theme) -> list[tuple[str, tuple]]:
                     th.legible(style.YELLOW)))
     else:
         out.append((f"{pump['count']} Na/K pumps, switched off in this cell (O: switch on)", th.text))
+    for label, n, running, rate, counter in info.get("transporters", ()):
+        state = f"{rate:+.0f} {counter.replace('_', ' ')} per µs" if running else "BLOCKED"
+        out.append((f"{n} {label}s: {state}", th.text if running else th.legible(style.YELLOW)))
     for note in info.get("notes", ()):
         out.append((note, th.text_dim))
     if th.show_debug:

@@ -101,7 +101,8 @@ def test_a_membrane_of_transporters_alone_needs_no_channels():
 
 @pytest.mark.physics
 def test_an_exchanger_only_membrane_settles_at_three_e_na_minus_two_e_ca():
-    checks = validate.check_exchanger(seed=5, steps=150_000)
+    """One saline here (validate runs a second, some 25 mV away): E_NCX is −18 mV, so V must move
+    there from 0 by the exchangers' cycles alone."""
+    checks = validate.check_exchanger(seed=5, steps=80_000, salines=validate.EXCHANGER_SALINES[:1])
     assert all(c.passed for c in checks), "\n" + validate.format_table(checks)
-    # the two salines' E_NCX (at their window's concentrations) are far apart: V follows it there
-    assert checks[1].expected - checks[0].expected > 20.0
+    assert checks[0].expected < -10.0

@@ -171,3 +171,12 @@ def test_leak_gates_are_drawn_as_before_and_gated_ones_do_not_touch_them():
             u = unit(np.uint64(draw(key, j)))
             want = (0 if u < 0.3 else 1) if before[j] else (1 if u < 0.4 else 0)
             assert pores.is_open[j] == want
+
+
+@pytest.mark.physics
+def test_a_closed_gated_channel_keeps_detailed_balance_as_a_closed_leak_pore_does():
+    """K⁺-only membranes of Kir or Hodgkin–Huxley K⁺ channels, clamped at E_K (so the gates see a
+    fixed V): whatever their gates do, no net current flows."""
+    from simulation.checks import validate
+    checks = validate.check_gated(seed=6, steps=60_000, free=False)
+    assert len(checks) == 2 and all(c.passed for c in checks), "\n" + validate.format_table(checks)
