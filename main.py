@@ -478,8 +478,11 @@ def cmd_run(args) -> int:
     v, sem = summary["V_mean_mV"], summary["V_sem_mV"]
     th = summary.get("theory") or {}
     line = f"V = {v:.2f} ± {sem:.2f} mV" if v is not None and sem is not None else "V = n/a"
-    extras = ", ".join(f"{k[:-3]} {th[k]:.1f}" for k in ("E_K_mV", "V_GHK_mV", "V_MN_mV")
-                       if th.get(k) is not None)
+    from membrane.transporters import TABLE as TRANSPORTERS
+    shown = ["E_K_mV", "V_GHK_mV", "V_MN_mV"]
+    shown += [t.reversal_key for t in TRANSPORTERS if t.reversal_key and summary["config"][t.name]["count"] > 0]
+    extras = ", ".join(f"{k[:-3]} {th[k]:.1f}" for k in shown
+                       if th.get(k) is not None and math.isfinite(th[k]))
     rate = summary["particle_steps_per_s"]
     clamp = summary.get("clamp") or {}
     if clamp.get("command_mV") is not None:

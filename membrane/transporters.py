@@ -40,7 +40,7 @@ from numba import njit
 
 from membrane.crossing import EFFLUX, INFLUX, INNER_FACE, N_BLOCKS, OUTER_FACE
 from particles.rng import STREAM_BIND, STREAM_PUMP, STREAM_RELEASE, draw, hi_symmetric, step_key, unit
-from particles.species import CHARGE, LABEL, NAMES, Species
+from particles.species import CHARGE, LABEL, NAMES, SYMBOL, Species
 from particles.state import FAR_IN, FAR_OUT, HELD
 
 INSIDE, OUTSIDE = "inside", "outside"
@@ -96,6 +96,14 @@ class TransporterType:
     @property
     def capacity(self) -> int:
         return max((b.capacity for s in self.states for b in s.binds), default=0)
+
+    @property
+    def symbol(self) -> str:
+        """Its label with the species' Unicode symbols (for figures): "Na⁺/Ca²⁺ exchanger"."""
+        out = self.label
+        for ion in sorted(self.stoichiometry, key=len, reverse=True):
+            out = out.replace(LABEL[ion], SYMBOL[ion])
+        return out
 
     def cycle_words(self) -> str:
         """What one forward cycle carries, in words: "3 Na+ out, 2 K+ in, one ATP"."""

@@ -1,14 +1,15 @@
 """Channel types apart from ions: [channels.K] is still the K⁺ leak, other names declare a type with
 `ion` and `gating`; pores carry their type; counts, open channels and currents are per type where
 they are about a type and per ion where they are about an ion (a cell may hold two K⁺ types); a
-type is blocked and restored live; a config with declared types round-trips through TOML."""
+type is blocked and restored live (a resolved config with declared types round-trips through TOML:
+tests/test_config.py)."""
 import csv
 import json
 
 import numpy as np
 import pytest
 
-from simulation.core.config import ConfigError, load, to_toml
+from simulation.core.config import ConfigError, load
 from simulation.core.model import Simulation
 
 from tests.cells import TINY
@@ -25,13 +26,6 @@ def test_leak_types_read_as_before_and_a_declared_type_takes_its_models_keys():
     names = [t.name for t in cfg.channel_types()]
     assert names == ["K", "Na", "Cl", "Ca", "Kir"]      # leak types in the species table's order, then declared
     assert cfg.permeant == ("K", "Na", "Cl")
-
-
-def test_a_resolved_config_with_declared_types_round_trips(tmp_path):
-    cfg = load("purkinje")
-    f = tmp_path / "resolved.toml"
-    f.write_text(to_toml(cfg.data))
-    assert load(config_file=f).data == cfg.data
 
 
 @pytest.mark.parametrize("bad, words", [
@@ -119,3 +113,15 @@ def test_the_reversal_potential_a_gate_reads_is_recounted_at_fixed_steps():
         b.step(k)
     assert np.array_equal(a.state.x, b.state.x) and np.array_equal(a.channels.pores.gates, b.channels.pores.gates)
     assert a.channels.table.e_mV[0] == b.channels.table.e_mV[0] != 0.0
+
+
+def test_a_scenario_names_any_type_of_its_cell(tmp_path):
+    from simulation.core.scenario import load_scenario
+    f = tmp_path / "kir.toml"
+    f.write_text('name = "Kir"\npreset = "purkinje"\n[[step]]\ncaption = "P_Kir = {P_Kir}, E_K = {E_K}"\n'
+                 'highlight = "channels.Kir"\nset = { "channels.Kir" = 0.5 }\n')
+    sc = load_scenario(str(f))
+    assert sc.steps[0].highlight == "channels.Kir" and sc.steps[0].changes == {"channels.Kir": 0.5}
+    f.write_text('name = "Kir"\npreset = "mammalian"\n[[step]]\ncaption = "P_Kir = {P_Kir}"\n')
+    with pytest.raises(ConfigError, match="unknown placeholder {P_Kir}"):
+        load_scenario(str(f))

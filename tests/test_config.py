@@ -53,8 +53,9 @@ def test_zero_permeability_means_no_crossing():
     assert load(overrides=["channels.Na.relative_permeability=0"]).permeant == ("K", "Cl")
 
 
-def test_resolved_config_round_trips_through_toml(tmp_path):
-    cfg = load("squid")
+@pytest.mark.parametrize("preset", ["squid", "purkinje"])   # purkinje: a declared channel type
+def test_resolved_config_round_trips_through_toml(tmp_path, preset):
+    cfg = load(preset)
     f = tmp_path / "resolved.toml"
     f.write_text(to_toml(cfg.data))
     assert load(config_file=f).data == cfg.data

@@ -106,3 +106,17 @@ def test_an_exchanger_only_membrane_settles_at_three_e_na_minus_two_e_ca():
     checks = validate.check_exchanger(seed=5, steps=80_000, salines=validate.EXCHANGER_SALINES[:1])
     assert all(c.passed for c in checks), "\n" + validate.format_table(checks)
     assert checks[0].expected < -10.0
+
+
+def test_an_empty_channels_table_in_a_file_leaves_the_transporters_to_carry_the_ions(tmp_path):
+    f = tmp_path / "ncx.toml"
+    f.write_text("\n".join(["[pump]", "count = 0", "[ncx]", "count = 20", "max_turnover_per_us = 200",
+                            "capture_radius_nm = 1.5", "[inside]", "Na = 60.0", "Ca = 5.0", "[outside]", "Na = 100.0",
+                            "Ca = 50.0", "[channels]"]) + "\n")
+    cfg = load(config_file=f, overrides=TINY)
+    assert cfg["channels"] == {} and cfg.permeant == ()
+    sim = Simulation(cfg, seed=35)
+    sim.step(2000)
+    assert sim.channels.pores.y0.size == 0 and sim.transporters.count("ncx") == 20
+    assert sim.q_in == pytest.approx(sim.recount_inside_charge(), abs=1e-6)
+    assert np.isnan(sim.theory()["V_GHK_mV"]) and np.isfinite(sim.theory()["E_NCX_mV"])

@@ -167,7 +167,8 @@ def run_figure(run_dir: str | Path) -> list[Path]:
     lines += [(key, _colour(theory_line(key)[0]), theory_line(key)[1]) for key, t in _exchangers(summary)
               if key in names]
     for col, colour, label in lines + [("V_GHK_mV", GHK_COLOUR, "GHK")]:
-        a1.plot(t_us, ts[col], "--", color=colour, lw=1.2, label=label, zorder=2)
+        if np.any(np.isfinite(ts[col])):      # (no GHK without channels)
+            a1.plot(t_us, ts[col], "--", color=colour, lw=1.2, label=label, zorder=2)
     if cfg["pump"]["enabled"] and cfg["pump"]["count"] > 0 and summary.get("window"):
         mn = summary["theory"].get("V_MN_mV")
         if mn is not None and math.isfinite(mn):
@@ -249,7 +250,7 @@ def _currents_panel(ax, ts, t_us, summary: dict) -> None:
               if p.get("ion", name) != name and p.get("channels", 0) > 0 and f"I_ch_{name}_pA" in ts.dtype.names]
     pumps = summary.get("pumps", 0) and summary["config"]["pump"]["enabled"]
     names += [("I_pump_pA", PUMP_COLOUR, "pumps")] * bool(pumps)
-    names += [(f"I_{t.name}_pA", _colour(transporter_colour(t.name)), t.label) for _, t in _exchangers(summary)]
+    names += [(f"I_{t.name}_pA", _colour(transporter_colour(t.name)), t.symbol) for _, t in _exchangers(summary)]
     names += [("I_total_pA", (0, 0, 0), "total")]
     for col, colour, label in names:
         x = np.where(held, ts[col], np.nan)
