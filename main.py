@@ -86,7 +86,7 @@ def _window_size(text: str) -> tuple[int, int]:
 
 
 def _cell_scale(text: str) -> float:
-    from simulation.core.scenario import CELL_SCALES   # the sizes a scenario's `cell` may take, too
+    from simulation.session.interventions import CELL_SCALES   # the sizes a scenario's `cell` may take, too
     try:
         v = float(text)
     except ValueError:
@@ -325,7 +325,7 @@ def cmd_demo(args) -> int:
     if args.record and not os.path.isdir(os.path.dirname(os.path.abspath(args.record))):
         sys.stderr.write(f"demo: --record {args.record}: no such directory\n")
         return EXIT_BAD_INPUT
-    from simulation.core.scenario import load_scenario
+    from simulation.session.scenario import load_scenario
     scenario = load_scenario(args.scenario)     # every error in the file, before anything opens
     reason = _no_display_reason()
     no_display = ("cannot open the demo window: {}; for a headless still or video use "

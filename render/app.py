@@ -1,9 +1,10 @@
-"""The live window: the Pygame loop, layout, input, and the App's actions on the model.
+"""The live window: a Pygame adapter over a `Session` (simulation/session/session.py).
 
-One frame: handle input → advance the model by `steps_per_frame` steps (unless paused) → read it
-(V into the oscilloscope, new events as markers, rates) → draw box, minimap, oscilloscope,
-readouts, buttons, overlays → flip. The App only reads the `Simulation`'s arrays and counters and
-calls its interventions; it never changes model state directly.
+One frame: handle input → `session.advance_frame()` (the pace decides the steps) → draw box,
+minimap, oscilloscope, readouts, buttons, overlays → flip. What a key or button does to the cell
+or the pace is a session control (`CONTROLS`: it does its work and returns what to say); the App
+binds keys to controls, shows what they say, and owns only what is about the window: its size,
+the zoom and pan, help, tint, charges, buttons, full screen.
 """
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ from collections import deque
 import numpy as np
 import pygame
 
-from membrane.transporters import COUNTERS, TABLE as TRANSPORTERS
+from membrane.transporters import TABLE as TRANSPORTERS
 from particles.species import LABEL, NAMES, PERMEANT_NAMES, TABLE
-from particles.state import HELD
 from render import style
 from render.controls import MOUSE_HELP, Action, keymap, layout_buttons, plan_buttons
 from render.panel import draw_readouts
@@ -26,17 +26,13 @@ from render.scene import draw_box, draw_minimap
 from render.scope import Oscilloscope
 from render.text import TextLayer, make_fonts, shorten
 from render.transform import ViewTransform
-from simulation.core.config import DEFAULT_CHANNELS, Config, ConfigError, load, preset_names
+from simulation.core.config import Config
 from simulation.core.model import Simulation
-from simulation.core.scenario import CELL_SCALES
+from simulation.session.interventions import type_words
+from simulation.session.session import CONTROL, SLOW_EVERY, Session
 
 DEFAULT_SIZE = (1280, 720)
 FPS_CAP = 60
-SLOW_EVERY = 6          # slow motion: one step every this many frames
-MAX_STEPS_PER_FRAME = 512
-RATE_WINDOW_NS = 500.0  # crossings per µs are counted over this much model time
-FAST_FRAME_S = 0.25     # fast-forward: step this long between drawn frames
-CLAMP_STEP_mV = 10.0    # the clamp's command moves in steps of this
 WM_CLASS = "RestingPotentialLab"
 
 
@@ -47,7 +43,7 @@ class NoDisplay(RuntimeError):
 class App:
     def __init__(self, config: Config, preset: str | None = None, overrides: tuple[str, ...] = (),
                  fullscreen: bool = False, size: tuple[int, int] = DEFAULT_SIZE, seed: int = 0,
-                 theme: str = "dark", cell_scale: float = 1.0):
+                 theme: str = "dark", cell_scale: float = 1.0, session: Session | None = None):
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
         os.environ.setdefault("SDL_VIDEO_X11_WMCLASS", WM_CLASS)  # so tools can find the window
         try:
@@ -61,41 +57,26 @@ class App:
         self._open_window()
         pygame.display.set_caption("Resting Potential Lab")
         self.text = TextLayer()
-        self.base_config = config
-        self.preset = preset
         self.overrides = tuple(overrides)
-        self.seed = seed
-        self.cell_scale = cell_scale
-        self.anions_removed = not config["fixed_anions.enabled"]
-        self.steps_per_frame = 10
-        self.paused = False
-        self.slow = False
-        self.fast = False
         self.tint = False
         self.charges = False
         self.help_page = 0                 # 0 off, 1 the picture, 2 the keys
         self.buttons_shown = self.theme.buttons_shown
-        self.show_donnan = False
-        self.ouabain_given = False
-        # the channel type 9 and 0 act on (Y selects): the first declared type, else the K+ leak
-        declared = [t.name for t in config.channel_types() if t.name != t.ion]
-        self.selected_type = declared[0] if declared else "K"
         self.running = True
         self.scope = Oscilloscope()
         self.toast: tuple[str, float] | None = None
-        self.tracked: int | None = None
-        self.trail: deque = deque(maxlen=160)
-        self._frame = 0
         self._frame_times: deque = deque(maxlen=60)
-        self._step_log: deque = deque(maxlen=60)
-        self._rate_log: deque = deque()
-        self._fast_factor = 1.0
         self._drag: tuple[int, int, float, float] | None = None
-        self._events_seen = 0
-        self._theory: dict = {}
         self._layout_fonts()
-        self.sim = self._prepare(lambda: self._build(config))
+        self.session = session or Session(config, seed=seed, preset=preset, cell_scale=cell_scale,
+                                          prepare=self._prepare)
+        self.session.prepare = self._prepare
+        self._generation = self.session.generation
         self._layout()
+
+    @property
+    def sim(self) -> Simulation:
+        return self.session.sim
 
     def _prepare(self, build):
         """Build (and on a first start compile) the model in a thread, showing that it is
@@ -123,11 +104,6 @@ class App:
         if "error" in result:
             raise result["error"]
         return result["sim"]
-
-    def _build(self, cfg: Config) -> Simulation:
-        sim = Simulation(self._scaled(cfg), self.seed)
-        sim.compile()
-        return sim
 
     def _draw_preparing(self, waited: float) -> None:
         th, surf = self.theme, self.screen
@@ -193,141 +169,13 @@ class App:
                                                    self.buttons_rect.height - pad), ACTIONS, rows)
                         if self.buttons_shown else [])
 
-    # ---- toggles shown on buttons -------------------------------------------------------------
+    # ---- what only the window has (bound to keys and buttons by ACTIONS, below the class) --------
 
-    @property
-    def pumps_blocked(self) -> bool:
-        return not self.sim.pumps_on
-
-    @property
-    def field_off(self) -> bool:
-        return not self.sim.field_on
-
-    @property
-    def selectivity_off(self) -> bool:
-        return not self.sim.selective
-
-    # ---- actions (bound to keys and buttons by ACTIONS, below the class) ----------------------
-
-    def toggle_pause(self):
-        self.paused = not self.paused
-
-    def single_step(self):
-        self.paused = True
-        self.sim.step(1)
-        self._after_step()
-
-    def slower(self):
-        self.steps_per_frame = max(1, self.steps_per_frame // 2)
-
-    def faster(self):
-        self.steps_per_frame = min(MAX_STEPS_PER_FRAME, self.steps_per_frame * 2)
-
-    def toggle_slow(self):
-        self.slow = not self.slow
-        if self.slow:
-            self.fast = False
-
-    def toggle_fast(self):
-        """Fast-forward: step as fast as the model runs, drawing a frame every FAST_FRAME_S."""
-        self.fast = not self.fast
-        if self.fast:
-            self.slow = self.paused = False
-
-    def toggle_pumps(self):
-        if self.sim.pump_count == 0:
-            self.say("this cell has no Na/K pumps")
-            return
-        self.sim.set_pumps(not self.sim.pumps_on)
-        if not self.sim.pumps_on:
-            self.ouabain_given = True
-
-    def k_out_up(self):
-        self._set_k_out(2.0)
-
-    def k_out_down(self):
-        self._set_k_out(0.5)
-
-    def _set_k_out(self, factor: float):
-        c = self.sim.concentrations_mM()[1]["K"]
-        try:
-            self.sim.set_outside_concentration("K", max(0.5, c * factor))
-        except ConfigError as e:
-            self.say(f"cannot: {e}")
-            return
-        self.tracked = None  # particles may have been renumbered
-        self.trail.clear()
-        x_out = self.sim.concentrations_mM()[1]["X"]
-        if factor > 1 and x_out > 0:
-            self.say("X- (an impermeant anion) came in with the added K+, to keep the bath neutral", 6.0)
-        elif factor < 1 and self.sim.concentrations_mM()[1]["Y"] > 0:
-            self.say("Y+ (an impermeant cation) took the place of the K+ removed, to keep the bath neutral", 6.0)
-
-    def scale_permeability(self, name: str, factor: float):
-        """×2 or ÷2 a channel type's permeability. ×2 on a type the cell has no channels of adds
-        them: a leak type at the textbook neuron's permeability (Na+ 0.05, Cl- 0.45, Ca2+ 0.01 of
-        K+'s), a declared type at its config's."""
-        channels = self.sim.channels
-        t = channels.type_of(name)
-        words = _type_words(t)
-        current = channels.effective_permeability()[name]
-        if current == 0 and factor < 1:
-            self.say(f"this cell has no {words}")
-            return
-        start = DEFAULT_CHANNELS[name]["relative_permeability"] if t.leak and name in DEFAULT_CHANNELS \
-            else t.relative_permeability
-        asked = start if current == 0 else channels.relative[name] * factor
-        try:
-            got = self.sim.set_relative_permeability(name, asked)
-        except ConfigError as e:
-            self.say(f"cannot: {e}")
-            return
-        if asked > 0 and abs(got / asked - 1) > 0.01:
-            self.say(f"P_{name}: {asked:.3g} asked, {got:.3g} placed (whole channels, or no more room on the "
-                     f"membrane)", 6.0)
-        elif current == 0:
-            self.say(f"{words} added: P_{name} = {got:.3g} of P_K", 5.0)
-
-    def next_channel_type(self):
-        """Select the next channel type of this cell for the 9 and 0 keys."""
-        names = self.sim.channels.names()
-        k = names.index(self.selected_type) if self.selected_type in names else -1
-        self.selected_type = names[(k + 1) % len(names)]
-        t = self.sim.channels.type_of(self.selected_type)
-        self.say(f"selected: {_type_words(t)} (P_{t.name} {self.sim.channels.effective_permeability()[t.name]:.3g}); "
-                 f"9 halves, 0 doubles it", 5.0)
-
-    def scale_selected(self, factor: float):
-        self.scale_permeability(self.selected_type, factor)
-
-    def toggle_clamp(self):
-        """Voltage clamp on (at the present V, to the nearest CLAMP_STEP_mV) or off."""
-        if self.sim.clamped:
-            self.sim.set_clamp(False)
-        else:
-            self._clamp_at(round(self.sim.v_mV / CLAMP_STEP_mV) * CLAMP_STEP_mV)
-
-    def command_up(self):
-        self._step_command(+CLAMP_STEP_mV)
-
-    def command_down(self):
-        self._step_command(-CLAMP_STEP_mV)
-
-    def _step_command(self, dv: float):
-        now = self.sim.clamp_mV if self.sim.clamped else round(self.sim.v_mV / CLAMP_STEP_mV) * CLAMP_STEP_mV
-        self._clamp_at(now + dv)
-
-    def _clamp_at(self, mv: float):
-        try:
-            self.sim.set_clamp(True, float(mv))
-        except ConfigError as e:
-            self.say(f"cannot: {e}")
-
-    def toggle_field(self):
-        self.sim.set_field(not self.sim.field_on)
-
-    def toggle_selectivity(self):
-        self.sim.set_selectivity(not self.sim.selective)
+    def act(self, control: str) -> None:
+        """Do a session control and show what it says."""
+        said = CONTROL[control].do(self.session)
+        if said:
+            self.say(said, 6.0 if len(said) > 60 else 4.0)
 
     def toggle_tint(self):
         self.tint = not self.tint
@@ -342,48 +190,6 @@ class App:
     def toggle_buttons(self):
         self.buttons_shown = not self.buttons_shown
         self._layout()
-
-    def toggle_history(self):
-        self.scope.history = not self.scope.history
-
-    def toggle_donnan(self):
-        self.show_donnan = not self.show_donnan
-        self._theory = {}
-
-    def follow_next(self, species: str | None = None):
-        """Follow an ion about to cross (of `species`, or any): one in an open pore (or at its
-        mouth) of its own type, nearest the middle of the view, in slow motion and zoomed in."""
-        sim = self.sim
-        s, g, pores = sim.state, sim.geometry, sim.channels.pores
-        free = (s.flags & HELD) == 0
-        near = free & (s.x > g.x_left_nm - 1.0) & (s.x < g.x_right_nm + 1.0)
-        idx = np.flatnonzero(near)
-        if idx.size == 0 or pores.y0.size == 0:
-            self.say("no ion near an open pore just now")
-            return
-        j = np.clip(np.searchsorted(pores.y1, s.y[idx]), 0, pores.y0.size - 1)
-        ok = (s.y[idx] >= pores.y0[j]) & (s.y[idx] <= pores.y1[j]) & (pores.is_open[j] == 1) \
-            & (pores.species[j] == s.species[idx])
-        idx = idx[ok]
-        if species is not None:
-            idx = idx[s.species[idx] == NAMES.index(species)]
-        if idx.size == 0:
-            self.say("no ion near an open pore just now")
-            return
-        # deepest in the pore first (most likely to cross soon), then nearest the view's middle
-        depth = np.minimum(s.x[idx] - g.x_left_nm, g.x_right_nm - s.x[idx])
-        mid = self.tf.y0_nm + self.tf.visible_height_nm / 2
-        i = int(idx[np.lexsort((np.abs(s.y[idx] - mid), -depth))[0]])
-        self.tracked = i
-        self.trail.clear()
-        self.trail.append((float(s.x[i]), float(s.y[i])))
-        self.tf.zoom = max(self.tf.zoom, 3.0)
-        self.tf.clamp()
-        self.tf.y0_nm = float(s.y[i]) - self.tf.visible_height_nm / 2
-        self.tf.x0_nm = float(s.x[i]) - self.tf.visible_width_nm / 2
-        self.tf.clamp()
-        self.slow, self.fast, self.paused = True, False, False
-        self.say(f"following a {LABEL[NAMES[s.species[i]]]} in a pore, in slow motion (M: normal speed)", 5.0)
 
     def toggle_fullscreen(self):
         self.fullscreen = not self.fullscreen
@@ -401,78 +207,36 @@ class App:
     def quit(self):
         self.running = False
 
-    def reset(self, message: str | None = None):
-        self._restart(self.base_config, message or "reset: the cell starts again from V = 0")
+    def say(self, text: str, seconds: float = 4.0):
+        self.toast = (text, time.perf_counter() + seconds)
 
-    def next_preset(self):
-        names = preset_names()
-        i = (names.index(self.preset) + 1) % len(names) if self.preset in names else 0
-        self.preset = names[i]
-        cfg = load(self.preset)
-        self.base_config = cfg
-        self.anions_removed = not cfg["fixed_anions.enabled"]
-        self._restart(cfg, f"preset: {cfg['name']}")
-
-    def toggle_anions(self):
-        self.anions_removed = not self.anions_removed
-        self._restart(self.base_config, "restart: no fixed anions inside (Cl- takes their place)"
-                      if self.anions_removed else "restart: fixed anions back inside")
-
-    def cell_up(self):
-        if self.cell_scale < max(CELL_SCALES):
-            self.cell_scale *= 2
-            self._restart(self.base_config, f"restart: cell x{self.cell_scale:g} (membrane, ions, capacitance): "
-                          f"the same V, less noise")
-
-    def cell_down(self):
-        if self.cell_scale > min(CELL_SCALES):
-            self.cell_scale /= 2
-            self._restart(self.base_config, f"restart: cell x{self.cell_scale:g} (membrane, ions, capacitance): "
-                          f"the same V, more noise")
-
-    def _scaled(self, cfg: Config) -> Config:
-        """The config with the App's changes that need a new cell: the fixed anions removed or
-        not, and the cell scaled (membrane length, ions, capacitance, pumps and channels together,
-        so the resting V is the same and its noise ∝ 1/√scale)."""
-        s = self.cell_scale
-        d = cfg.data
-        changes = {"fixed_anions.enabled": not self.anions_removed}
-        if s != 1.0:
-            changes.update({
-                "box.height_nm": d["box"]["height_nm"] * s,
-                "physics.particles": int(d["physics"]["particles"] * s),
-                "physics.capacitance_e_per_mV": d["physics"]["capacitance_e_per_mV"] * s,
-                "pump.count": int(round(d["pump"]["count"] * s)),
-                "membrane.channels_per_unit_permeability": max(1, int(round(
-                    d["membrane"]["channels_per_unit_permeability"] * s))),
-                "membrane.min_channels_per_type": max(1, int(round(d["membrane"]["min_channels_per_type"] * s))),
-            })
-        return cfg.replace(changes, "restart")
-
-    def _restart(self, cfg: Config, message: str):
-        """Changes the physics cannot make live: build the cell again from its config."""
-        try:
-            sim = self._prepare(lambda: self._build(cfg))
-        except ConfigError as e:
-            self.say(f"cannot: {e}")
+    def _follow_view(self) -> None:
+        """Do what the session asked of the view: zoom to the ion it follows, or show the whole."""
+        req, self.session.view_request = self.session.view_request, None
+        if req is None:
             return
-        self.sim = sim
-        self.scope.clear()
-        self._events_seen = 0
-        self.tracked = None
-        self.trail.clear()
-        self._rate_log.clear()
-        self.ouabain_given = False
-        self._theory = {}
+        if req[0] == "follow":
+            s = self.sim.state
+            i = req[1]
+            self.tf.zoom = max(self.tf.zoom, 3.0)
+            self.tf.clamp()
+            self.tf.y0_nm = float(s.y[i]) - self.tf.visible_height_nm / 2
+            self.tf.x0_nm = float(s.x[i]) - self.tf.visible_width_nm / 2
+        else:
+            self.tf.zoom, self.tf.x0_nm = 1.0, 0.0
+        self.tf.clamp()
+
+    def _after_rebuild(self) -> None:
+        """The cell was built again (a restart, a scenario step, going back): lay the window out
+        for it, keeping the zoom."""
+        if self.session.generation == self._generation:
+            return
+        self._generation = self.session.generation
         old_zoom = self.tf.zoom
         self.tf = None
         self._layout()
         self.tf.zoom = old_zoom
         self.tf.clamp()
-        self.say(message)
-
-    def say(self, text: str, seconds: float = 4.0):
-        self.toast = (text, time.perf_counter() + seconds)
 
     # ---- the loop ---------------------------------------------------------------------------
 
@@ -483,6 +247,8 @@ class App:
         n = 0
         while self.running and (frames is None or n < frames):
             self._handle_events()
+            self._after_rebuild()
+            self._follow_view()
             self._advance()
             self._draw()
             pygame.display.flip()
@@ -495,39 +261,11 @@ class App:
         return n / elapsed if elapsed > 0 else 0.0
 
     def _advance(self):
-        self._frame += 1
-        now = time.perf_counter()
-        self._frame_times.append(now)
-        if self.paused:
-            return
-        if self.fast:
-            # as many steps as the model makes in FAST_FRAME_S, sampled for the scope as usual
-            done, t_end = 0, now + FAST_FRAME_S
-            while time.perf_counter() < t_end:
-                self.sim.step(self.steps_per_frame)
-                done += self.steps_per_frame
-                self._after_step()
-            self._step_log.append((now, done))
-            self._fast_factor = done / self.steps_per_frame
-            return
-        k = (1 if self._frame % SLOW_EVERY == 0 else 0) if self.slow else self.steps_per_frame
-        if k:
-            self.sim.step(k)
-            self._step_log.append((now, k))
-            self._after_step()
-
-    def _after_step(self):
-        sim = self.sim
-        self.scope.add(sim.time_ns, sim.v_mV, float(sim.charge_carried_in.sum()) + sim.pump_charge_in, sim.clamped)
-        for e in sim.events[self._events_seen:]:
-            self.scope.mark(e.time_ns, e.label)
-        self._events_seen = len(sim.events)
-        self._rate_log.append((sim.time_ns, np.array(sim.crossings), int(sim.pump_totals[1]),
-                               sim.transporters.tallies.counts.copy()))
-        while len(self._rate_log) > 2 and self._rate_log[1][0] <= sim.time_ns - RATE_WINDOW_NS:
-            self._rate_log.popleft()
-        if self.tracked is not None and self.tracked < sim.state.n:
-            self.trail.append((float(sim.state.x[self.tracked]), float(sim.state.y[self.tracked])))
+        self._frame_times.append(time.perf_counter())
+        self.session.view_mid_nm = self.tf.y0_nm + self.tf.visible_height_nm / 2
+        self.session.advance_frame()
+        self._after_rebuild()
+        self._follow_view()
 
     def _handle_events(self):
         for ev in pygame.event.get():
@@ -587,90 +325,42 @@ class App:
         if not self._in_view(pos):
             return
         if button == 3:
-            self.tracked = None
-            self.trail.clear()
+            self.session.follow(None)
             return
         wx, wy = self.tf.to_world(*pos)
         s = self.sim.state
         d2 = (s.x - wx) ** 2 + (s.y - wy) ** 2
         i = int(np.argmin(d2))
         if d2[i] * self.tf.px_per_nm ** 2 <= 64:
-            self.tracked = i
-            self.trail.clear()
+            self.session.follow(i)
         else:
             self._drag = (pos[0], pos[1], self.tf.x0_nm, self.tf.y0_nm)
 
     # ---- drawing ----------------------------------------------------------------------------
 
-    def _transporter_lines(self) -> list[tuple]:
-        """(label, agents, running, first counter per µs, counter name) of every transporter type
-        but the pump (its line is the panel's own) that this cell has."""
-        sim = self.sim
-        out = []
-        span = 0.0
-        if len(self._rate_log) >= 2:
-            (t0, _, _, k0), (t1, _, _, k1) = self._rate_log[0], self._rate_log[-1]
-            span = (t1 - t0) * 1e-3
-        for t in TRANSPORTERS[1:]:
-            n = sim.transporters.count(t.name)
-            if n == 0:
-                continue
-            c = COUNTERS.index(t.counters[0])
-            rate = (k1[c] - k0[c]) / span if span > 0 else 0.0
-            out.append((t.label, n, sim.transporters.running(t.name), rate, t.counters[0]))
-        return out
-
-    def _rates(self) -> tuple[dict, float, float]:
-        """Crossings per µs per ion (out, in) of the channel types present, ATP per µs, and the
-        model time they were counted over (up to RATE_WINDOW_NS)."""
-        if len(self._rate_log) < 2:
-            return {}, 0.0, 0.0
-        t0, c0, a0, _ = self._rate_log[0]
-        t1, c1, a1, _ = self._rate_log[-1]
-        span_ns = t1 - t0
-        if span_ns <= 0:
-            return {}, 0.0, 0.0
-        d = (c1 - c0) / (span_ns * 1e-3)
-        crossing = self.sim.channels.crossing()
-        return ({ion: (d[0, k], d[1, k]) for k, ion in enumerate(NAMES) if ion in crossing},
-                (a1 - a0) / (span_ns * 1e-3), span_ns)
-
     def lines_shown(self) -> tuple[str, ...]:
-        """The theory lines on the scope: Nernst of the ions with channels, the reversal potential
-        of each running exchanger, GHK, GHK with the pump while pumps run, Donnan when asked (D)."""
-        sim = self.sim
-        keys = [f"E_{ion}_mV" for ion in sim.channels.crossing()]
-        keys += [t.reversal_key for t in TRANSPORTERS
-                 if t.reversal_key and sim.transporters.count(t.name) > 0 and sim.transporters.running(t.name)]
-        keys.append("V_GHK_mV")
-        if self.sim.pump_count > 0 and self.sim.pumps_on:
-            keys.append("V_MN_mV")
-        if self.show_donnan:
-            keys.append("V_Donnan_mV")
-        return tuple(keys)
+        return self.session.lines_shown()
 
     def _draw(self):
+        ses = self.session
         sim, surf, f, th = self.sim, self.screen, self.fonts, self.theme
         self.text.clear()
         surf.fill(th.background)
-        if self._frame % 5 == 1 or not self._theory:
-            c_in, c_out = sim.concentrations_mM()
-            self._conc = (c_in, c_out)
-            self._theory = sim.theory(c_in, c_out, donnan=self.show_donnan)
+        theory = ses.theory_now()
         draw_box(surf, sim, self.tf, f, self.text, th, tint_charge=self.tint, show_charges=self.charges,
-                 tracked=self.tracked, trail=list(self.trail),
-                 pumps_off_label="blocked" if self.ouabain_given else "off")
+                 tracked=ses.tracked, trail=list(ses.trail),
+                 pumps_off_label="blocked" if ses.ouabain_given else "off")
         draw_minimap(surf, sim, self.tf, self.minimap_rect, th)
         self._draw_title()
         self._draw_legend()
-        self.scope.draw(surf, self.scope_rect, f, self.text, th, self._theory, self.lines_shown(),
-                        sim.v_mV if self.scope.t_ns else None)
-        rates, atp_rate, window = self._rates()
+        self.scope.draw(surf, self.scope_rect, ses.trace, f, self.text, th, theory, ses.lines_shown(),
+                        sim.v_mV if ses.trace.t_ns else None)
+        rates, atp_rate, window = ses.rates()
         placed = sim.channels.effective_permeability()
         asked = sim.channels.relative
         n_open = sim.channels.open_counts()
         notes = []
-        c_in, c_out = self._conc
+        c_in, c_out = ses.concentrations
         if c_in["X"] > 0 or c_out["X"] > 0:
             notes.append("X- : impermeant anions that keep a side neutral")
         if c_in["Y"] > 0 or c_out["Y"] > 0:
@@ -681,12 +371,12 @@ class App:
             "permeability": {name: (asked[name], placed[name]) for name in sim.channels.names()
                              if placed[name] > 0 and not (name == "K" and abs(placed[name] - 1.0) < 1e-9)},
             "channels": {name: (n_open[name], n) for name, n in sim.channel_counts().items() if n > 0},
-            "transporters": self._transporter_lines(),
+            "transporters": ses.transporter_lines(),
             "pump": {"count": sim.pump_count, "cycles": int(sim.pump_totals[0]), "atp": int(sim.pump_totals[1]),
-                     "atp_per_us": atp_rate, "enabled": sim.pumps_on, "ouabain": self.ouabain_given},
+                     "atp_per_us": atp_rate, "enabled": sim.pumps_on, "ouabain": ses.ouabain_given},
             "notes": notes,
-            "time_ns": sim.time_ns, "steps_per_s": self._steps_per_s(), "fps": self._fps(),
-            "steps_per_frame": 0 if self.paused else (f"1/{SLOW_EVERY}" if self.slow else self.steps_per_frame),
+            "time_ns": sim.time_ns, "steps_per_s": ses.steps_per_s(), "fps": self._fps(),
+            "steps_per_frame": 0 if ses.paused else (f"1/{SLOW_EVERY}" if ses.slow else ses.steps_per_frame),
             "particles": sim.n_particles})
         mouse = pygame.mouse.get_pos()
         for b in self.buttons:
@@ -706,13 +396,12 @@ class App:
     def _draw_title(self):
         f, surf, th, r = self.fonts, self.screen, self.theme, self.title_rect
         pad = self.pad
-        if self.fast:
-            state = f"FAST x{self._fast_factor:.0f}"
-        else:
-            state = "PAUSED" if self.paused else ("slow motion" if self.slow else "")
+        fast = self.session.fast
+        state = (f"FAST x{self.session.fast_factor:.0f}" if fast else
+                 "PAUSED" if self.session.paused else self.session.pace)
         flags = [x for x in (state, "FIELD OFF" if not self.sim.field_on else "",
                              "SELECTIVITY OFF" if not self.sim.selective else "",
-                             "WHOLE RUN" if self.scope.history else "") if x]
+                             "WHOLE RUN" if self.session.trace.history else "") if x]
         hint = self.title_hint()
         right = r.right - pad
         hint_r = self.text.draw(surf, f["small"], hint, th.text_dim, midright=(right, r.centery))
@@ -722,7 +411,7 @@ class App:
             font = f["body"]
             w = font.size(s)[0]
             x = right - w
-            if self.fast:   # a fast-forward badge: two triangles before the text
+            if fast:   # a fast-forward badge: two triangles before the text
                 a = font.get_linesize() // 2
                 x -= 2 * a + pad
                 for k in range(2):
@@ -731,7 +420,7 @@ class App:
                                         [(x0, r.centery - a // 1.2), (x0, r.centery + a // 1.2), (x0 + a, r.centery)])
                 x += 2 * a + pad
             fr = self.text.draw(surf, font, s, th.legible(style.YELLOW, th.background), midleft=(x, r.centery))
-            right = fr.x - (2 * font.get_linesize() // 2 + 2 * pad if self.fast else 2 * pad)
+            right = fr.x - (2 * font.get_linesize() // 2 + 2 * pad if fast else 2 * pad)
         name = self.title_text()
         title = shorten(f["title"], f"Resting Potential Lab — {name}", right - pad - self.pad)
         if not title.startswith("Resting") or title.endswith("..."):
@@ -804,7 +493,7 @@ class App:
             ("   open: a coloured lane; closed: dark with a bar. Leak channels flicker open and shut at random;", None),
             ("   voltage-gated ones (a diamond at each end) open and close with V.", None)]
         types = [t for t in sim.channels.types if sim.channels.counts()[t.name] > 0]
-        out += _wrapped("   this cell: " + ", ".join(_type_words(t) for t in types) if types else
+        out += _wrapped("   this cell: " + ", ".join(type_words(t) for t in types) if types else
                         "   this cell has no channels")
         for t in TRANSPORTERS:
             if sim.transporters.count(t.name) == 0:
@@ -840,17 +529,6 @@ class App:
             return 0.0
         return (len(self._frame_times) - 1) / (self._frame_times[-1] - self._frame_times[0])
 
-    def _steps_per_s(self) -> float:
-        if len(self._step_log) < 2:
-            return 0.0
-        steps = sum(k for _, k in list(self._step_log)[1:])
-        return steps / max(self._step_log[-1][0] - self._step_log[0][0], 1e-9)
-
-
-
-def _act(keys, key_label, button, help_text, do, is_on=None) -> Action:
-    return Action(tuple(keys), key_label, button, help_text, do, is_on)
-
 
 def _wrapped(text: str, width: int = 96) -> list[tuple[str, None]]:
     """A help paragraph as lines of the help page (continuations indented)."""
@@ -859,13 +537,19 @@ def _wrapped(text: str, width: int = 96) -> list[tuple[str, None]]:
     return [(line, None) for line in lines]
 
 
-def _type_words(t) -> str:
-    """A channel type in words: "K+ leak channels", "Kir channels (K+, kir gating)"."""
-    return f"{LABEL[t.ion]} leak channels" if t.name == t.ion else f"{t.name} channels ({LABEL[t.ion]}, {t.gating})"
+def _control(name: str, keys, key_label: str) -> Action:
+    """A session control bound to keys (its button label, help and "on" from the control)."""
+    c = CONTROL[name]
+    return Action(tuple(keys), key_label, c.label, c.help, lambda a: a.act(name),
+                  (lambda a: c.is_on(a.session)) if c.is_on else None)
+
+
+def _view(keys, key_label, button, help_text, do, is_on=None) -> Action:
+    """An action on the window only."""
+    return Action(tuple(keys), key_label, button, help_text, do, is_on)
 
 
 DIGIT_PAIRS = 4      # leak types on the digit pairs 1-2, 3-4, 5-6, 7-8
-BUTTON_PAIRS = 3     # of which the first three also have buttons (the textbook K+, Na+, Cl- leaks)
 
 
 def _permeability_actions() -> tuple[Action, ...]:
@@ -875,61 +559,47 @@ def _permeability_actions() -> tuple[Action, ...]:
     out = []
     for k, ion in enumerate(PERMEANT_NAMES[:DIGIT_PAIRS]):
         down, up = 2 * k + 1, 2 * k + 2
-        button = k < BUTTON_PAIRS
-        out += [_act((pygame.K_0 + down,), str(down), f"P_{ion} ÷2" if button else None,
-                     f"halve P_{ion} (the {LABEL[ion]} leak channels)", lambda a, ion=ion: a.scale_permeability(ion, 0.5)),
-                _act((pygame.K_0 + up,), str(up), f"P_{ion} ×2" if button else None,
-                     f"double P_{ion} (adds {LABEL[ion]} leak channels if there are none)",
-                     lambda a, ion=ion: a.scale_permeability(ion, 2.0))]
-    out += [_act((pygame.K_y,), "Y", None, "select the next channel type (any type of the cell, Kir, Nav, ...) "
-                 "for 9 and 0", App.next_channel_type),
-            _act((pygame.K_9,), "9", None, "halve P of the selected channel type", lambda a: a.scale_selected(0.5)),
-            _act((pygame.K_0,), "0", None, "double P of the selected channel type (adds its channels if there are "
-                 "none)", lambda a: a.scale_selected(2.0))]
+        out += [_control(f"P_{ion}/2", (pygame.K_0 + down,), str(down)),
+                _control(f"P_{ion}*2", (pygame.K_0 + up,), str(up))]
+    out += [_control("next_type", (pygame.K_y,), "Y"),
+            _control("selected/2", (pygame.K_9,), "9"),
+            _control("selected*2", (pygame.K_0,), "0")]
     return tuple(out)
 
 
 ACTIONS: tuple[Action, ...] = (
-    _act((pygame.K_SPACE,), "Space", "Pause", "pause / run", App.toggle_pause, lambda a: a.paused),
-    _act((pygame.K_n,), "N", "Step", "one step (pauses)", App.single_step),
-    _act((pygame.K_MINUS, pygame.K_KP_MINUS), "-", "Slower", "half the steps per frame", App.slower),
-    _act((pygame.K_EQUALS, pygame.K_PLUS, pygame.K_KP_PLUS), "+", "Faster", "double the steps per frame", App.faster),
-    _act((pygame.K_m,), "M", "Slow-mo", "slow motion: one step every few frames", App.toggle_slow, lambda a: a.slow),
-    _act((pygame.K_g,), "G", "Fast", "fast-forward: step as fast as the model runs", App.toggle_fast,
-         lambda a: a.fast),
-    _act((pygame.K_r,), "R", "Reset", "start the cell again from V = 0", App.reset),
-    _act((pygame.K_TAB,), "Tab", "Preset", "next preset (restarts)", App.next_preset),
-    _act((pygame.K_o,), "O", "Ouabain", "block / unblock the Na/K pumps", App.toggle_pumps,
-         lambda a: a.pumps_blocked and a.ouabain_given),
-    _act((pygame.K_j,), "J", "[K]o ÷2", "halve outside K+", App.k_out_down),
-    _act((pygame.K_k,), "K", "[K]o ×2", "double outside K+ (hyperkalemia)", App.k_out_up),
+    _control("pause", (pygame.K_SPACE,), "Space"),
+    _control("step", (pygame.K_n,), "N"),
+    _control("slower", (pygame.K_MINUS, pygame.K_KP_MINUS), "-"),
+    _control("faster", (pygame.K_EQUALS, pygame.K_PLUS, pygame.K_KP_PLUS), "+"),
+    _control("slow", (pygame.K_m,), "M"),
+    _control("fast", (pygame.K_g,), "G"),
+    _control("reset", (pygame.K_r,), "R"),
+    _control("preset", (pygame.K_TAB,), "Tab"),
+    _control("ouabain", (pygame.K_o,), "O"),
+    _control("K_out/2", (pygame.K_j,), "J"),
+    _control("K_out*2", (pygame.K_k,), "K"),
 ) + _permeability_actions() + (
-    _act((pygame.K_v,), "V", "Clamp", "voltage clamp on / off: hold V where it is (the scope then shows the "
-         "current)", App.toggle_clamp, lambda a: a.sim.clamped),
-    _act((pygame.K_COMMA,), ",", "V −10", "clamp 10 mV lower", App.command_down),
-    _act((pygame.K_PERIOD,), ".", "V +10", "clamp 10 mV higher", App.command_up),
-    _act((pygame.K_f,), "F", "Field off", "pores ignore V: nothing pushes back", App.toggle_field,
-         lambda a: a.field_off),
-    _act((pygame.K_l,), "L", "Select. off", "every pore passes every ion", App.toggle_selectivity,
-         lambda a: a.selectivity_off),
-    _act((pygame.K_a,), "A", "No A-", "remove / restore the fixed anions (restarts)", App.toggle_anions,
-         lambda a: a.anions_removed),
-    _act((pygame.K_LEFTBRACKET,), "[", "Cell ÷2", "halve the cell (restarts): noisier V", App.cell_down),
-    _act((pygame.K_RIGHTBRACKET,), "]", "Cell ×2", "double the cell (restarts): steadier V", App.cell_up),
-    _act((pygame.K_t,), "T", "Tint", "tint each side by its net charge", App.toggle_tint, lambda a: a.tint),
-    _act((pygame.K_c,), "C", "Charges", "show the unpaired charges on the faces", App.toggle_charges,
-         lambda a: a.charges),
-    _act((pygame.K_w,), "W", "Whole run", "the scope shows the whole run from t = 0", App.toggle_history,
-         lambda a: a.scope.history),
-    _act((pygame.K_d,), "D", "Donnan", "show the Donnan potential (where V drifts without pumps)", App.toggle_donnan,
-         lambda a: a.show_donnan),
-    _act((pygame.K_i,), "I", "Follow ion", "follow an ion about to cross, in slow motion", App.follow_next),
-    _act((pygame.K_h, pygame.K_F1), "H", "Help", "help: the picture, then the keys", App.toggle_help,
-         lambda a: a.help_page > 0),
-    _act((pygame.K_b,), "B", None, "show / hide the buttons", App.toggle_buttons),
-    _act((pygame.K_F11,), "F11", None, "full screen on / off", App.toggle_fullscreen),
-    _act((pygame.K_UP, pygame.K_PAGEUP), "Up", None, "scroll up the membrane", App.scroll_up),
-    _act((pygame.K_DOWN, pygame.K_PAGEDOWN), "Down", None, "scroll down the membrane", App.scroll_down),
-    _act((pygame.K_ESCAPE,), "Esc", None, "quit", App.quit),
+    _control("clamp", (pygame.K_v,), "V"),
+    _control("command-", (pygame.K_COMMA,), ","),
+    _control("command+", (pygame.K_PERIOD,), "."),
+    _control("field", (pygame.K_f,), "F"),
+    _control("selectivity", (pygame.K_l,), "L"),
+    _control("anions", (pygame.K_a,), "A"),
+    _control("cell/2", (pygame.K_LEFTBRACKET,), "["),
+    _control("cell*2", (pygame.K_RIGHTBRACKET,), "]"),
+    _view((pygame.K_t,), "T", "Tint", "tint each side by its net charge", App.toggle_tint, lambda a: a.tint),
+    _view((pygame.K_c,), "C", "Charges", "show the unpaired charges on the faces", App.toggle_charges,
+          lambda a: a.charges),
+    _control("history", (pygame.K_w,), "W"),
+    _control("donnan", (pygame.K_d,), "D"),
+    _control("follow", (pygame.K_i,), "I"),
+    _view((pygame.K_h, pygame.K_F1), "H", "Help", "help: the picture, then the keys", App.toggle_help,
+          lambda a: a.help_page > 0),
+    _view((pygame.K_b,), "B", None, "show / hide the buttons", App.toggle_buttons),
+    _view((pygame.K_F11,), "F11", None, "full screen on / off", App.toggle_fullscreen),
+    _view((pygame.K_UP, pygame.K_PAGEUP), "Up", None, "scroll up the membrane", App.scroll_up),
+    _view((pygame.K_DOWN, pygame.K_PAGEDOWN), "Down", None, "scroll down the membrane", App.scroll_down),
+    _view((pygame.K_ESCAPE,), "Esc", None, "quit", App.quit),
 )
 KEYMAP = keymap(ACTIONS)

@@ -1,11 +1,9 @@
-"""Lecture mode: plays a scenario (`simulation.core.scenario`) in the live view.
+"""Lecture mode: a Pygame adapter over a scenario `Player` (simulation/session/player.py).
 
-The `Demo` is the live `App` with a timeline: each step begins on the presenter's key, when V has
-settled, or after some model time; it applies its changes through the same interventions the
-keys use, shows its caption (live numbers filled in) in a band at the bottom, highlights a part
-of the picture, and may follow an ion, pause, fast-forward or show the whole run. The state
-when each step began is saved (a deep copy of the model and the scope), so going back restores
-it exactly. A step that rebuilds the cell keeps the earlier trace as a faint ghost.
+The `Demo` is the live `App` drawing a player's session, with the step's caption (live numbers
+filled in by the player) in a band at the bottom, the part of the picture the step highlights,
+and the V against [K+]o inset of the points the steps collected. The timeline, its waits, the
+changes each step makes and the snapshots for going back are the player's.
 
 Presenter's keys (what clickers send): Space, Right, PageDown = next step; Left, PageUp = back
 one step; B blanks the screen; P pauses; S saves a PNG named by scenario, step and model time.
@@ -13,7 +11,6 @@ Every other key does what it does in the live view.
 """
 from __future__ import annotations
 
-import copy
 import math
 import re
 import time
@@ -21,207 +18,73 @@ import time
 import numpy as np
 import pygame
 
-from particles.species import NAMES, PERMEANT_NAMES, SOLUTES
 from render import style
 from render.app import App
 from render.scene import pump_body
 from render.text import minus, shorten
-from simulation.core.config import ConfigError
-from simulation.core.scenario import E_LINES, Scenario, Step, clamp_command, fill_caption
-from simulation.core.observe import PA_PER_E_PER_US
+from simulation.session.player import Player
+from simulation.session.scenario import Scenario
 
 NEXT_KEYS = (pygame.K_SPACE, pygame.K_RIGHT, pygame.K_PAGEDOWN)
 BACK_KEYS = (pygame.K_LEFT, pygame.K_PAGEUP)
-SETTLE_WINDOW_NS = 100.0     # "settled": two consecutive windows of this much model time agree
-SETTLE_TOLERANCE_mV = 2.0
-SETTLE_GIVE_UP_NS = 1500.0   # ... or this long after the step began, whichever comes first
-AUTO_KEY_NS = 150.0          # --auto: a step waiting for the presenter begins after this much model time,
-AUTO_KEY_FRAMES = 240        # or after this many frames (8 s at 30 fps), whichever comes first
-AUTO_END_NS = 100.0          # --auto: the last step runs this long, then the demo ends
 
 
 class Demo(App):
     def __init__(self, scenario: Scenario, *, fullscreen: bool = True, size=(1920, 1080), theme: str = "projector",
                  seed: int = 0, auto: bool = False, recorder=None, cell_scale: float = 1.0, screenshot_dir="."):
-        self.scenario = scenario
-        self.k = -1
-        self.saved: dict[int, dict] = {}
-        self.began_ns = 0.0
         self.blank = False
-        self.step: Step | None = None
-        self.points: list[tuple[float, float]] = []
-        self.auto = auto
-        self.finished = False
         self.recorder = recorder
         self.screenshot_dir = screenshot_dir
         self._flash_until = 0.0
         super().__init__(scenario.config, preset=None, fullscreen=fullscreen, size=size, seed=seed, theme=theme,
                          cell_scale=cell_scale)
+        self.player = Player(scenario, self.session, auto=auto)
+        self._shown = (-1, 0)        # (step, messages) the window has shown
         self.buttons_shown = False
         self._layout()
-        self.begin(0)
+        self._show_player()
 
-    # ---- the timeline ------------------------------------------------------------------------
+    # the player's timeline, as the window's tests and the command line read it
+    @property
+    def scenario(self) -> Scenario:
+        return self.player.scenario
 
     @property
-    def steps(self) -> tuple[Step, ...]:
-        return self.scenario.steps
+    def steps(self):
+        return self.player.steps
 
-    def begin(self, k: int) -> None:
-        """Begin step k: collect the ending step's point, apply k's changes, save the state."""
-        if self.step is not None and self.step.collect:
-            self._collect()
-        step = self.steps[k]
-        rebuild = step.config is not None or any(key in step.changes for key in ("cell", "fixed_anions"))
-        if rebuild:
-            ghost = self.scope.series()
-            if step.config is not None:
-                self.base_config = step.config
-                self.cell_scale = self.initial_cell_scale
-                self.anions_removed = not step.config["fixed_anions.enabled"]
-                self.points = []
-            if "cell" in step.changes:
-                self.cell_scale = step.changes["cell"] * self.initial_cell_scale
-            if "fixed_anions" in step.changes:
-                self.anions_removed = not step.changes["fixed_anions"]
-            self._restart(self.base_config, step.title)
-            self.scope.ghost = ghost if ghost[0].size >= 2 else None
-        else:
-            self.scope.ghost = None       # the ghost stays for the step that rebuilt the cell
-        for key, v in step.changes.items():
-            try:
-                self._apply_change(key, v)
-            except ConfigError as e:
-                self.say(f"cannot: {e}")
-        self.paused = step.pause
-        self.fast = step.fast
-        self.slow = False
-        self.scope.history = step.history
-        self.show_donnan = step.donnan
-        self._theory = {}
-        if step.follow:
-            self.follow_next(step.follow)
-        elif self.step is not None and self.step.follow:   # back to the whole picture
-            self.tracked = None
-            self.trail.clear()
-            self.tf.zoom, self.tf.x0_nm = 1.0, 0.0
-            self.tf.clamp()
-        self.k, self.step = k, step
-        self.began_ns = self.sim.time_ns
-        self.began_frame = self._frame
-        self._step_counts = self._counts()
-        self.saved[k] = self._snapshot()
-        self._flash_until = time.perf_counter() + 1.5
+    @property
+    def k(self) -> int:
+        return self.player.k
 
-    def _apply_change(self, key: str, v) -> None:
-        sim = self.sim
-        if key == "pumps":
-            sim.set_pumps(v)
-            if not v:
-                self.ouabain_given = True
-        elif key == "field":
-            sim.set_field(v)
-        elif key == "selectivity":
-            sim.set_selectivity(v)
-        elif key.startswith(("inside.", "outside.")):
-            side, ion = key.split(".")
-            sim.set_concentration(side, ion, v)
-            self.tracked = None
-            self.trail.clear()
-        elif key.startswith("channels."):
-            sim.set_relative_permeability(key.split(".")[1], v)
-        elif key == "clamp":
-            if v is False:
-                sim.set_clamp(False)
-            else:   # E_K and friends at the concentrations now
-                mv = clamp_command(v, sim.theory(donnan=False))
-                sim.set_clamp(True, round(mv, 1))
-        # cell and fixed_anions were applied by the rebuild
+    @property
+    def finished(self) -> bool:
+        return self.player.finished
 
     def next_step(self) -> None:
-        if self.k + 1 < len(self.steps):
-            self.begin(self.k + 1)
-        elif self.auto:
-            self.finished = True
-            self.running = False
+        self.player.next_step()
+        self._show_player()
 
     def previous_step(self) -> None:
-        """Back to the state saved when the previous step began."""
-        if self.k <= 0:
-            self._restore(0)
-            return
-        self._restore(self.k - 1)
+        self.player.previous_step()
+        self._show_player()
 
-    def _snapshot(self) -> dict:
-        return {"sim": copy.deepcopy(self.sim), "scope": copy.deepcopy(self.scope), "cell_scale": self.cell_scale,
-                "anions_removed": self.anions_removed, "ouabain_given": self.ouabain_given,
-                "points": list(self.points), "base_config": self.base_config, "paused": self.paused,
-                "fast": self.fast, "show_donnan": self.show_donnan}
-
-    def _restore(self, k: int) -> None:
-        snap = self.saved[k]
-        same_geometry = self.sim.geometry.height_nm == snap["sim"].geometry.height_nm
-        self.sim = copy.deepcopy(snap["sim"])
-        self.scope = copy.deepcopy(snap["scope"])
-        for key in ("cell_scale", "anions_removed", "ouabain_given", "base_config", "paused", "fast",
-                    "show_donnan"):
-            setattr(self, key, snap[key])
-        self.points = list(snap["points"])
-        self.k, self.step = k, self.steps[k]
-        self.began_ns = self.sim.time_ns
-        self.began_frame = self._frame
-        self._step_counts = self._counts()
-        self._events_seen = len(self.sim.events)
-        self.tracked = None
-        self.trail.clear()
-        self._rate_log.clear()
-        self._theory = {}
-        if not same_geometry:
-            self.tf = None
-        self._layout()
-        self._flash_until = time.perf_counter() + 1.5
-
-    def _collect(self) -> None:
-        rm = self.scope.recent_mean()
-        k_out = self.sim.concentrations_mM()[1]["K"]
-        if rm is not None and k_out > 0:
-            self.points.append((k_out, rm[0]))
-
-    def _waited(self) -> bool:
-        """Has the next step's wait been met?"""
-        if self.k + 1 >= len(self.steps):
-            return self.auto and self.sim.time_ns - self.began_ns >= AUTO_END_NS
-        wait = self.steps[self.k + 1].wait
-        elapsed = self.sim.time_ns - self.began_ns
-        if wait == "key":
-            return self.auto and (elapsed >= AUTO_KEY_NS or self._frame - self.began_frame >= AUTO_KEY_FRAMES)
-        if wait == "settled":
-            return self.settled() or elapsed >= SETTLE_GIVE_UP_NS
-        return elapsed >= float(wait)
-
-    def settled(self) -> bool:
-        """V's means over the last two SETTLE_WINDOW_NS windows since the step began agree."""
-        t = np.fromiter(self.scope.t_ns, dtype=float, count=len(self.scope.t_ns))
-        v = np.fromiter(self.scope.v_mV, dtype=float, count=t.size)
-        now = self.sim.time_ns
-        if now - self.began_ns < 2 * SETTLE_WINDOW_NS or t.size < 8:
-            return False
-        a = (t > now - 2 * SETTLE_WINDOW_NS) & (t <= now - SETTLE_WINDOW_NS)
-        b = t > now - SETTLE_WINDOW_NS
-        if a.sum() < 3 or b.sum() < 3:
-            return False
-        return abs(v[b].mean() - v[a].mean()) < SETTLE_TOLERANCE_mV
+    def _show_player(self) -> None:
+        """After the player moved: lay out a rebuilt cell, zoom for a followed ion, light up the
+        caption band of a new step, show what its changes said."""
+        self._after_rebuild()
+        self._follow_view()
+        k, n = self.player.k, len(self.player.said)
+        if (k, n) != self._shown:
+            if k != self._shown[0]:
+                self._flash_until = time.perf_counter() + 1.5
+            if n > self._shown[1]:
+                self.say(self.player.said[-1])
+            self._shown = (k, n)
+        if self.player.finished:
+            self.running = False
 
     # ---- the App's hooks ---------------------------------------------------------------------
-
-    @property
-    def initial_cell_scale(self) -> float:
-        return getattr(self, "_initial_cell_scale", 1.0)
-
-    def _build(self, cfg):
-        if not hasattr(self, "_initial_cell_scale"):
-            self._initial_cell_scale = self.cell_scale
-        return super()._build(cfg)
 
     def on_key(self, key: int) -> None:
         if key in NEXT_KEYS:
@@ -231,17 +94,17 @@ class Demo(App):
         elif key == pygame.K_b:
             self.blank = not self.blank
         elif key == pygame.K_p:
-            self.toggle_pause()
+            self.act("pause")
         elif key == pygame.K_s:
             self.save_still()
         else:
             super().on_key(key)
 
     def title_text(self) -> str:
-        return self.step.part if self.step is not None and self.step.part else self.scenario.name
+        return self.player.title
 
     def title_hint(self) -> str:
-        return f"step {self.k + 1}/{len(self.steps)}   Space: next   Left: back   H: help"
+        return f"step {self.player.k + 1}/{len(self.player.steps)}   Space: next   Left: back   H: help"
 
     def bottom_reserved(self) -> int:
         if not hasattr(self, "fonts"):
@@ -251,7 +114,7 @@ class Demo(App):
     def save_still(self, path: str | None = None) -> str:
         if path is None:
             stem = re.sub(r"[^A-Za-z0-9]+", "-", self.scenario.name).strip("-").lower()
-            path = f"{self.screenshot_dir}/{stem}-step{self.k + 1}-{self.sim.time_ns:.0f}ns.png"
+            path = f"{self.screenshot_dir}/{stem}-step{self.player.k + 1}-{self.sim.time_ns:.0f}ns.png"
         pygame.image.save(self.screen, path)
         self.say(f"saved {path}")
         return path
@@ -260,8 +123,8 @@ class Demo(App):
 
     def _advance(self):
         super()._advance()
-        if not self.paused and self._waited():
-            self.next_step()
+        self.player.update()
+        self._show_player()
 
     def _draw(self):
         if self.blank:
@@ -285,55 +148,15 @@ class Demo(App):
 
     # ---- drawing -----------------------------------------------------------------------------
 
-    def live_values(self) -> dict:
-        """The numbers a caption may name, formatted as a lecturer would say them."""
-        sim = self.sim
-        c_in, c_out = self._conc if hasattr(self, "_conc") else sim.concentrations_mM()
-        th = self._theory or sim.theory(c_in, c_out, donnan=False)
-        rm = self.scope.recent_mean()
-        v = rm[0] if rm is not None else sim.v_mV
-
-        def mv(x):
-            return "?" if x is None or not math.isfinite(x) else minus(f"{x:.0f}")
-        out = {"V": mv(v), "t": f"{sim.time_ns:.0f}", "step": str(self.k + 1),
-               "V_GHK": mv(th.get("V_GHK_mV")), "V_MN": mv(th.get("V_MN_mV")),
-               "pump_share": mv(th.get("V_MN_mV", math.nan) - th.get("V_GHK_mV", math.nan))}
-        for line in E_LINES:
-            out[line] = mv(th.get(f"{line}_mV"))
-        for name, p in sim.channels.effective_permeability().items():
-            out[f"P_{name}"] = f"{p:.3g}"
-        for ion in SOLUTES:
-            out[f"{ion}_in"] = f"{c_in[ion]:.3g}"
-            out[f"{ion}_out"] = f"{c_out[ion]:.3g}"
-        if "{V_Donnan" in (self.step.caption if self.step else ""):
-            out["V_Donnan"] = mv(sim.donnan_mV())
-        out["clamp"] = mv(sim.clamp_mV) if sim.clamped else "off"
-        # the current and the crossings per µs since this step began (a step changes them)
-        t0, crossings0, carried0 = getattr(self, "_step_counts", None) or self._counts()
-        t1, crossings1, carried1 = self._counts()
-        span_us = (t1 - t0) * 1e-3
-        ok = span_us > 0.005
-        out["I"] = mv(-(carried1 - carried0) / span_us * PA_PER_E_PER_US if ok else math.nan)
-        for s_, ion in enumerate(NAMES):
-            if ion in PERMEANT_NAMES:
-                d = (crossings1[:, s_] - crossings0[:, s_]) / span_us if ok else (math.nan, math.nan)
-                out[f"{ion}_efflux"], out[f"{ion}_influx"] = mv(d[0]), mv(d[1])
-        return out
-
-    def _counts(self) -> tuple[float, np.ndarray, float]:
-        """(model time, crossings so far [out/in, species], charge carried in so far)."""
-        sim = self.sim
-        return sim.time_ns, np.array(sim.crossings), float(sim.charge_carried_in.sum()) + sim.pump_charge_in
-
     def _draw_caption(self):
         r, th, f = self.caption_rect, self.theme, self.fonts
-        if r.height <= 0 or self.step is None:
+        if r.height <= 0 or self.player.step is None:
             return
         pad = self.pad
         pygame.draw.rect(self.screen, th.panel, r.inflate(-2 * pad, -pad // 2), border_radius=8)
         if time.perf_counter() < self._flash_until:    # a new step: its band lights up briefly
             pygame.draw.rect(self.screen, th.marker, r.inflate(-2 * pad, -pad // 2), 3, border_radius=8)
-        text = fill_caption(self.step.caption, self.live_values())
+        text = self.player.caption()
         if not text:
             return
         box = r.inflate(-4 * pad, -2 * pad)
@@ -349,7 +172,8 @@ class Demo(App):
             y += font.get_linesize()
 
     def _draw_highlight(self):
-        h = self.step.highlight if self.step else None
+        step = self.player.step
+        h = step.highlight if step else None
         if not h:
             return
         th, surf, tf, sim = self.theme, self.screen, self.tf, self.sim
@@ -383,14 +207,15 @@ class Demo(App):
         elif h.startswith("line.") and self.scope.last_plot is not None:
             name = {"GHK": "V_GHK_mV", "GHK+pump": "V_MN_mV", "Donnan": "V_Donnan_mV"}.get(
                 h.split(".", 1)[1], h.split(".", 1)[1] + "_mV")
-            v = self._theory.get(name)
+            v = self.session.theory_now().get(name)
             if v is not None and math.isfinite(v):
                 plot, y = self.scope.last_plot[0], self.scope.y_at(v)
                 pygame.draw.line(surf, th.line(name, th.panel), (plot.x, y), (plot.right, y), 4 + int(3 * pulse))
 
     def _draw_inset(self):
         """V against [K+]o, log scale: the points collected, and the GHK curve of this cell."""
-        if not self.points:
+        points = self.player.points
+        if not points:
             return
         th, surf, f, sim = self.theme, self.screen, self.fonts, self.sim
         view = self.tf.rect
@@ -408,7 +233,7 @@ class Demo(App):
         plot.height = r.bottom - lh - self.pad - plot.y
         if plot.width < 40 or plot.height < 30:
             return
-        ks = [k for k, _ in self.points]
+        ks = [k for k, _ in points]
         k_lo, k_hi = min(ks + [2.0]) / 1.5, max(ks + [20.0]) * 1.5
         v_lo, v_hi = -100.0, 0.0
 
@@ -427,7 +252,7 @@ class Demo(App):
         ks_curve = np.exp(np.linspace(math.log(k_lo), math.log(k_hi), 60))
         pts = [xy(k, sim.resting_theory_mV(c_in, dict(c_out, K=k))[0]) for k in ks_curve]
         pygame.draw.lines(surf, th.line("V_GHK_mV", th.panel), False, pts, 2)
-        for k, v in self.points:
+        for k, v in points:
             pygame.draw.circle(surf, th.trace, xy(k, v), max(4, lh // 4))
         last = -1e9
         for k in sorted(set(round(k, 1) for k in ks)):

@@ -1,28 +1,26 @@
-"""The oscilloscope: V against time as it is produced, theory lines beside it, event markers.
+"""The oscilloscope: draws a V trace (simulation/session/trace.py) as it is produced, theory lines
+beside it, event markers.
 
-It keeps one sample per frame (model time, V): the last `capacity` in a ring for the running
-view, and the whole run, thinned by half whenever it grows past `history_max`, for the history
-view (H key in the App: from t = 0 with every marker). It draws the raw V thin and a running mean
-over `smooth_ns` of model time (or a twelfth of the time shown, if longer) thick; the V axis starts at −100…+70 mV and grows (in steps of
-20 mV) to hold every visible sample, so a V that runs away (field off) is never pinned flat to an
-edge. Horizontal lines mark E_K, E_Na, E_Cl, GHK (and GHK with the pump when pumps run, Donnan when
-asked), labelled at the right edge; labels that would overlap are moved apart and joined to their
-line by a leader. Time ticks are in model ns (or µs). While a voltage clamp holds V (the trace is
-then the flat command), a second plot below it shows the current the clamp supplies: the charge
-the channels and pumps carry out per time, averaged like the thick trace (pA, outward up).
+It draws the raw V thin and the trace's running mean thick; the V axis starts at −100…+70 mV and
+grows (in steps of 20 mV) to hold every visible sample, so a V that runs away (field off) is
+never pinned flat to an edge. Horizontal lines mark E_K, E_Na, E_Cl, GHK (and GHK with the pump
+when pumps run, Donnan when asked), labelled at the right edge; labels that would overlap are
+moved apart and joined to their line by a leader. Time ticks are in model ns (or µs). While a
+voltage clamp holds V (the trace is then the flat command), a second plot below it shows the
+current the clamp supplies: the charge the channels and pumps carry out per time, averaged like
+the thick trace (pA, outward up). The whole-run view (W) shows the trace's thinned history from
+t = 0 with every marker.
 """
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import numpy as np
 import pygame
 
 from render import style
 from render.text import TextLayer, minus, spread
-from simulation.core.statistics import MIN_EFFECTIVE_SAMPLES, mean_and_sem
-from simulation.core.observe import PA_PER_E_PER_US
+from simulation.session.trace import VTrace
 
 
 AXIS_LIMIT_mV = 400.0   # the V axis grows to hold what is seen, up to ± this
@@ -41,119 +39,15 @@ def nice_step(span: float, n: int = 5) -> float:
 
 
 class Oscilloscope:
-    def __init__(self, capacity: int = 900, smooth_ns: float = 20.0, history_max: int = 6000,
-                 readout_ns: float = 100.0):
-        self.capacity = capacity
-        self.smooth_ns = smooth_ns
-        self.readout_ns = readout_ns
-        self.history_max = history_max
-        self.t_ns: deque[float] = deque(maxlen=capacity)
-        self.v_mV: deque[float] = deque(maxlen=capacity)
-        self.q_e: deque[float] = deque(maxlen=capacity)       # charge carried in so far (e), for the current
-        self.held: deque[bool] = deque(maxlen=capacity)       # whether a clamp held V
-        self.h_t: list[float] = []
-        self.h_v: list[float] = []
-        self.h_q: list[float] = []
-        self.h_held: list[bool] = []
-        self._h_stride = 1
-        self._h_count = 0
-        self.markers: list[tuple[float, str]] = []  # (time_ns, label), the whole run
-        self.history = False
-        self.ghost: tuple[np.ndarray, np.ndarray] | None = None   # the trace of the cell before a rebuild
+    """Draws a `VTrace` (simulation/session/trace.py) into a rectangle; remembers where it drew
+    the plot so overlays (a highlighted theory line) can find a V on it."""
+
+    def __init__(self):
         self.last_plot: tuple[pygame.Rect, float, float] | None = None  # plot area and V range drawn
 
-    def clear(self) -> None:
-        for d in (self.t_ns, self.v_mV, self.q_e, self.held, self.h_t, self.h_v, self.h_q, self.h_held):
-            d.clear()
-        self._h_stride = 1
-        self._h_count = 0
-        self.markers.clear()
-
-    def add(self, t_ns: float, v_mV: float, carried_e: float = 0.0, clamped: bool = False) -> None:
-        """One sample: model time, V, the charge carried in by channels and pumps so far, and
-        whether a clamp held V."""
-        self.t_ns.append(t_ns)
-        self.v_mV.append(v_mV)
-        self.q_e.append(carried_e)
-        self.held.append(clamped)
-        self._h_count += 1
-        if self._h_count % self._h_stride == 0:
-            self.h_t.append(t_ns)
-            self.h_v.append(v_mV)
-            self.h_q.append(carried_e)
-            self.h_held.append(clamped)
-            if len(self.h_t) > self.history_max:   # thin the whole run by half
-                self.h_t, self.h_v, self.h_q, self.h_held = (x[::2] for x in (self.h_t, self.h_v, self.h_q,
-                                                                                 self.h_held))
-                self._h_stride *= 2
-
-    def mark(self, t_ns: float, label: str) -> None:
-        self.markers.append((t_ns, label))
-
-    def series(self) -> tuple[np.ndarray, np.ndarray]:
-        """(t, V) of what is shown: the recent ring, or the whole run in history view."""
-        if self.history:
-            return np.asarray(self.h_t, dtype=float), np.asarray(self.h_v, dtype=float)
-        return (np.fromiter(self.t_ns, dtype=float, count=len(self.t_ns)),
-                np.fromiter(self.v_mV, dtype=float, count=len(self.v_mV)))
-
-    def clamp_series(self) -> tuple[np.ndarray, np.ndarray]:
-        """(charge carried in, clamped?) for the samples `series` shows."""
-        if self.history:
-            return np.asarray(self.h_q, dtype=float), np.asarray(self.h_held, dtype=bool)
-        return (np.fromiter(self.q_e, dtype=float, count=len(self.q_e)),
-                np.fromiter(self.held, dtype=bool, count=len(self.held)))
-
-    def current_pA(self, t: np.ndarray, q: np.ndarray, window_ns: float) -> np.ndarray:
-        """Outward current (pA) at each sample: the charge carried out over `window_ns` centred on
-        it (near the live end, over what there is), per time."""
-        half = window_ns / 2
-        start = np.searchsorted(t, t - half, side="left")
-        end = np.minimum(np.searchsorted(t, t + half, side="right"), t.size) - 1
-        span = t[end] - t[start]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            i = -(q[end] - q[start]) / span * 1e3 * PA_PER_E_PER_US
-        return np.where(span > 0, i, np.nan)
-
-    def smoothing_ns(self, t: np.ndarray) -> float:
-        """The thick trace's averaging time: `smooth_ns`, or a twelfth of the time shown if that
-        is longer (a whole run of microseconds is then averaged over hundreds of ns, which is what
-        makes a few mV, such as the pump's share, stand out of the noise)."""
-        span = float(t[-1] - t[0]) if t.size > 1 else 0.0
-        return max(self.smooth_ns, span / 12)
-
-    def smoothed(self, t: np.ndarray | None = None, v: np.ndarray | None = None,
-                 window_ns: float | None = None) -> np.ndarray:
-        """Mean of V over `window_ns` (default `smoothing_ns`) of model time centred on each
-        sample (so the thick trace does not lag behind the thin one); near the live end, over
-        what there is so far of the window's second half."""
-        if t is None:
-            t, v = self.series()
-        if v.size == 0:
-            return v
-        c = np.cumsum(np.insert(v, 0, 0.0))
-        half = (window_ns if window_ns is not None else self.smoothing_ns(t)) / 2
-        start = np.searchsorted(t, t - half, side="left")
-        # at the start, no further ahead than there is behind (the trace starts where V starts)
-        end = np.searchsorted(t, t + np.minimum(half, t - t[0]), side="right")
-        return (c[end] - c[start]) / (end - start)
-
-    def recent_mean(self) -> tuple[float, float, float] | None:
-        """(mean, SEM, span in ns) of V over the last `readout_ns` of the ring (SEM for
-        correlated samples); None before there are a few samples."""
-        t = np.fromiter(self.t_ns, dtype=float, count=len(self.t_ns))
-        if t.size < 8:
-            return None
-        v = np.fromiter(self.v_mV, dtype=float, count=t.size)
-        sel = t >= t[-1] - self.readout_ns
-        if sel.sum() < 8:
-            return None
-        m, sem, n_eff = mean_and_sem(v[sel])
-        # a window holding fewer than ~30 independent samples has no trustworthy standard error
-        return m, (sem if n_eff >= MIN_EFFECTIVE_SAMPLES else math.nan), float(t[-1] - t[sel][0])
-
-    def draw(self, surf: pygame.Surface, rect: pygame.Rect, fonts: dict, text: TextLayer, th: style.Theme,
-             theory: dict, lines_shown: tuple[str, ...], v_now: float | None) -> None:
+    def draw(self, surf: pygame.Surface, rect: pygame.Rect, trace: VTrace, fonts: dict, text: TextLayer,
+             th: style.Theme, theory: dict, lines_shown: tuple[str, ...], v_now: float | None) -> None:
+        tr = trace
         pygame.draw.rect(surf, th.panel, rect, border_radius=6)
         pad = max(4, rect.height // 40)
         big, body, small = fonts["big"], fonts["body"], fonts["small"]
@@ -168,14 +62,14 @@ class Oscilloscope:
         if body.size(title)[0] > left_w:
             title = "V"
         text.draw(surf, body, title, th.text, region=rect, topleft=(rect.x + pad, rect.y + pad // 2))
-        if self.held and self.held[-1] and v_now is not None:
+        if tr.held and tr.held[-1] and v_now is not None:
             line = f"clamped: the electrode holds V at {minus(f'{v_now:+.0f}')} mV"
             if small.size(line)[0] > left_w:
                 line = "clamped"
             if small.size(line)[0] <= left_w:
                 text.draw(surf, small, line, th.text_dim, region=rect,
                           topleft=(rect.x + pad, rect.y + pad // 2 + body.get_linesize()))
-        elif (rm := self.recent_mean()) is not None:
+        elif (rm := tr.recent_mean()) is not None:
             m, sem, span = rm
             pm = f" ± {sem:.1f}" if math.isfinite(sem) else ""
             line = f"mean {minus(f'{m:+.1f}')}{pm} mV, last {span:.0f} ns"
@@ -193,8 +87,8 @@ class Oscilloscope:
         leader = max(8, pad * 2)
         plot.width = rect.right - plot.x - label_w - leader - pad
         plot.height = rect.bottom - plot.y - pad - small.get_linesize() - 2
-        t, v = self.series()
-        q, held = self.clamp_series()
+        t, v = tr.series()
+        q, held = tr.clamp_series()
         current = None
         if held.any() and plot.height >= 120:
             # the current the clamp supplies, in a plot of its own below V's
@@ -204,7 +98,7 @@ class Oscilloscope:
             current.bottom = plot.bottom + current.height + small.get_linesize() // 2 + pad
         if plot.width < 40 or plot.height < 40:
             return
-        sm = self.smoothed(t, v)
+        sm = tr.smoothed(t, v)
         lo, hi = style.SCOPE_RANGE_mV
         values = [x for x, *_ in lines if abs(x) <= AXIS_LIMIT_mV]
         if v.size:
@@ -247,20 +141,20 @@ class Oscilloscope:
             pygame.draw.line(surf, colour, (plot.right, y), (x_label - 2, r.centery), 2)
 
         self.last_plot = (plot.copy(), lo, hi)
-        if self.ghost is not None and self.ghost[0].size >= 2:
+        if tr.ghost is not None and tr.ghost[0].size >= 2:
             # the cell before the rebuild, faint, from the left edge on the same time scale
-            gt, gv = self.ghost
+            gt, gv = tr.ghost
             span = max(float(t[-1] - t[0]) if t.size >= 2 else 0.0, float(gt[-1] - gt[0]), 1e-9)
             xs = plot.x + (gt - gt[0]) / span * plot.width
             surf.set_clip(plot)
             pygame.draw.lines(surf, style.mix(th.background, th.trace, 0.35), False,
-                              np.column_stack([xs, y_of(self.smoothed(gt, gv))]).tolist(), max(2, plot.height // 120))
+                              np.column_stack([xs, y_of(tr.smoothed(gt, gv))]).tolist(), max(2, plot.height // 120))
             surf.set_clip(None)
         if t.size >= 2:
-            t0 = 0.0 if self.history else t[0]
+            t0 = 0.0 if tr.history else t[0]
             t1 = max(t[-1], t0 + 1e-9)
-            if self.ghost is not None and self.ghost[0].size >= 2:   # the same ns per pixel as the ghost
-                t1 = max(t1, t0 + float(self.ghost[0][-1] - self.ghost[0][0]))
+            if tr.ghost is not None and tr.ghost[0].size >= 2:   # the same ns per pixel as the ghost
+                t1 = max(t1, t0 + float(tr.ghost[0][-1] - tr.ghost[0][0]))
             xs = plot.x + (t - t0) / (t1 - t0) * plot.width
             surf.set_clip(plot)
             pygame.draw.lines(surf, th.trace_raw, False, np.column_stack([xs, y_of(v)]).tolist(), 1)
@@ -279,16 +173,16 @@ class Oscilloscope:
                 label = f"V {minus(f'{last:+.0f}')} mV"
                 text.draw(surf, small, label, th.marker, region=rect, background=th.background,
                           midright=(xe - a - 4, (ye + base) / 2))
-            self._draw_markers(surf, plot, small, text, th, t0, t1, rect)
+            self._draw_markers(surf, tr, plot, small, text, th, t0, t1, rect)
             if current is not None:
-                self._draw_current(surf, current, small, text, th, t, q, held, t0, t1, rect)
-            self._draw_time_axis(surf, current if current is not None else plot, small, text, th, t0, t1, rect)
+                self._draw_current(surf, tr, current, small, text, th, t, q, held, t0, t1, rect)
+            self._draw_time_axis(surf, tr, current if current is not None else plot, small, text, th, t0, t1, rect)
 
-    def _draw_current(self, surf, plot, font, text, th, t, q, held, t0, t1, rect):
+    def _draw_current(self, surf, tr, plot, font, text, th, t, q, held, t0, t1, rect):
         """The clamp's current below the V plot: thick while held (blank where V was free), its
         axis in pA with 0 marked, 'out' up."""
         pygame.draw.rect(surf, th.background, plot)
-        i = self.current_pA(t, q, self.smoothing_ns(t))
+        i = tr.current_pA(t, q, tr.smoothing_ns(t))
         i = np.where(held, i, np.nan)
         shown = i[np.isfinite(i)]
         top = max(20.0, float(np.abs(shown).max()) * 1.15) if shown.size else 20.0
@@ -340,12 +234,12 @@ class Oscilloscope:
             lines.append((v, th.line(key, th.panel), style.theory_line(key)[1], False))
         return lines
 
-    def _draw_markers(self, surf, plot, font, text, th, t0, t1, rect):
+    def _draw_markers(self, surf, tr, plot, font, text, th, t0, t1, rect):
         """Event markers: a line at the event, its label in the first row where it fits."""
         row_end: list[float] = []
         lh = font.get_linesize()
         max_rows = max(1, int(plot.height * 0.4 / lh))
-        for tm, label in self.markers:
+        for tm, label in tr.markers:
             if tm < t0 or tm > t1:
                 continue
             x = plot.x + (tm - t0) / (t1 - t0) * plot.width
@@ -363,11 +257,11 @@ class Oscilloscope:
             text.draw(surf, font, label, th.marker, region=rect, background=th.background,
                       topleft=(tx, plot.y + 3 + row * lh))
 
-    def _draw_time_axis(self, surf, plot, font, text, th, t0, t1, rect):
+    def _draw_time_axis(self, surf, tr, plot, font, text, th, t0, t1, rect):
         span = t1 - t0
         unit, scale = ("µs", 1e-3) if span >= 2000 else ("ns", 1.0)
-        base = f"model time, {unit}" + (" (whole run)" if self.history else "")
-        thick = f"; thick: {self.smoothing_ns(np.array([t0, t1])):.0f} ns mean"
+        base = f"model time, {unit}" + (" (whole run)" if tr.history else "")
+        thick = f"; thick: {tr.smoothing_ns(np.array([t0, t1])):.0f} ns mean"
         caption = next((c for c in (base + thick, base, unit) if font.size(c)[0] <= plot.width * 0.7), unit)
         cap_w = font.size(caption)[0]
         n_ticks = max(2, int((plot.width - cap_w) / (4 * font.size("0000")[0])))

@@ -116,7 +116,7 @@ def test_the_reversal_potential_a_gate_reads_is_recounted_at_fixed_steps():
 
 
 def test_a_scenario_names_any_type_of_its_cell(tmp_path):
-    from simulation.core.scenario import load_scenario
+    from simulation.session.scenario import load_scenario
     f = tmp_path / "kir.toml"
     f.write_text('name = "Kir"\npreset = "purkinje"\n[[step]]\ncaption = "P_Kir = {P_Kir}, E_K = {E_K}"\n'
                  'highlight = "channels.Kir"\nset = { "channels.Kir" = 0.5 }\n')

@@ -1,5 +1,6 @@
-"""Lecture mode: scenarios load, play headless to their end, go back exactly, record real video,
-and a broken scenario file is one line, exit 2, before anything opens."""
+"""Lecture mode in the window: the Demo draws a player (tests/test_player.py plays every scenario
+headless), goes back exactly on the presenter's key, records real video, and a broken scenario file
+is one line, exit 2, before anything opens."""
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 
 from render.demo import Demo
 from simulation.core.config import ConfigError
-from simulation.core.scenario import load_scenario, scenario_names
+from simulation.session.scenario import load_scenario, scenario_names
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -32,27 +33,6 @@ def test_the_shipped_scenarios_are_the_story():
     assert len(parts) == 5 and all(s.wait == "key" for s in lecture.steps[1:] if s.config is not None)
 
 
-@pytest.mark.view
-@pytest.mark.parametrize("name", [n for n in scenario_names() if n not in ("lecture", "hyperkalemia")])
-def test_every_scenario_plays_headless_to_its_end(name):
-    demo = Demo(load_scenario(name), fullscreen=False, size=(800, 600), auto=True, cell_scale=0.25)
-    demo.steps_per_frame = 40
-    demo.run(frames=6000)
-    assert demo.finished, f"stopped at step {demo.k + 1} of {len(demo.steps)}"
-    assert demo.k == len(demo.steps) - 1
-
-
-@pytest.mark.view
-def test_hyperkalemia_plays_to_its_end_collecting_its_points_on_the_inset():
-    demo = Demo(load_scenario("hyperkalemia"), fullscreen=False, size=(800, 600), auto=True, cell_scale=0.25)
-    demo.steps_per_frame = 40
-    demo.run(frames=6000)
-    assert demo.finished
-    ks = [k for k, _ in demo.points]
-    assert len(ks) == 4 and ks == sorted(ks) and ks[-1] == pytest.approx(40, rel=0.05)
-    assert demo.points[-1][1] > demo.points[0][1]    # V rises with [K+]o
-
-
 def test_going_back_a_step_restores_the_state_saved_when_it_began():
     demo = Demo(load_scenario("emerges"), fullscreen=False, size=(1280, 720), cell_scale=0.25)
     demo.run(frames=20)
@@ -67,7 +47,7 @@ def test_going_back_a_step_restores_the_state_saved_when_it_began():
     demo.run(frames=1)
     assert demo.k == 1 and demo.sim.channel_counts() == counts
     # the first frame after going back steps the model; compare with the copy it was restored from
-    snap = demo.saved[1]["sim"]
+    snap = demo.player.saved[1]["sim"]
     for k, arr in saved.items():
         assert np.array_equal(getattr(snap.state, k), arr)
     assert snap.v_mV == v and snap.time_ns == t
@@ -79,7 +59,7 @@ def test_a_rebuild_keeps_the_earlier_trace_as_a_ghost():
     demo.next_step()
     demo.next_step()                       # without fixed anions: the cell is rebuilt
     assert not demo.sim.config["fixed_anions.enabled"]
-    assert demo.scope.ghost is not None and demo.scope.ghost[0].size > 10
+    assert demo.session.trace.ghost is not None and demo.session.trace.ghost[0].size > 10
 
 
 def test_captions_fill_in_live_numbers():
@@ -156,7 +136,7 @@ def test_presenter_keys_blank_and_pause():
     for key in (pygame.K_b, pygame.K_p):
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
     demo.run(frames=1)
-    assert demo.blank and demo.paused and not demo.text.boxes
+    assert demo.blank and demo.session.paused and not demo.text.boxes
     assert demo.screen.get_at((400, 300))[:3] == (0, 0, 0)
 
 

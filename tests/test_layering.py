@@ -17,11 +17,14 @@ ALLOWED = {
     "simulation.core": {"particles", "membrane", "simulation", "simulation.core"},
     "simulation.headless": {"particles", "membrane", "simulation", "simulation.palette", "simulation.core",
                             "simulation.headless"},
+    # what a user does with a cell, with no front end: below render/ and the notebook view
+    "simulation.session": {"particles", "membrane", "simulation", "simulation.core", "simulation.session"},
     "simulation.checks": {"particles", "membrane", "simulation", "simulation.core", "simulation.headless",
                           "simulation.checks"},
     # the view is a front end of the model: it runs no headless driver (statistics, units and
     # the declared columns live in simulation.core, below both)
-    "render": {"particles", "membrane", "simulation", "simulation.palette", "simulation.core", "render"},
+    "render": {"particles", "membrane", "simulation", "simulation.palette", "simulation.core", "simulation.session",
+               "render"},
 }
 FIRST_PARTY = ("particles", "membrane", "simulation", "render")
 
@@ -50,11 +53,14 @@ def test_each_module_imports_only_its_own_layer_and_those_below(path):
         assert _layer(name) in allowed, f"{module} imports {name} (layer {_layer(name)})"
 
 
-def test_model_does_not_import_pygame():
+def test_model_session_and_api_import_neither_pygame_nor_ipython():
     code = ("import sys; import simulation.core.model, simulation.headless.run, simulation.headless.sweep, "
-            "simulation.headless.figures, simulation.checks.validate, membrane.theory; "
-            "sys.exit(1 if 'pygame' in sys.modules else 0)")
-    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+            "simulation.headless.figures, simulation.checks.validate, membrane.theory, "
+            "simulation.session.session, simulation.session.player; "
+            "bad = [m for m in ('pygame', 'IPython', 'ipywidgets') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 def _module_of(path: Path) -> str:

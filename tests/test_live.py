@@ -102,24 +102,24 @@ def test_clamp_keys_hold_v_step_the_command_and_show_the_current(app):
 def test_pause_step_and_speed(app):
     app.run(frames=2)
     press(app, pygame.K_SPACE)
-    assert app.paused
+    assert app.session.paused
     n = app.sim.step_count
     app.run(frames=3)
     assert app.sim.step_count == n
     press(app, pygame.K_n)
     assert app.sim.step_count == n + 1
-    spf = app.steps_per_frame
+    spf = app.session.steps_per_frame
     press(app, pygame.K_EQUALS)
-    assert app.steps_per_frame == 2 * spf
+    assert app.session.steps_per_frame == 2 * spf
     press(app, pygame.K_MINUS)
-    assert app.steps_per_frame == spf
+    assert app.session.steps_per_frame == spf
 
 
 def test_ouabain_key_blocks_the_pumps_and_marks_the_trace(app):
     app.run(frames=3)
     press(app, pygame.K_o, frames=2)
     assert not app.sim.pumps_on
-    assert any("ouabain" in label for _, label in app.scope.markers)
+    assert any("ouabain" in label for _, label in app.session.trace.markers)
     press(app, pygame.K_o)
     assert app.sim.pumps_on
 
@@ -136,12 +136,12 @@ def test_outside_potassium_and_permeability_keys_change_the_model(app):
     assert not app.sim.field_on
     press(app, pygame.K_l)
     assert not app.sim.selective
-    assert len(app.scope.markers) >= 4
+    assert len(app.session.trace.markers) >= 4
 
 
 def test_buttons_do_what_their_keys_do(app):
     app.run(frames=1)
-    button = next(b for b in app.buttons if b.action.do is App.toggle_pumps)
+    button = next(b for b in app.buttons if b.action.button == "Ouabain")
     click(app, button.rect.center)
     assert not app.sim.pumps_on
 
@@ -153,7 +153,7 @@ def test_restarts_for_anions_cell_size_and_reset(app):
     h = app.sim.geometry.height_nm
     press(app, pygame.K_RIGHTBRACKET)
     assert app.sim.geometry.height_nm == 2 * h
-    assert app.sim.capacitance_e_per_mV == 2 * app.base_config["physics.capacitance_e_per_mV"]
+    assert app.sim.capacitance_e_per_mV == 2 * app.session.base_config["physics.capacitance_e_per_mV"]
     app.run(frames=3)
     press(app, pygame.K_r)
     assert app.sim.step_count <= 10 and app.toast is not None
@@ -167,9 +167,9 @@ def test_clicking_an_ion_tracks_it(app):
     i = inside[0]
     pos = tuple(int(round(v)) for v in tf.to_screen(s.x[i], s.y[i]))
     click(app, pos)
-    assert app.tracked is not None
+    assert app.session.tracked is not None
     app.run(frames=5)
-    assert len(app.trail) >= 5
+    assert len(app.session.trail) >= 5
 
 
 def test_window_resize_reflows_and_fonts_grow(app):

@@ -105,7 +105,7 @@ def test_with_the_field_off_the_axis_follows_v_or_an_arrow_gives_its_value():
 def test_crossing_rates_are_counted_over_a_stated_window():
     app = make("mammalian")
     app.run(frames=60)
-    rates, _, window = app._rates()
+    rates, _, window = app.session.rates()
     assert window > 0 and set(rates) == {"K", "Na", "Cl"}
     assert any(f"({window:.0f} ns)" in t for t in texts(app))
 
@@ -116,34 +116,34 @@ def test_fast_forward_steps_more_per_frame_and_shows_a_badge():
     before = app.sim.step_count
     press(app, pygame.K_g)
     per_frame = app.sim.step_count - before
-    assert per_frame > app.steps_per_frame
+    assert per_frame > app.session.steps_per_frame
     assert any(t.startswith("FAST x") for t in texts(app))
 
 
 def test_whole_run_history_starts_at_zero_and_keeps_every_marker():
     app = make("mammalian")
-    app.scope.capacity = 50
-    app.scope.t_ns = type(app.scope.t_ns)(maxlen=50)
-    app.scope.v_mV = type(app.scope.v_mV)(maxlen=50)
+    app.session.trace.capacity = 50
+    app.session.trace.t_ns = type(app.session.trace.t_ns)(maxlen=50)
+    app.session.trace.v_mV = type(app.session.trace.v_mV)(maxlen=50)
     app.run(frames=2)
     press(app, pygame.K_o)                  # an early event
     app.run(frames=120)
-    t, _ = app.scope.series()
-    assert t[0] > app.scope.markers[0][0]   # the ring has scrolled past the marker
+    t, _ = app.session.trace.series()
+    assert t[0] > app.session.trace.markers[0][0]   # the ring has scrolled past the marker
     press(app, pygame.K_w)
-    t, _ = app.scope.series()
-    assert t[0] <= app.scope.markers[0][0] and any("ouabain" in x for x in texts(app))
+    t, _ = app.session.trace.series()
+    assert t[0] <= app.session.trace.markers[0][0] and any("ouabain" in x for x in texts(app))
 
 
 def test_follow_next_picks_an_ion_in_an_open_pore_of_its_type_and_slows_down():
     app = make("mammalian")
     app.run(frames=20)
     press(app, pygame.K_i)
-    i = app.tracked
-    assert i is not None and app.slow
+    i = app.session.tracked
+    assert i is not None and app.session.slow
     s, g, pores = app.sim.state, app.sim.geometry, app.sim.channels.pores
     # where it was picked: the trail's first point
-    x, y = app.trail[0]
+    x, y = app.session.trail[0]
     assert g.x_left_nm - 1.0 < x < g.x_right_nm + 1.0
     j = int(np.searchsorted(pores.y1, y))
     assert pores.y0[j] <= y <= pores.y1[j] and pores.species[j] == s.species[i]
@@ -154,7 +154,7 @@ def test_the_smoothed_trace_does_not_lag_the_raw_one():
     app = make("mammalian")
     t = np.linspace(0, 100, 401)
     v = -t * 0.7                             # a steady fall
-    sm = app.scope.smoothed(t, v)
+    sm = app.session.trace.smoothed(t, v)
     mid = slice(50, 350)
     assert np.max(np.abs(sm[mid] - v[mid])) < 1e-9   # centred: no lag on a straight line
     assert sm[0] == v[0]                     # starts where V starts

@@ -7,8 +7,11 @@ model time after the previous step began (`wait`); it may change what the live c
 (`[step.set]`, the voltage clamp included), show a caption with live numbers (`{V}`, `{E_K}`,
 `{V_GHK}`, `{I}`, `{K_efflux}`, ...), highlight a
 part of the picture, follow an ion, pause, fast-forward, show the whole run or the Donnan line,
-and collect a point for the V against [K⁺]o inset. The player is `render.demo`; this module has
-no Pygame, so the command line checks a file before any window opens.
+and collect a point for the V against [K⁺]o inset. The player is `simulation.session.player`
+(drawn by `render.demo`); this module has
+no Pygame, so the command line checks a file before any window opens. What a step's
+`[step.set]` may change, and how each change is checked and applied, is the registry of
+interventions (`simulation.session.interventions`) that live keys and the Python API use too.
 
     name = "The resting potential emerges"
     preset = "k-only"
@@ -32,17 +35,12 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from membrane.transporters import TABLE as TRANSPORTERS
 from particles.species import PERMEANT_NAMES, SOLUTES
 from simulation.core.config import Config, ConfigError, load, preset_names
+from simulation.session.interventions import E_LINES, check_changes
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent.parent / "scenarios"
 
-# what a step's [step.set] may change, and the values allowed
-SWITCHES = ("pumps", "field", "selectivity", "fixed_anions")
-CELL_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
-# the theory lines: each ion's Nernst potential, each exchanger's reversal potential (E_NCX)
-E_LINES = tuple(f"E_{i}" for i in PERMEANT_NAMES) + tuple(t.reversal_key[:-3] for t in TRANSPORTERS if t.reversal_key)
 
 
 def highlights(config: Config) -> tuple[str, ...]:
@@ -67,8 +65,6 @@ def placeholders(config: Config) -> tuple[str, ...]:
             + tuple(f"{i}_{way}" for i in PERMEANT_NAMES for way in ("efflux", "influx")))
 
 
-# a clamp's command: mV, or a theory line and an offset ("E_K", "E_K+20", "V_GHK-10"); false releases
-CLAMP_TARGET = re.compile(r"^(" + "|".join(E_LINES + ("V_GHK",)) + r")\s*(?:([+-])\s*(\d+(?:\.\d+)?))?$")
 
 
 @dataclass(frozen=True)
@@ -218,72 +214,6 @@ def check_caption(caption: str, at: str, config: Config) -> None:
         if name not in allowed:
             raise ConfigError(f"{at}: caption: unknown placeholder {{{name}}}; allowed: "
                               + ", ".join("{" + p + "}" for p in allowed[:11]) + ", {K_out}, {P_Na}, ...")
-
-
-def check_changes(changes, at: str, config: Config) -> dict:
-    """The step's [step.set], checked: switches, concentrations, permeabilities, the cell size."""
-    if not isinstance(changes, dict):
-        raise ConfigError(f"{at}: set must be a table of changes")
-    out = {}
-    for key, v in changes.items():
-        here = f"{at}: set.{key}"
-        if key in SWITCHES:
-            if not isinstance(v, bool):
-                raise ConfigError(f"{here} must be true or false, got {v!r}")
-        elif key == "clamp":
-            v = _check_clamp(v, here, config)
-        elif key == "cell":
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or float(v) not in CELL_SCALES:
-                raise ConfigError(f"{here} must be one of {', '.join(f'{c:g}' for c in CELL_SCALES)}, got {v!r}")
-            v = float(v)
-        elif key.startswith(("inside.", "outside.")) or key.startswith("channels."):
-            side, _, ion = key.partition(".")
-            allowed = SOLUTES if side != "channels" else tuple(t.name for t in config.channel_types())
-            if ion not in allowed:
-                what = "ion" if side != "channels" else "channel type"
-                raise ConfigError(f"{here}: unknown {what} {ion!r}; allowed: {', '.join(allowed)}")
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ConfigError(f"{here} must be a number >= 0, got {v!r}")
-            full = key if side != "channels" else f"channels.{ion}.relative_permeability"
-            try:
-                config.replace({full: float(v)}, here)
-            except ConfigError as e:
-                raise ConfigError(str(e)) from None
-            v = float(v)
-        else:
-            raise ConfigError(f"{here}: unknown change; allowed: {', '.join(SWITCHES)}, clamp, cell, inside.ION, "
-                              f"outside.ION, channels.TYPE")
-        out[key] = v
-    return out
-
-
-def _check_clamp(v, here: str, config: Config):
-    """A step's clamp: false (release), a command in mV, or "E_K", "E_K+20", "V_GHK-10", ..."""
-    if v is False:
-        return v
-    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-        raise ConfigError(f"{here} must be false, a potential in mV or a theory line with an offset "
-                          f"(\"E_K\", \"E_K+20\", \"V_GHK-10\"), got {v!r}")
-    if isinstance(v, str):
-        if not CLAMP_TARGET.match(v.strip()):
-            raise ConfigError(f"{here}: {v!r} is not {', '.join(E_LINES)} or V_GHK with an optional + or - offset "
-                              f"in mV (\"E_K+20\")")
-        return v.strip()
-    try:
-        config.replace({"clamp.command_mV": float(v)}, here)
-    except ConfigError as e:
-        raise ConfigError(str(e)) from None
-    return float(v)
-
-
-def clamp_command(target, theory: dict) -> float:
-    """The command a step's clamp asks for, given the theory lines now (mV)."""
-    if not isinstance(target, str):
-        return float(target)
-    m = CLAMP_TARGET.match(target)
-    name, sign, offset = m.group(1), m.group(2), m.group(3)
-    base = theory[f"{name}_mV"]
-    return base + (float(offset) if sign == "+" else -float(offset) if sign else 0.0)
 
 
 def fill_caption(caption: str, values: dict) -> str:

@@ -1,0 +1,205 @@
+"""A lecture scenario played on a session: the timeline, its waits, and going back.
+
+Each step begins on the presenter's word (`next_step`), when V has settled, or some model time
+after the previous step began; it applies its changes through the registry of interventions
+(as the live keys do), sets the pace and the scope's view, may follow an ion, and is saved (a
+deep copy of the model and the trace), so `previous_step` restores the state it began in
+exactly. A step that rebuilds the cell keeps the earlier trace as a faint ghost. With `auto`, a
+step waiting for the presenter begins after AUTO_KEY_NS of model time (or AUTO_KEY_FRAMES
+frames) and the scenario ends AUTO_END_NS after its last step began: `play()` runs a whole
+scenario headless that way (tests play every shipped one). The Pygame `Demo` and the notebook
+view draw a player; they add no timeline of their own.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from particles.species import NAMES, PERMEANT_NAMES, SOLUTES
+from simulation.core.observe import PA_PER_E_PER_US
+from simulation.session.interventions import E_LINES, apply_changes, find
+from simulation.session.scenario import Scenario, Step, fill_caption
+from simulation.session.session import Session
+
+SETTLE_WINDOW_NS = 100.0     # "settled": two consecutive windows of this much model time agree
+SETTLE_TOLERANCE_mV = 2.0
+SETTLE_GIVE_UP_NS = 1500.0   # ... or this long after the step began, whichever comes first
+AUTO_KEY_NS = 150.0          # auto: a step waiting for the presenter begins after this much model time,
+AUTO_KEY_FRAMES = 240        # or after this many frames (8 s at 30 fps), whichever comes first
+AUTO_END_NS = 100.0          # auto: the last step runs this long, then the scenario ends
+
+
+def minus(text: str) -> str:
+    """A typographic minus for a number read from a screen."""
+    return text.replace("-", "−")
+
+
+class Player:
+    def __init__(self, scenario: Scenario, session: Session | None = None, *, seed: int = 0,
+                 cell_scale: float = 1.0, auto: bool = False, prepare=None):
+        self.scenario = scenario
+        self.session = session or Session(scenario.config, seed=seed, cell_scale=cell_scale, prepare=prepare)
+        self.session.ghosts = True
+        self.auto = auto
+        self.k = -1
+        self.step: Step | None = None
+        self.saved: dict[int, dict] = {}
+        self.points: list[tuple[float, float]] = []   # ([K+]o, V) collected for the inset
+        self.finished = False
+        self.began_ns = 0.0
+        self.began_frame = 0
+        self._step_counts = None
+        self.said: list[str] = []       # what the steps said, in order (the front end shows the last)
+        self.begin(0)
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self.scenario.steps
+
+    @property
+    def title(self) -> str:
+        return self.step.part if self.step is not None and self.step.part else self.scenario.name
+
+    def _say(self, text: str | None) -> None:
+        if text:
+            self.said.append(text)
+
+    # ---- the timeline ------------------------------------------------------------------------
+
+    def begin(self, k: int) -> None:
+        """Begin step k: collect the ending step's point, apply k's changes, save the state."""
+        s = self.session
+        if self.step is not None and self.step.collect:
+            self._collect()
+        step = self.steps[k]
+        if step.config is not None:       # an included scenario's start: its own cell
+            s.cell_scale = s.initial_cell_scale
+            s.anions_removed = not step.config["fixed_anions.enabled"]
+            self.points = []
+        if step.config is None and not any(find(key).rebuild for key in step.changes):
+            s.trace.ghost = None          # the ghost stays for the step that rebuilt the cell only
+        # checked when the file was read; a cell may still refuse one (no room for more channels)
+        for said in apply_changes(s, step.changes, step.title, rebuild_from=step.config, say_refusals=True):
+            self._say(said)
+        s.paused, s.fast, s.slow = step.pause, step.fast, False
+        s.trace.history = step.history
+        s.show_donnan = step.donnan
+        s._theory = {}
+        if step.follow:
+            self._say(s.follow_next(step.follow))
+        elif self.step is not None and self.step.follow:   # back to the whole picture
+            s.stop_following()
+        self.k, self.step = k, step
+        self.began_ns = s.sim.time_ns
+        self.began_frame = s.frame
+        self._step_counts = self._counts()
+        self.saved[k] = dict(s.snapshot(), points=list(self.points))
+
+    def next_step(self) -> None:
+        if self.k + 1 < len(self.steps):
+            self.begin(self.k + 1)
+        elif self.auto:
+            self.finished = True
+
+    def previous_step(self) -> None:
+        """Back to the state saved when the previous step began (the first step: its start)."""
+        self.restore(max(self.k - 1, 0))
+
+    def restore(self, k: int) -> None:
+        snap = self.saved[k]
+        s = self.session
+        s.restore(snap)
+        self.points = list(snap["points"])
+        self.k, self.step = k, self.steps[k]
+        self.began_ns = s.sim.time_ns
+        self.began_frame = s.frame
+        self._step_counts = self._counts()
+
+    def update(self) -> None:
+        """After a frame's steps: begin the next step if its wait is met (not while paused)."""
+        if not self.session.paused and self.waited():
+            self.next_step()
+
+    def play(self, max_frames: int = 1_000_000) -> int:
+        """Play to the end headless (auto), frame by frame; returns the frames it took."""
+        self.auto = True
+        n = 0
+        while not self.finished and n < max_frames:
+            if self.session.paused:      # a step that pauses waits for the presenter: the presenter goes on
+                self.session.paused = False
+            self.session.advance_frame()
+            self.update()
+            n += 1
+        return n
+
+    def _collect(self) -> None:
+        rm = self.session.trace.recent_mean()
+        k_out = self.session.sim.concentrations_mM()[1]["K"]
+        if rm is not None and k_out > 0:
+            self.points.append((k_out, rm[0]))
+
+    def waited(self) -> bool:
+        """Has the next step's wait been met?"""
+        s = self.session
+        elapsed = s.sim.time_ns - self.began_ns
+        if self.k + 1 >= len(self.steps):
+            return self.auto and elapsed >= AUTO_END_NS
+        wait = self.steps[self.k + 1].wait
+        if wait == "key":
+            return self.auto and (elapsed >= AUTO_KEY_NS or s.frame - self.began_frame >= AUTO_KEY_FRAMES)
+        if wait == "settled":
+            return self.settled() or elapsed >= SETTLE_GIVE_UP_NS
+        return elapsed >= float(wait)
+
+    def settled(self) -> bool:
+        """V's means over the last two SETTLE_WINDOW_NS windows since the step began agree."""
+        return self.session.trace.settled(self.began_ns, self.session.sim.time_ns, SETTLE_WINDOW_NS,
+                                          SETTLE_TOLERANCE_mV)
+
+    # ---- the caption -------------------------------------------------------------------------
+
+    def caption(self) -> str:
+        """The step's caption with its live numbers filled in."""
+        return fill_caption(self.step.caption, self.live_values()) if self.step is not None else ""
+
+    def live_values(self) -> dict:
+        """The numbers a caption may name, formatted as a lecturer would say them."""
+        s = self.session
+        sim = s.sim
+        th = s.theory_now()
+        c_in, c_out = s.concentrations
+        rm = s.trace.recent_mean()
+        v = rm[0] if rm is not None else sim.v_mV
+
+        def mv(x):
+            return "?" if x is None or not math.isfinite(x) else minus(f"{x:.0f}")
+        out = {"V": mv(v), "t": f"{sim.time_ns:.0f}", "step": str(self.k + 1),
+               "V_GHK": mv(th.get("V_GHK_mV")), "V_MN": mv(th.get("V_MN_mV")),
+               "pump_share": mv(th.get("V_MN_mV", math.nan) - th.get("V_GHK_mV", math.nan))}
+        for line in E_LINES:
+            out[line] = mv(th.get(f"{line}_mV"))
+        for name, p in sim.channels.effective_permeability().items():
+            out[f"P_{name}"] = f"{p:.3g}"
+        for ion in SOLUTES:
+            out[f"{ion}_in"] = f"{c_in[ion]:.3g}"
+            out[f"{ion}_out"] = f"{c_out[ion]:.3g}"
+        if "{V_Donnan" in (self.step.caption if self.step else ""):
+            out["V_Donnan"] = mv(sim.donnan_mV())
+        out["clamp"] = mv(sim.clamp_mV) if sim.clamped else "off"
+        # the current and the crossings per µs since this step began (a step changes them)
+        t0, crossings0, carried0 = self._step_counts or self._counts()
+        t1, crossings1, carried1 = self._counts()
+        span_us = (t1 - t0) * 1e-3
+        ok = span_us > 0.005
+        out["I"] = mv(-(carried1 - carried0) / span_us * PA_PER_E_PER_US if ok else math.nan)
+        for k, ion in enumerate(NAMES):
+            if ion in PERMEANT_NAMES:
+                d = (crossings1[:, k] - crossings0[:, k]) / span_us if ok else (math.nan, math.nan)
+                out[f"{ion}_efflux"], out[f"{ion}_influx"] = mv(d[0]), mv(d[1])
+        return out
+
+    def _counts(self) -> tuple[float, np.ndarray, float]:
+        """(model time, crossings so far [out/in, species], charge carried in so far)."""
+        sim = self.session.sim
+        return sim.time_ns, np.array(sim.crossings), float(sim.charge_carried_in.sum()) + sim.pump_charge_in

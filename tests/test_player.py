@@ -1,0 +1,105 @@
+"""The session layer without a front end: every shipped scenario plays to its end headless, going
+back restores a step's state exactly, and the registry of interventions is the one vocabulary of
+scenario steps, live controls and the API (same checks, same one-line refusals)."""
+import math
+
+import numpy as np
+import pytest
+
+from simulation.core.config import ConfigError, load
+from simulation.session import interventions
+from simulation.session.player import Player
+from simulation.session.scenario import load_scenario, scenario_names
+from simulation.session.session import CONTROL, Session
+
+SMALL = ["box.height_nm=120", "physics.particles=8000", "physics.capacitance_e_per_mV=0.4", "pump.count=6",
+         "membrane.channels_per_unit_permeability=12"]
+
+
+def test_every_shipped_scenario_plays_to_its_end_headless():
+    """The lecture includes every other shipped scenario: played to its end (each part from its own
+    cell, every wait met, every change applied and none refused)."""
+    lecture = load_scenario("lecture")
+    parts = {s.part for s in lecture.steps}
+    assert parts == {load_scenario(n).name for n in scenario_names() if n != "lecture"}
+    player = Player(lecture, cell_scale=0.25, auto=True)
+    player.session.steps_per_frame = 200
+    seen = set()
+    while not player.finished:
+        player.session.paused = False
+        player.session.advance_frame()
+        assert player.session.trace.t_ns and math.isfinite(player.session.sim.v_mV)
+        player.update()
+        seen.add(player.k)
+    assert seen == set(range(len(lecture.steps)))
+    assert not [s for s in player.said if s.startswith("cannot")], player.said
+    # the last part is the pump story: its last step has blocked the pumps
+    assert not player.session.sim.pumps_on and player.session.ouabain_given
+
+
+def test_hyperkalemia_collects_its_points_headless():
+    player = Player(load_scenario("hyperkalemia"), cell_scale=0.25)
+    player.session.steps_per_frame = 200
+    player.play()
+    ks = [k for k, _ in player.points]
+    assert len(ks) == 4 and ks == sorted(ks) and ks[-1] == pytest.approx(40, rel=0.05)
+    assert player.points[-1][1] > player.points[0][1]    # V rises with [K+]o
+
+
+def test_going_back_restores_the_state_a_step_began_in():
+    player = Player(load_scenario("emerges"), cell_scale=0.25)
+    s = player.session
+    s.step(200)
+    player.next_step()
+    began = {k: getattr(s.sim.state, k).copy() for k in ("x", "y", "species", "flags")}
+    v, t, counts, trace_n = s.sim.v_mV, s.sim.time_ns, s.sim.channel_counts(), len(s.trace.t_ns)
+    s.step(200)
+    player.next_step()                     # step 3 adds Na+ and Cl- channels
+    assert s.sim.channel_counts()["Na"] > 0
+    player.previous_step()
+    assert player.k == 1 and s.sim.channel_counts() == counts
+    for k, arr in began.items():
+        assert np.array_equal(getattr(s.sim.state, k), arr)
+    assert s.sim.v_mV == v and s.sim.time_ns == t and len(s.trace.t_ns) == trace_n
+
+
+def test_a_step_and_an_api_call_and_a_control_change_the_cell_alike():
+    cfg = load("mammalian", None, SMALL)
+    by_step, by_call = Session(cfg, seed=3), Session(cfg, seed=3)
+    changes = interventions.check_changes({"outside.K": 20.0, "pumps": False, "channels.Na": 0.1}, "here", cfg)
+    interventions.apply_changes(by_step, changes)
+    by_call.apply("outside.K", 20)
+    by_call.apply("pumps", False)
+    by_call.apply("channels.Na", 0.1)
+    for s in (by_step, by_call):
+        s.step(50)
+    assert np.array_equal(by_step.sim.state.x, by_call.sim.state.x)
+    assert by_step.sim.v_mV == by_call.sim.v_mV and not by_call.sim.pumps_on
+    # the control that doubles [K]o says what it did, through the same intervention
+    said = CONTROL["K_out*2"].do(by_call)
+    assert said.startswith("[K]o = 40") and by_call.sim.concentrations_mM()[1]["K"] == pytest.approx(40, rel=0.03)
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("outside.K", -3, "set outside.K must be a number >= 0, got -3"),
+    ("channels.Nav", 1.0, "unknown channel type 'Nav'; allowed: K, Na, Cl"),
+    ("pumps", "off", "set pumps must be true or false, got 'off'"),
+    ("clamp", "E_Q+3", "'E_Q+3' is not E_K"),
+    ("cell", 3, "must be one of 0.25, 0.5, 1, 2, 4"),
+    ("volume", 2, "unknown change 'volume'; allowed: pumps, ncx, field, selectivity, fixed_anions, cell, clamp"),
+])
+def test_a_refused_change_is_one_line_naming_the_key_and_what_is_allowed(key, value, words):
+    s = Session(load("mammalian", None, SMALL))
+    with pytest.raises(ConfigError) as e:
+        s.apply(key, value)
+    assert words in str(e.value) and "\n" not in str(e.value)
+    assert s.intervene(key, value) == f"cannot: {e.value}"
+    assert not s.sim.events          # nothing was changed
+
+
+def test_the_registry_names_every_change_a_cell_accepts():
+    cfg = load("purkinje")
+    keys = interventions.keys_for(cfg)
+    assert {"pumps", "ncx", "field", "clamp", "cell", "outside.K", "inside.Na", "channels.Kir"} <= set(keys)
+    for key in keys:
+        assert interventions.find(key).matches(key)
