@@ -17,6 +17,9 @@ ALLOWED = {
     "simulation.core": {"particles", "membrane", "simulation", "simulation.core"},
     "simulation.headless": {"particles", "membrane", "simulation", "simulation.palette", "simulation.core",
                             "simulation.headless"},
+    # the Python API: the session, the headless drivers (save, sweep, iv); the notebook view only when shown
+    "simulation.lab": {"particles", "membrane", "simulation", "simulation.core", "simulation.headless",
+                       "simulation.session", "render"},
     # what a user does with a cell, with no front end: below render/ and the notebook view
     "simulation.session": {"particles", "membrane", "simulation", "simulation.core", "simulation.session"},
     "simulation.checks": {"particles", "membrane", "simulation", "simulation.core", "simulation.headless",
@@ -56,7 +59,7 @@ def test_each_module_imports_only_its_own_layer_and_those_below(path):
 def test_model_session_and_api_import_neither_pygame_nor_ipython():
     code = ("import sys; import simulation.core.model, simulation.headless.run, simulation.headless.sweep, "
             "simulation.headless.figures, simulation.checks.validate, membrane.theory, "
-            "simulation.session.session, simulation.session.player; "
+            "simulation.session.session, simulation.session.player, simulation.lab; "
             "bad = [m for m in ('pygame', 'IPython', 'ipywidgets') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

@@ -275,7 +275,7 @@ def _read_toml(path: Path) -> dict:
 
 
 def load(preset: str | None = None, config_file: str | os.PathLike | None = None,
-         overrides: list[str] | tuple[str, ...] = ()) -> Config:
+         overrides: list[str] | tuple[str, ...] | dict = ()) -> Config:
     """Defaults, then a preset or a file merged over them, then `--set KEY=VALUE` overrides."""
     if preset and config_file:
         raise ConfigError("give either --preset or --config, not both")
@@ -287,13 +287,36 @@ def load(preset: str | None = None, config_file: str | os.PathLike | None = None
         name = preset or DEFAULT_PRESET
         source = f"preset {name}"
         _merge(data, _read_toml(preset_path(name)), source)
+    _override(data, overrides)
+    return Config(_validate_all(data, source), source)
+
+
+def from_dict(cell: dict, overrides: list[str] | tuple[str, ...] | dict = (), source: str = "dict") -> Config:
+    """A config from a dict shaped like a config file's tables ({"outside": {"K": 20}}), merged
+    over the defaults as a file is, then overrides: by the same rules and with the same errors."""
+    if not isinstance(cell, dict):
+        raise ConfigError(f"a cell must be a preset name, a TOML file or a dict of config tables, got {cell!r}")
+    data = defaults()
+    _merge(data, cell, source)
+    _override(data, overrides)
+    return Config(_validate_all(data, source), source)
+
+
+def _override(data: dict, overrides) -> None:
+    """`--set KEY=VALUE` texts (parsed as the command line does), or from Python a dict of
+    dotted keys and values ({"outside.K": 20})."""
+    if isinstance(overrides, dict):
+        for key, value in overrides.items():
+            _set_dotted(data, str(key).strip(), value, f"set {key}")
+        return
+    if isinstance(overrides, str):
+        overrides = [overrides]
     for item in overrides:
-        if "=" not in item:
+        if not isinstance(item, str) or "=" not in item:
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set outside.K=20")
         key, raw = item.split("=", 1)
         key = key.strip()
         _set_dotted(data, key, _parse_value(raw.strip()), f"--set {key}")
-    return Config(_validate_all(data, source), source)
 
 
 def flatten(data: dict, prefix: str = "") -> dict:

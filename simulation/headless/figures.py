@@ -1,4 +1,5 @@
-"""Figures (matplotlib, Agg backend, PNG and SVG): a sweep's V against the varied key, one run's
+"""Figures (matplotlib figures made without pyplot, so importing this never changes the backend of
+a notebook or a script; saved as PNG and SVG): a sweep's V against the varied key, one run's
 V and concentrations over time (and its currents, when it was clamped), and an I–V curve.
 
 When the varied key is an outside K⁺ concentration the x-axis is logarithmic and the classic
@@ -12,18 +13,15 @@ import json
 import math
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from membrane import theory  # noqa: E402
-from membrane.channels import resting_potentials  # noqa: E402
-from particles.species import CHARGE, NAMES, PERMEANT_NAMES, SOLUTES, SYMBOL  # noqa: E402
-from simulation.core.config import Config  # noqa: E402
-from simulation.palette import PUMP_COLOUR as _PUMP_RGB, SPECIES_COLOUR, theory_line, transporter_colour  # noqa: E402
-from simulation.headless.recorders import replacing  # noqa: E402
+from membrane import theory
+from membrane.channels import resting_potentials
+from particles.species import CHARGE, NAMES, PERMEANT_NAMES, SOLUTES, SYMBOL
+from simulation.core.config import Config
+from simulation.palette import PUMP_COLOUR as _PUMP_RGB, SPECIES_COLOUR, theory_line, transporter_colour
+from simulation.headless.recorders import replacing
 
 
 def _colour(rgb) -> tuple[float, float, float]:
@@ -71,7 +69,6 @@ def _save(fig, out: Path, stem: str) -> list[Path]:
         with replacing(final) as tmp:
             fig.savefig(tmp, dpi=130, bbox_inches="tight", format=ext)
         paths.append(final)
-    plt.close(fig)
     return paths
 
 
@@ -79,7 +76,8 @@ def sweep_figure(rows: list[dict], summary_rows: list[dict], keys: list[str], ba
     x_key = next((k for k in keys if isinstance(summary_rows[0][k], (int, float)) and
                   not isinstance(summary_rows[0][k], bool)), keys[0])
     others = [k for k in keys if k != x_key]
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig = Figure(figsize=(7.5, 5))
+    ax = fig.subplots()
     groups: dict[tuple, list[dict]] = {}
     for r in summary_rows:
         groups.setdefault(tuple(r[k] for k in others), []).append(r)
@@ -154,13 +152,21 @@ def run_figure(run_dir: str | Path) -> list[Path]:
     if not isinstance(summary, dict):
         raise ValueError("summary.json does not hold an object")
     ts = np.atleast_1d(np.genfromtxt(run_dir / "timeseries.csv", delimiter=",", names=True))
+    return _save(run_plot(summary, ts), run_dir, "run")
+
+
+def run_plot(summary: dict, ts) -> Figure:
+    """The figure of `run_figure` from a summary dict and the time series (a structured array or
+    record array with timeseries.csv's columns): what `Lab.plot` shows in a notebook."""
     t_us = ts["time_ns"] / 1000
     names = ts.dtype.names or ()
     clamped = "clamp_mV" in names and bool(np.any(np.isfinite(ts["clamp_mV"])))
     if clamped:     # a third panel: the currents the clamp measured
-        fig, (a1, a3, a2) = plt.subplots(3, 1, figsize=(8, 9.5), sharex=True, height_ratios=(1.2, 1, 1))
+        fig = Figure(figsize=(8, 9.5))
+        a1, a3, a2 = fig.subplots(3, 1, sharex=True, height_ratios=(1.2, 1, 1))
     else:
-        fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+        fig = Figure(figsize=(8, 7))
+        a1, a2 = fig.subplots(2, 1, sharex=True)
     cfg = summary["config"]
     ions = _ions_with_channels(summary)
     lines = [(f"E_{i}_mV", ION_COLOURS[i], f"E_{ION_WORDS[i]}") for i in PERMEANT_NAMES if i in ions]
@@ -218,7 +224,7 @@ def run_figure(run_dir: str | Path) -> list[Path]:
     a2.legend(fontsize=8, ncol=3)
     for a in fig.axes:
         a.grid(alpha=0.3)
-    return _save(fig, run_dir, "run")
+    return fig
 
 
 def _ions_with_channels(summary: dict) -> set[str]:
@@ -273,7 +279,8 @@ def iv_figure(result: dict, base: Config, steps: int, out: Path) -> list[Path]:
     v = np.array([p["command_mV"] for p in pts])
     curves = result["curves"]
     grid = np.asarray(curves["command_mV"], dtype=float)
-    fig, ax = plt.subplots(figsize=(8, 5.8))
+    fig = Figure(figsize=(8, 5.8))
+    ax = fig.subplots()
     ax.axhline(0.0, color="0.3", lw=0.8)
     ghk_total = np.zeros_like(grid)
     for ion in ions:

@@ -58,6 +58,14 @@ class TimeseriesRecorder:
             self._file.close()
             self._file = None
 
+    def write_csv(self, path: str | os.PathLike) -> None:
+        """The rows kept so far as timeseries.csv, byte for byte what a recorder writing as it
+        goes writes (atomically; never through a link already there)."""
+        with replacing(path) as tmp, open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(self.names)
+            w.writerows(self.rows)
+
     def array(self) -> dict[str, np.ndarray]:
         if not self.rows:
             return {c: np.zeros(0) for c in self.names}

@@ -142,17 +142,7 @@ def _run_claimed(config: Config, steps: int, out: Path, seed: int, every: int, p
             bar = tqdm(total=steps, unit="step", unit_scale=True, file=sys.stderr, dynamic_ncols=True)
         t1 = time.perf_counter()
         try:
-            while sim.step_count < steps:
-                to_sample = every - sim.step_count % every
-                k = min(to_sample, MAX_CHUNK, steps - sim.step_count)
-                sim.step(k)
-                if sim.step_count % every == 0 or sim.step_count == steps:
-                    rec.sample()
-                    rec.flush()
-                if bar is not None:
-                    bar.update(k)
-                    bar.set_postfix_str(f"V {sim.v_mV:6.1f} mV", refresh=False)
-                guard.check()
+            record_steps(sim, rec, steps, every, bar)
         finally:
             wall_s = time.perf_counter() - t1
     except KeyboardInterrupt:
@@ -164,14 +154,34 @@ def _run_claimed(config: Config, steps: int, out: Path, seed: int, every: int, p
             bar.close()
         if rec is not None:
             rec.close()
-        summary = _summary(config, sim, rec, steps, seed, every, interrupted, startup_s, wall_s, window)
+        summary = summary_of(config, sim, rec, steps, seed, every, interrupted, startup_s, wall_s, window)
         write_json(out / "summary.json", summary)
         lock.release(complete=True)
     return summary, interrupted
 
 
-def _summary(config: Config, sim, rec, steps: int, seed: int, every: int, interrupted: bool,
-             startup_s: float, wall_s: float, window) -> dict:
+def record_steps(sim, rec: TimeseriesRecorder, until_step: int, every: int, bar=None, after_chunk=None) -> None:
+    """Step `sim` to step `until_step` in chunks, a sample every `every` steps and at the end,
+    checking for a stop signal between chunks (Ctrl-C: KeyboardInterrupt, what was recorded kept).
+    The one stepping loop of `run` and of `Lab.run`, so both give the same rows bit for bit."""
+    while sim.step_count < until_step:
+        to_sample = every - sim.step_count % every
+        k = min(to_sample, MAX_CHUNK, until_step - sim.step_count)
+        sim.step(k)
+        if sim.step_count % every == 0 or sim.step_count == until_step:
+            rec.sample()
+            rec.flush()
+        if after_chunk is not None:
+            after_chunk()
+        if bar is not None:
+            bar.update(k)
+            bar.set_postfix_str(f"V {sim.v_mV:6.1f} mV", refresh=False)
+        guard.check()
+
+
+def summary_of(config: Config, sim, rec, steps: int, seed: int, every: int, interrupted: bool,
+               startup_s: float, wall_s: float, window) -> dict:
+    """summary.json's dict for a cell built from `config` and stepped with `rec` reading it."""
     done = sim.step_count if sim is not None else 0
     summary = {
         "name": config["name"],

@@ -207,11 +207,13 @@ def write_table(rows: list[dict], path: Path, fmt: str) -> Path:
 def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, out_dir: str | os.PathLike, *,
           workers: int | None = None, scheduler: str | None = None, sample_every: int | None = None,
           fmt: str = "csv", progress: bool = True, first_seed: int = 0, timeout_s: float = 30.0,
-          report=None) -> dict:
+          report=None, client=None, progress_bar=None) -> dict:
     """Run the grid on Dask (a local cluster, or `scheduler`), then write the tables and figure.
 
     `report(rows, summary_rows, keys, base, out)` writes the figures (default: `sweep_figure`, V
     against the varied key; `iv` gives its own) and returns anything to hand back as "report".
+    `client`: a `distributed.Client` to run on (left open); `progress_bar(total, initial)`: a bar
+    to use (the Python API passes tqdm.auto's) instead of tqdm on a terminal.
     Refuses (guard.OutputError, nothing touched) a directory another sweep holds, or one made with
     another base config, --steps or stride; raises SchedulerError for a scheduler it cannot use."""
     out = Path(out_dir)
@@ -219,13 +221,14 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
     tasks = plan(base, vary, seeds, first_seed)          # every point validated before anything is made
     keys = [k for k, _ in vary]
     every = sample_every or default_sample_every(steps)
-    client = connect(scheduler, timeout_s) if scheduler else None
+    own_client = client is None and bool(scheduler)
+    client = connect(scheduler, timeout_s) if own_client else client
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
         lock = guard.DirectoryLock(out, "sweep").acquire()
     except BaseException:
-        if client is not None:
+        if own_client:
             client.close()
         if created:
             shutil.rmtree(out, ignore_errors=True)
@@ -243,8 +246,8 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
         todo = [t for t in tasks if t not in done]
         rows = [row_from_summary(t, runs / t.name) for t in done]
         t0 = time.perf_counter()
-        bar = None
-        if progress:
+        bar = progress_bar(len(tasks), len(done)) if progress and progress_bar else None
+        if progress and progress_bar is None:
             import sys
             if sys.stderr.isatty():
                 from tqdm import tqdm
@@ -269,7 +272,7 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
             reported = report(rows, summary_rows, keys, base, out)
         complete = True
     finally:
-        if client is not None:
+        if own_client:
             client.close()
         # a refused sweep leaves nothing behind; any other ending removes the marker too, since
         # every run it kept is complete (a killed process leaves the marker, unlocked)
@@ -277,7 +280,7 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
         if created and not complete and not any(out.iterdir()):
             out.rmdir()
     return {"runs": len(tasks), "skipped": len(done), "ran": len(todo), "redone": sorted(redo),
-            "wall_s": time.perf_counter() - t0, "report": reported}
+            "wall_s": time.perf_counter() - t0, "report": reported, "rows": rows, "summary_rows": summary_rows}
 
 
 def _remove_leftovers(runs: Path) -> None:

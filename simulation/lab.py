@@ -1,0 +1,338 @@
+"""The lab from Python: build a cell, run it, read it, change it, save it, sweep it.
+
+    from simulation.lab import Lab, sweep, iv
+
+    lab = Lab("mammalian", set=["outside.K=20"], seed=1)   # a preset, a TOML file or a dict
+    lab.run(30_000)                     # a progress bar; Ctrl-C (or a notebook's stop) keeps what was recorded
+    df = lab.timeseries()               # pandas, the columns of timeseries.csv (units in df.attrs["units"])
+    lab.summary()["V_mean_mV"]          # summary.json's numbers, as a dict
+    lab.set("pumps", False)             # every live change, by the names scenarios use
+    lab.save("runs/k20")                # the run directory `main.py run` writes, identical
+
+A `Lab` composes a `Session` (simulation/session: the cell, its interventions, the V trace a
+view draws) with a recorder that samples on a stride. `run` steps through the same loop as the
+command line's `run` (simulation.headless.run.record_steps), so the same config, seed and steps
+give the same numbers bit for bit. Errors are `ConfigError` with the command line's one-line
+message. `sweep` and `iv` run on a local Dask cluster or a `distributed.Client` you pass and
+return DataFrames. `Lab.show()` opens the live view in a notebook (render/notebook.py, the
+`[notebook]` extra); nothing of it is imported unless called.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulation.core.config import Config, ConfigError, from_dict, load, preset_names
+from simulation.core.model import Simulation
+from simulation.headless import guard
+from simulation.headless.recorders import TimeseriesRecorder, write_json, write_text
+from simulation.headless.run import claim, default_sample_every, record_steps, summary_of
+from simulation.session import interventions
+from simulation.session.session import CONTROLS, Session
+
+__all__ = ["Lab", "load_config", "sweep", "iv", "presets", "changes", "ConfigError"]
+
+
+def presets() -> list[str]:
+    """The shipped presets' names."""
+    return preset_names()
+
+
+def load_config(cell: str | os.PathLike | dict | Config | None = None,
+                set: list[str] | tuple[str, ...] | dict = ()) -> Config:   # noqa: A002 (the command line's word)
+    """A validated config: `cell` is a preset name, a TOML file, a dict of config tables
+    ({"outside": {"K": 20}}, merged over the defaults as a file is) or a Config; `set` is the
+    command line's `--set` texts (["outside.K=20"]) or a dict of dotted keys ({"outside.K": 20}).
+    Raises ConfigError with the command line's one-line message."""
+    if isinstance(cell, Config):
+        return cell.replace(dict(set), "set") if isinstance(set, dict) else (
+            cell if not set else from_dict(cell.data, set, cell.source))
+    if cell is None:
+        return load(None, None, set)
+    if isinstance(cell, dict):
+        return from_dict(cell, set)
+    text = str(cell)
+    if text in preset_names():
+        return load(text, None, set)
+    if text.endswith(".toml") or os.path.exists(text):
+        if not os.path.isfile(text):
+            raise ConfigError(f"config file {text}: not found")
+        return load(None, text, set)
+    raise ConfigError(f"unknown preset {text!r}; shipped presets: {', '.join(preset_names())} "
+                      f"(or give a .toml file or a dict)")
+
+
+def changes(cell: str | os.PathLike | dict | Config | None = None) -> dict[str, str]:
+    """Every change `Lab.set` accepts for this cell, with the values allowed."""
+    cfg = load_config(cell)
+    return {key: interventions.find(key).allowed for key in interventions.keys_for(cfg)}
+
+
+class Lab:
+    """A cell to run from Python. `cell`: a preset name, a TOML file, a dict or a Config (see
+    `load_config`); `set`: overrides; `seed`: the run's seed (the command line's --seed);
+    `sample_every`: the recorder's stride in steps (default: the command line's, steps // 2000
+    of the first `run`)."""
+
+    def __init__(self, cell: str | os.PathLike | dict | Config | None = None, *,
+                 set: list[str] | tuple[str, ...] | dict = (), seed: int = 0,   # noqa: A002
+                 sample_every: int | None = None):
+        self.config = load_config(cell, set)
+        self.seed = int(seed)
+        preset = str(cell) if isinstance(cell, str) and cell in preset_names() else None
+        t0 = time.perf_counter()
+        self.session = Session(self.config, seed=self.seed, preset=preset)
+        self._startup_s = time.perf_counter() - t0
+        self._every = sample_every
+        self._recorder: TimeseriesRecorder | None = None
+        self._requested = 0
+        self._wall_s = 0.0
+        self.interrupted = False
+
+    def __repr__(self) -> str:
+        return (f"Lab({self.config['name']!r}, seed={self.seed}, step {self.sim.step_count}, "
+                f"{self.sim.time_ns:.0f} ns, V {self.sim.v_mV:.1f} mV)")
+
+    @property
+    def sim(self) -> Simulation:
+        """The model itself (its arrays, counters and interventions)."""
+        return self.session.sim
+
+    @property
+    def sample_every(self) -> int | None:
+        return self._recorder.every if self._recorder else self._every
+
+    def _recording(self, steps: int) -> TimeseriesRecorder:
+        if self._recorder is None or self._recorder.sim is not self.sim:
+            if self._recorder is not None:     # the cell was built again: a new record starts
+                self._requested = self.sim.step_count
+            self._recorder = TimeseriesRecorder(self.sim, None, self._every or default_sample_every(steps))
+            self._recorder.sample()
+        return self._recorder
+
+    def run(self, steps: int, *, progress: bool = True) -> "Lab":
+        """Run `steps` more steps, sampling every `sample_every`. A progress bar (tqdm.auto: in a
+        notebook, a widget) shows V. Ctrl-C or the notebook's stop button ends the run between
+        chunks, keeps every sample recorded, sets `interrupted` and returns normally."""
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ConfigError(f"run: steps must be a whole number >= 0, got {steps!r}")
+        rec = self._recording(int(steps))
+        self._requested += int(steps)
+        until = self.sim.step_count + int(steps)
+        bar = None
+        if progress and steps:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=int(steps), unit="step", unit_scale=True, desc=self.config["name"][:30])
+        t0 = time.perf_counter()
+        self.interrupted = False
+        try:
+            record_steps(self.sim, rec, until, rec.every, bar, after_chunk=self.session._after_step)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            print(f"interrupted at step {self.sim.step_count}: {len(rec.rows)} samples kept "
+                  f"(lab.timeseries(), lab.summary(), lab.save() have them)")
+        finally:
+            self._wall_s += time.perf_counter() - t0
+            if bar is not None:
+                bar.close()
+        return self
+
+    # ---- reading --------------------------------------------------------------------------------
+
+    def timeseries(self):
+        """The samples as a pandas DataFrame: timeseries.csv's columns and values (empty cells are
+        NaN); `df.attrs["units"]` maps each column to its unit."""
+        import pandas as pd
+        rec = self._recording(0)
+        df = pd.DataFrame(rec.rows, columns=rec.names)
+        df = df.replace("", np.nan).infer_objects()
+        df.attrs["units"] = {c.name: c.unit for c in rec.columns}
+        return df
+
+    def summary(self, window: tuple[int, int] | None = None) -> dict:
+        """summary.json's dict for what was run so far (window: steps a:b to average over, as
+        `run --window`; default: the settled part, detected as the command line does)."""
+        rec = self._recording(0)
+        return summary_of(self.config, self.sim, rec, self._requested, self.seed, rec.every, self.interrupted,
+                          self._startup_s, self._wall_s, window)
+
+    def theory(self) -> dict:
+        """The theory lines now (mV): Nernst per ion, GHK, GHK with the pump (Mullins-Noda), Donnan,
+        each exchanger's reversal potential, at the concentrations the cell has now."""
+        return self.sim.theory()
+
+    @property
+    def v_mV(self) -> float:
+        return self.sim.v_mV
+
+    @property
+    def time_ns(self) -> float:
+        return self.sim.time_ns
+
+    def plot(self):
+        """V and the concentrations over the run, with the theory lines (a matplotlib Figure; a
+        notebook shows it)."""
+        from simulation.headless.figures import run_plot
+        return run_plot(self.summary(), self.timeseries().to_records(index=False))
+
+    # ---- changing it ------------------------------------------------------------------------------
+
+    def set(self, key: str | dict | None = None, value: Any = None, **named) -> str:
+        """Change the running cell as a live key or a scenario step does, by the same names:
+        `lab.set("outside.K", 20)`, `lab.set("pumps", False)`, `lab.set("clamp", "E_K+20")`,
+        `lab.set({"channels.Na": 0.1, "field": False})`, `lab.set(pumps=False)`. Returns what the
+        view would say; raises ConfigError (one line: key, value, what is allowed) if refused.
+        `changes()` lists the names. A change that rebuilds the cell (`cell`, `fixed_anions`)
+        starts a new record."""
+        table = dict(key) if isinstance(key, dict) else ({key: value} if key is not None else {})
+        table.update(named)
+        if not table:
+            raise ConfigError("set: name a change, e.g. lab.set(\"outside.K\", 20); see simulation.lab.changes()")
+        checked = interventions.check_changes(table, "set", self.sim.config)
+        self._recording(0)
+        said = interventions.apply_changes(self.session, checked)
+        return "; ".join(s for s in said if s)
+
+    def block_pumps(self) -> str:
+        """Ouabain: the Na/K pumps stop (what they hold goes back to its side)."""
+        return self.set("pumps", False)
+
+    def clamp(self, command: float | str | bool) -> str:
+        """Voltage clamp at `command` mV (or "E_K+20", ...); False releases V."""
+        return self.set("clamp", command)
+
+    def control(self, name: str) -> str | None:
+        """Do a live control by name, as its key or button does ("K_out*2", "clamp", "follow",
+        ...; `Lab.controls()` lists them)."""
+        from simulation.session.session import CONTROL
+        if name not in CONTROL:
+            raise ConfigError(f"control {name!r}: unknown; controls: {', '.join(CONTROL)}")
+        self._recording(0)
+        return CONTROL[name].do(self.session)
+
+    @staticmethod
+    def controls() -> dict[str, str]:
+        """The live controls (the window's keys and buttons, the notebook's buttons): name -> help."""
+        return {c.name: c.help for c in CONTROLS}
+
+    # ---- saving ---------------------------------------------------------------------------------
+
+    def save(self, out_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write the run directory `main.py run` writes: config.toml (the config the cell was
+        built from), timeseries.csv and summary.json, identical to the command line's for the
+        same config, seed and steps (but for the wall-clock figures). Refuses (OutputError,
+        nothing touched) a directory that holds anything unless `overwrite`."""
+        out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise guard.OutputError(f"save: {out} exists and is not a directory")
+        rec = self._recording(0)
+        summary = self.summary()
+        lock = claim(out, overwrite, "save")
+        try:
+            write_text(out / "config.toml", _toml(self.config))
+            rec.write_csv(out / "timeseries.csv")
+            write_json(out / "summary.json", summary)
+        finally:
+            lock.release(complete=True)
+        return out
+
+    def show(self, **options):
+        """The live view in a Jupyter notebook (JupyterLab, VS Code, Colab): the cell, the
+        membrane and the scope, updating, with buttons for the live controls. Needs the
+        `[notebook]` extra (ipywidgets). Options: see render.notebook.NotebookView."""
+        from render.notebook import NotebookView
+        return NotebookView(self.session, **options).show()
+
+
+def _toml(config: Config) -> str:
+    from simulation.core.config import to_toml
+    return to_toml(config.data)
+
+
+# ---- sweeps and I–V curves -------------------------------------------------------------------------
+
+@dataclass
+class SweepResult:
+    runs: Any          # DataFrame: one row per run (sweep.csv)
+    summary: Any       # DataFrame: one row per point, means over seeds (summary.csv)
+    out: Path | None   # where the runs are kept (None: a temporary directory, removed)
+
+    def _repr_html_(self):
+        return self.summary._repr_html_()
+
+
+@dataclass
+class IVResult:
+    points: Any        # DataFrame: one row per command potential (iv.csv)
+    reversal: dict     # measured and theory's reversal potentials (iv.json)
+    runs: Any          # DataFrame: one row per clamped run
+    out: Path | None
+
+    def _repr_html_(self):
+        return self.points._repr_html_()
+
+
+def _sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, out, client, workers,
+           sample_every, progress, report=None) -> tuple[dict, Path | None]:
+    from simulation.headless.sweep import sweep as run_sweep
+    keep = out is not None
+    where = Path(out) if keep else Path(tempfile.mkdtemp(prefix="rpl-sweep-"))
+
+    def bar(total, initial):
+        from tqdm.auto import tqdm
+        return tqdm(total=total, initial=initial, unit="run")
+    try:
+        info = run_sweep(base, vary, seeds, steps, where, workers=workers, sample_every=sample_every,
+                         progress=progress, client=client, progress_bar=bar, report=report)
+    finally:
+        if not keep:
+            shutil.rmtree(where, ignore_errors=True)
+    return info, (where if keep else None)
+
+
+def _vary(vary) -> list[tuple[str, list]]:
+    from simulation.headless.sweep import parse_vary
+    if isinstance(vary, dict):
+        if not vary:
+            raise ConfigError("vary: name at least one key and its values, e.g. {\"outside.K\": [5, 10, 20]}")
+        return parse_vary([f"{k}={','.join(str(x) for x in (v if isinstance(v, (list, tuple)) else [v]))}"
+                           for k, v in vary.items()])
+    return parse_vary(list(vary))
+
+
+def sweep(cell=None, vary: dict | list[str] | None = None, *, set=(), seeds: int = 1, steps: int = 30_000,   # noqa: A002
+          out: str | os.PathLike | None = None, client=None, workers: int | None = None,
+          sample_every: int | None = None, progress: bool = True) -> SweepResult:
+    """Run a grid of cells (`vary`: {"outside.K": [5, 10, 20]} or the command line's
+    ["outside.K=5,10,20"]) × `seeds`, on a local Dask cluster of `workers` processes or on
+    `client` (a distributed.Client). Returns the per-run and per-point tables as DataFrames;
+    with `out`, the runs, tables and figure stay there (and a rerun resumes), as `main.py sweep`."""
+    import pandas as pd
+    info, where = _sweep(load_config(cell, set), _vary(vary or {}), seeds, steps, out, client, workers,
+                         sample_every, progress)
+    return SweepResult(pd.DataFrame(info["rows"]), pd.DataFrame(info["summary_rows"]), where)
+
+
+def iv(cell=None, *, set=(), v_from: float = -120.0, v_to: float = 40.0, v_step: float = 10.0,   # noqa: A002
+       steps_per_point: int = 40_000, seeds: int = 1, out: str | os.PathLike | None = None, client=None,
+       workers: int | None = None, sample_every: int | None = None, progress: bool = True) -> IVResult:
+    """The current–voltage curve: the cell clamped at each command from `v_from` to `v_to` mV,
+    currents measured, GHK and the reversal potentials beside them (as `main.py iv`)."""
+    import pandas as pd
+    from simulation.headless import iv as ivmod
+    base = ivmod.clamped_base(load_config(cell, set))
+    vary = [("clamp.command_mV", ivmod.commands(v_from, v_to, v_step))]
+    info, where = _sweep(base, vary, seeds, steps_per_point, out, client, workers, sample_every, progress,
+                         report=ivmod.report(steps_per_point))
+    result = info["report"]
+    pts = pd.DataFrame([{k: v for k, v in p.items() if not isinstance(v, (list, dict))} for p in result["points"]])
+    reversal = {k: v for k, v in result["reversal"].items()}
+    reversal["P_abs_nm2_per_ns"] = result["P_abs_nm2_per_ns"]
+    return IVResult(pts, reversal, pd.DataFrame(info["rows"]), where)
