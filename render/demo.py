@@ -31,14 +31,16 @@ BACK_KEYS = (pygame.K_LEFT, pygame.K_PAGEUP)
 
 class Demo(App):
     def __init__(self, scenario: Scenario, *, fullscreen: bool = True, size=(1920, 1080), theme: str = "projector",
-                 seed: int = 0, auto: bool = False, recorder=None, cell_scale: float = 1.0, screenshot_dir="."):
+                 seed: int = 0, auto: bool = False, recorder=None, cell_scale: float = 1.0, screenshot_dir=".",
+                 player: Player | None = None):
+        """A new player of `scenario`, or the `player` given (already under way)."""
         self.blank = False
         self.recorder = recorder
         self.screenshot_dir = screenshot_dir
         self._flash_until = 0.0
         super().__init__(scenario.config, preset=None, fullscreen=fullscreen, size=size, seed=seed, theme=theme,
-                         cell_scale=cell_scale)
-        self.player = Player(scenario, self.session, auto=auto)
+                         cell_scale=cell_scale, session=player.session if player else None)
+        self.player = player or Player(scenario, self.session, auto=auto)
         self._shown = (-1, 0)        # (step, messages) the window has shown
         self.buttons_shown = False
         self._layout()

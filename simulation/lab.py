@@ -37,7 +37,7 @@ from simulation.headless.run import claim, default_sample_every, record_steps, s
 from simulation.session import interventions
 from simulation.session.session import CONTROLS, Session
 
-__all__ = ["Lab", "load_config", "sweep", "iv", "presets", "changes", "ConfigError"]
+__all__ = ["Lab", "Lecture", "load_config", "sweep", "iv", "presets", "scenarios", "changes", "ConfigError"]
 
 
 def presets() -> list[str]:
@@ -69,6 +69,12 @@ def load_config(cell: str | os.PathLike | dict | Config | None = None,
                       f"(or give a .toml file or a dict)")
 
 
+def scaled(config: Config, scale: float) -> Config:
+    """`config`'s cell `scale` times as large (0.25, 0.5, 1, 2 or 4)."""
+    from simulation.session.session import scale_cell
+    return scale_cell(config, interventions.check(config, "cell", scale, "scale"))
+
+
 def changes(cell: str | os.PathLike | dict | Config | None = None) -> dict[str, str]:
     """Every change `Lab.set` accepts for this cell, with the values allowed."""
     cfg = load_config(cell)
@@ -79,16 +85,19 @@ class Lab:
     """A cell to run from Python. `cell`: a preset name, a TOML file, a dict or a Config (see
     `load_config`); `set`: overrides; `seed`: the run's seed (the command line's --seed);
     `sample_every`: the recorder's stride in steps (default: the command line's, steps // 2000
-    of the first `run`)."""
+    of the first `run`); `scale`: the cell's size against the config's (0.25 ... 4, as the live
+    view's [ and ] keys: membrane, ions, capacitance, channels and pumps together, the same V,
+    noise ∝ 1/√scale)."""
 
     def __init__(self, cell: str | os.PathLike | dict | Config | None = None, *,
                  set: list[str] | tuple[str, ...] | dict = (), seed: int = 0,   # noqa: A002
-                 sample_every: int | None = None):
-        self.config = load_config(cell, set)
+                 sample_every: int | None = None, scale: float = 1.0):
+        config = scaled(load_config(cell, set), scale)
         self.seed = int(seed)
         preset = str(cell) if isinstance(cell, str) and cell in preset_names() else None
         t0 = time.perf_counter()
-        self.session = Session(self.config, seed=self.seed, preset=preset)
+        self.session = Session(config, seed=self.seed, preset=preset)
+        self.config = self.sim.config        # the config the cell was built from (changes make new ones)
         self._startup_s = time.perf_counter() - t0
         self._every = sample_every
         self._recorder: TimeseriesRecorder | None = None
@@ -133,7 +142,8 @@ class Lab:
         t0 = time.perf_counter()
         self.interrupted = False
         try:
-            record_steps(self.sim, rec, until, rec.every, bar, after_chunk=self.session._after_step)
+            with self.session.lock:        # a notebook view showing this cell waits meanwhile
+                record_steps(self.sim, rec, until, rec.every, bar, after_chunk=self.session._after_step)
         except KeyboardInterrupt:
             self.interrupted = True
             print(f"interrupted at step {self.sim.step_count}: {len(rec.rows)} samples kept "
@@ -151,8 +161,10 @@ class Lab:
         NaN); `df.attrs["units"]` maps each column to its unit."""
         import pandas as pd
         rec = self._recording(0)
-        df = pd.DataFrame(rec.rows, columns=rec.names)
-        df = df.replace("", np.nan).infer_objects()
+        df = pd.DataFrame(rec.array(), columns=rec.names)           # floats, NaN where the file is empty
+        for c in rec.columns:
+            if c.digits is None and df[c.name].notna().all():       # counts and steps: whole numbers
+                df[c.name] = df[c.name].astype(np.int64)
         df.attrs["units"] = {c.name: c.unit for c in rec.columns}
         return df
 
@@ -195,9 +207,10 @@ class Lab:
         table.update(named)
         if not table:
             raise ConfigError("set: name a change, e.g. lab.set(\"outside.K\", 20); see simulation.lab.changes()")
-        checked = interventions.check_changes(table, "set", self.sim.config)
-        self._recording(0)
-        said = interventions.apply_changes(self.session, checked)
+        with self.session.lock:            # not between a notebook view's steps
+            checked = interventions.check_changes(table, "set", self.sim.config)
+            self._recording(0)
+            said = interventions.apply_changes(self.session, checked)
         return "; ".join(s for s in said if s)
 
     def block_pumps(self) -> str:
@@ -214,8 +227,9 @@ class Lab:
         from simulation.session.session import CONTROL
         if name not in CONTROL:
             raise ConfigError(f"control {name!r}: unknown; controls: {', '.join(CONTROL)}")
-        self._recording(0)
-        return CONTROL[name].do(self.session)
+        with self.session.lock:
+            self._recording(0)
+            return CONTROL[name].do(self.session)
 
     @staticmethod
     def controls() -> dict[str, str]:
@@ -234,7 +248,7 @@ class Lab:
             raise guard.OutputError(f"save: {out} exists and is not a directory")
         rec = self._recording(0)
         summary = self.summary()
-        lock = claim(out, overwrite, "save")
+        lock = claim(out, overwrite, "save", ("save:", "overwrite=True"))
         try:
             write_text(out / "config.toml", _toml(self.config))
             rec.write_csv(out / "timeseries.csv")
@@ -249,6 +263,75 @@ class Lab:
         `[notebook]` extra (ipywidgets). Options: see render.notebook.NotebookView."""
         from render.notebook import NotebookView
         return NotebookView(self.session, **options).show()
+
+
+def scenarios() -> list[str]:
+    """The shipped lecture scenarios' names."""
+    from simulation.session.scenario import scenario_names
+    return scenario_names()
+
+
+class Lecture:
+    """A lecture scenario (a shipped name or a .toml file) played from Python or a notebook: the
+    same timeline, captions, waits and going back as `main.py demo`. `scale`: the cell's size
+    against the scenario's (0.25 ... 4, as `demo --cell`)."""
+
+    def __init__(self, scenario: str | os.PathLike, *, seed: int = 0, scale: float = 1.0):
+        from simulation.session.player import Player
+        from simulation.session.scenario import load_scenario
+        self.player = Player(load_scenario(str(scenario)), seed=seed,
+                             cell_scale=interventions.check(None, "cell", scale, "Lecture: scale"))
+
+    def __repr__(self) -> str:
+        return f"Lecture({self.player.scenario.name!r}, step {self.step} of {len(self.player.steps)})"
+
+    @property
+    def session(self) -> Session:
+        return self.player.session
+
+    @property
+    def sim(self) -> Simulation:
+        return self.player.session.sim
+
+    @property
+    def step(self) -> int:
+        """The step under way, counted from 1."""
+        return self.player.k + 1
+
+    @property
+    def caption(self) -> str:
+        """The step's caption with its live numbers filled in."""
+        return self.player.caption()
+
+    def next(self) -> "Lecture":
+        """The presenter's key: the next step begins."""
+        with self.session.lock:
+            self.player.next_step()
+        return self
+
+    def back(self) -> "Lecture":
+        """Back to the state the previous step began in."""
+        with self.session.lock:
+            self.player.previous_step()
+        return self
+
+    def advance(self, frames: int = 1) -> "Lecture":
+        """Let the model run `frames` frames; a step whose wait is met begins by itself."""
+        for _ in range(frames):
+            with self.session.lock:
+                self.session.advance_frame()
+                self.player.update()
+        return self
+
+    def play(self) -> "Lecture":
+        """Play to the end headless, each step waiting for the presenter taken after a while."""
+        self.player.play()
+        return self
+
+    def show(self, **options):
+        """The scenario in the notebook: the picture with its caption, next and back buttons."""
+        from render.notebook import NotebookView
+        return NotebookView(player=self.player, **options).show()
 
 
 def _toml(config: Config) -> str:
@@ -309,25 +392,27 @@ def _vary(vary) -> list[tuple[str, list]]:
 
 def sweep(cell=None, vary: dict | list[str] | None = None, *, set=(), seeds: int = 1, steps: int = 30_000,   # noqa: A002
           out: str | os.PathLike | None = None, client=None, workers: int | None = None,
-          sample_every: int | None = None, progress: bool = True) -> SweepResult:
+          sample_every: int | None = None, progress: bool = True, scale: float = 1.0) -> SweepResult:
     """Run a grid of cells (`vary`: {"outside.K": [5, 10, 20]} or the command line's
     ["outside.K=5,10,20"]) × `seeds`, on a local Dask cluster of `workers` processes or on
     `client` (a distributed.Client). Returns the per-run and per-point tables as DataFrames;
-    with `out`, the runs, tables and figure stay there (and a rerun resumes), as `main.py sweep`."""
+    with `out`, the runs, tables and figure stay there (and a rerun resumes), as `main.py sweep`.
+    `scale`: each cell's size against the config's, as `Lab`'s."""
     import pandas as pd
-    info, where = _sweep(load_config(cell, set), _vary(vary or {}), seeds, steps, out, client, workers,
-                         sample_every, progress)
+    info, where = _sweep(scaled(load_config(cell, set), scale), _vary(vary or {}), seeds, steps, out, client,
+                         workers, sample_every, progress)
     return SweepResult(pd.DataFrame(info["rows"]), pd.DataFrame(info["summary_rows"]), where)
 
 
 def iv(cell=None, *, set=(), v_from: float = -120.0, v_to: float = 40.0, v_step: float = 10.0,   # noqa: A002
        steps_per_point: int = 40_000, seeds: int = 1, out: str | os.PathLike | None = None, client=None,
-       workers: int | None = None, sample_every: int | None = None, progress: bool = True) -> IVResult:
+       workers: int | None = None, sample_every: int | None = None, progress: bool = True,
+       scale: float = 1.0) -> IVResult:
     """The current–voltage curve: the cell clamped at each command from `v_from` to `v_to` mV,
     currents measured, GHK and the reversal potentials beside them (as `main.py iv`)."""
     import pandas as pd
     from simulation.headless import iv as ivmod
-    base = ivmod.clamped_base(load_config(cell, set))
+    base = ivmod.clamped_base(scaled(load_config(cell, set), scale))
     vary = [("clamp.command_mV", ivmod.commands(v_from, v_to, v_step))]
     info, where = _sweep(base, vary, seeds, steps_per_point, out, client, workers, sample_every, progress,
                          report=ivmod.report(steps_per_point))

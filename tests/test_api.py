@@ -123,3 +123,15 @@ def test_sweeps_and_iv_curves_return_dataframes_on_a_client_the_caller_passes():
         assert list(curve.points["command_mV"]) == [-100.0, -40.0]
         assert np.all(np.isfinite(curve.points["I_total_pA"])) and "GHK_mV" in curve.reversal
         assert not client.status == "closed"     # the caller's client is left open
+
+
+def test_save_refuses_a_directory_that_holds_anything_unless_told(tmp_path):
+    from simulation.headless.guard import OutputError
+    lab = Lab("mammalian", set=TINY).run(50, progress=False)
+    (tmp_path / "mine.txt").write_text("keep")
+    with pytest.raises(OutputError) as e:
+        lab.save(tmp_path)
+    assert "give overwrite=True" in str(e.value) and (tmp_path / "mine.txt").read_text() == "keep"
+    lab.save(tmp_path / "run")
+    lab.save(tmp_path / "run", overwrite=True)
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps"] == 50

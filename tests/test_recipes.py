@@ -153,12 +153,15 @@ def test_a_made_up_species_gating_model_and_transporter_flow_through_every_deriv
 
 def test_a_live_control_follows_the_recipe(monkeypatch):
     """A made-up intervention (the capacitance), as the recipe writes one: a Simulation method that
-    changes config keys through the rules, an App method, an Action; logged, refused cleanly."""
+    changes config keys through the rules, a row of the registry (so a scenario step and Lab.set
+    take it), a session Control, a key; logged, said, refused cleanly in one line."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     from render import app as app_module
-    from render.controls import Action, key_table_markdown
+    from render.controls import key_table_markdown
     from simulation.core.config import ConfigError, load
     from simulation.core.model import Simulation
+    from simulation.lab import Lab
+    from simulation.session import interventions, session as session_module
 
     def set_capacitance(sim, c):
         changes = {"physics.capacitance_e_per_mV": c}
@@ -166,19 +169,39 @@ def test_a_live_control_follows_the_recipe(monkeypatch):
         sim.capacitance_e_per_mV = new["physics.capacitance_e_per_mV"]
         sim._apply(new, f"C = {c:g} e/mV", changes)
 
+    def check(config, key, v, where):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ConfigError(f"{where} must be a number, got {v!r}")
+        interventions._by_config(config, "physics.capacitance_e_per_mV", float(v), where)
+        return float(v)
+
+    def apply(session, key, c):
+        session.sim.set_capacitance(c)
+        return f"C = {c:g} e/mV: the same charge now makes {1 / c:.2g} mV per e"
+
+    row = interventions.Intervention("capacitance", "e/mV > 0", "the membrane's capacitance",
+                                     lambda k: k == "capacitance", lambda k: ("physics.capacitance_e_per_mV",),
+                                     check, apply)
     monkeypatch.setattr(Simulation, "set_capacitance", set_capacitance, raising=False)
-    action = Action((ord("u"),), "U", "C ×2", "double the capacitance",
-                    lambda a: a.sim.set_capacitance(a.sim.capacitance_e_per_mV * 2))
-    monkeypatch.setattr(app_module, "ACTIONS", app_module.ACTIONS + (action,))
+    monkeypatch.setattr(interventions, "REGISTRY", interventions.REGISTRY + (row,))
+    control = session_module.Control("C*2", "C ×2", "double the capacitance",
+                                     lambda s: s.intervene("capacitance", s.sim.capacitance_e_per_mV * 2))
+    monkeypatch.setitem(session_module.CONTROL, "C*2", control)
+    monkeypatch.setattr(session_module, "CONTROLS", session_module.CONTROLS + (control,))
+    monkeypatch.setattr(app_module, "ACTIONS", app_module.ACTIONS + (app_module._control("C*2", (ord("u"),), "U"),))
     monkeypatch.setattr(app_module, "KEYMAP", app_module.keymap(app_module.ACTIONS))
     from tests.cells import TINY
     app = app_module.App(load("mammalian", None, TINY), size=(1280, 720))
     app.on_key(ord("u"))
     assert app.sim.capacitance_e_per_mV == 1.0 and app.sim.events[-1].changes == {"physics.capacitance_e_per_mV": 1.0}
+    assert app.toast[0].startswith("C = 1 e/mV")
     assert "| `U` | C ×2 | double the capacitance |" in key_table_markdown(app_module.ACTIONS)
-    with pytest.raises(ConfigError, match="capacitance_e_per_mV"):
-        app.sim.set_capacitance(0.0)
+    assert app.session.intervene("capacitance", 0.0).startswith("cannot: ")
     assert app.sim.capacitance_e_per_mV == 1.0
+    # the same name from Python and in a scenario step
+    lab = Lab("mammalian", set=TINY)
+    assert lab.set("capacitance", 2.0).startswith("C = 2 e/mV") and lab.sim.capacitance_e_per_mV == 2.0
+    assert "capacitance" in interventions.check_changes({"capacitance": 0.25}, "step 1", lab.sim.config)
 
 
 def test_an_output_column_follows_the_recipe(monkeypatch):

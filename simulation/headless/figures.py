@@ -9,12 +9,13 @@ resting potential against log [K⁺]o whose slope approaches 61.5 mV per decade 
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
+from matplotlib import figure
 
 from membrane import theory
 from membrane.channels import resting_potentials
@@ -22,6 +23,15 @@ from particles.species import CHARGE, NAMES, PERMEANT_NAMES, SOLUTES, SYMBOL
 from simulation.core.config import Config
 from simulation.palette import PUMP_COLOUR as _PUMP_RGB, SPECIES_COLOUR, theory_line, transporter_colour
 from simulation.headless.recorders import replacing
+
+
+class Figure(figure.Figure):
+    """A matplotlib figure made without pyplot that a notebook shows as a PNG (`Lab.plot`)."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        return buf.getvalue()
 
 
 def _colour(rgb) -> tuple[float, float, float]:

@@ -72,7 +72,8 @@ class Interrupted(Exception):
         self.summary = summary
 
 
-def claim(out: Path, overwrite: bool, what: str = "run") -> guard.DirectoryLock:
+def claim(out: Path, overwrite: bool, what: str = "run", words: tuple[str, str] = ("--out", "--overwrite")
+          ) -> guard.DirectoryLock:
     """Take DIR for a new run: refuse another writer, and a directory that holds anything unless
     `overwrite`; then remove the old run's files, summary.json first. Nothing is touched when refused."""
     busy = guard.holder(out) if out.is_dir() else None
@@ -81,7 +82,7 @@ def claim(out: Path, overwrite: bool, what: str = "run") -> guard.DirectoryLock:
     existing = sorted(p.name for p in out.iterdir() if p.name != guard.MARKER) if out.is_dir() else []
     if existing and not overwrite:
         shown = ", ".join(existing[:4]) + (", ..." if len(existing) > 4 else "")
-        raise guard.OutputError(f"--out {out}: not empty (holds {shown}); give --overwrite to replace the run "
+        raise guard.OutputError(f"{words[0]} {out}: not empty (holds {shown}); give {words[1]} to replace the run "
                                 f"there, or choose another directory")
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
@@ -96,7 +97,8 @@ def claim(out: Path, overwrite: bool, what: str = "run") -> guard.DirectoryLock:
         if p.is_symlink() or p.exists():
             if p.is_dir() and not p.is_symlink():
                 lock.release(complete=True)
-                raise guard.OutputError(f"--out {out}: {name} is a directory; remove it or choose another --out")
+                raise guard.OutputError(f"{words[0]} {out}: {name} is a directory; remove it or choose another "
+                                        f"directory")
             p.unlink()
     return lock
 

@@ -16,6 +16,7 @@ markers, rates and trail are read after them), then draw from `sim`, `trace` and
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class Session:
         self.initial_cell_scale = cell_scale       # a scenario's `cell` is relative to this
         self.anions_removed = not config["fixed_anions.enabled"]
         self.prepare = prepare or (lambda build: build())
+        self.lock = threading.RLock()   # held while stepping or drawing: a view thread and Lab.run take turns
         self.steps_per_frame = 10
         self.paused = self.slow = self.fast = False
         self.fast_factor = 1.0
@@ -84,25 +86,8 @@ class Session:
 
     def scaled(self, cfg: Config) -> Config:
         """The config with the changes that need a new cell: the fixed anions removed or not, and
-        the cell scaled (membrane length, ions, capacitance, pumps and channels together, so the
-        resting V is the same and its noise ∝ 1/√scale)."""
-        s = self.cell_scale
-        d = cfg.data
-        changes = {"fixed_anions.enabled": not self.anions_removed}
-        if s != 1.0:
-            changes.update({
-                "box.height_nm": d["box"]["height_nm"] * s,
-                "physics.particles": int(d["physics"]["particles"] * s),
-                "physics.capacitance_e_per_mV": d["physics"]["capacitance_e_per_mV"] * s,
-                "pump.count": int(round(d["pump"]["count"] * s)),
-                "membrane.channels_per_unit_permeability": max(1, int(round(
-                    d["membrane"]["channels_per_unit_permeability"] * s))),
-                "membrane.min_channels_per_type": max(1, int(round(d["membrane"]["min_channels_per_type"] * s))),
-            })
-            for t in TRANSPORTERS[1:]:
-                if t.name in d:
-                    changes[f"{t.name}.count"] = int(round(d[t.name]["count"] * s))
-        return cfg.replace(changes, "restart")
+        the cell scaled (`scale_cell`)."""
+        return scale_cell(cfg.replace({"fixed_anions.enabled": not self.anions_removed}, "restart"), self.cell_scale)
 
     def restart(self, cfg: Config, message: str) -> str:
         """Changes the physics cannot make live: build the cell again from its config. The trace
@@ -433,6 +418,27 @@ class Session:
         self._theory = {}
         if rebuilt:
             self.generation += 1
+
+
+def scale_cell(cfg: Config, scale: float) -> Config:
+    """The cell `scale` times as large: membrane length, ions, capacitance, pumps, exchangers and
+    channels together, so the resting V is the same and its noise ∝ 1/√scale."""
+    if scale == 1.0:
+        return cfg
+    d = cfg.data
+    changes = {
+        "box.height_nm": d["box"]["height_nm"] * scale,
+        "physics.particles": int(d["physics"]["particles"] * scale),
+        "physics.capacitance_e_per_mV": d["physics"]["capacitance_e_per_mV"] * scale,
+        "pump.count": int(round(d["pump"]["count"] * scale)),
+        "membrane.channels_per_unit_permeability": max(1, int(round(
+            d["membrane"]["channels_per_unit_permeability"] * scale))),
+        "membrane.min_channels_per_type": max(1, int(round(d["membrane"]["min_channels_per_type"] * scale))),
+    }
+    for t in TRANSPORTERS[1:]:
+        if t.name in d:
+            changes[f"{t.name}.count"] = int(round(d[t.name]["count"] * scale))
+    return cfg.replace(changes, f"cell x{scale:g}")
 
 
 @dataclass(frozen=True)
