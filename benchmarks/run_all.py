@@ -6,7 +6,7 @@ caches or threads):
 bench_model (full model against bare NumPy and bare Numba diffusion, by size), bench_threads
 (thread scaling, quiet and with a busy rival), bench_phases (time per phase of a step, and the
 ratio to a bare kernel with a porous membrane), bench_fps (live view frames per second at 10⁴,
-10⁵, 10⁶ particles and for the quiet cell).
+10⁵, 10⁶ particles and for the quiet cell), bench_notebook (the notebook view's updates per second).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = ("bench_model.py", "bench_threads.py", "bench_phases.py", "bench_fps.py")
+SCRIPTS = ("bench_model.py", "bench_threads.py", "bench_phases.py", "bench_fps.py", "bench_notebook.py")
 
 
 def main() -> int:

@@ -29,3 +29,12 @@ def test_a_notebook_runs_on_a_small_cell(path, tmp_path, monkeypatch):
     NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors[0]["evalue"] if errors else ""
+
+
+def test_the_colab_line_installs_from_the_repository_the_package_names():
+    import tomllib
+    url = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    for path in NOTEBOOKS:
+        first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        assert f"git+{url}" in first.source, path.name
+    assert f"git+{url}" in (ROOT / "README.md").read_text()

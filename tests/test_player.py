@@ -18,11 +18,12 @@ SMALL = ["box.height_nm=120", "physics.particles=8000", "physics.capacitance_e_p
 
 def test_every_shipped_scenario_plays_to_its_end_headless():
     """The lecture includes every other shipped scenario: played to its end (each part from its own
-    cell, every wait met, every change applied and none refused)."""
+    cell, every wait met, every change applied and none refused). The presenter is quick: a step
+    waiting for the key begins 20 ns after the last; "settled" and timed waits are the file's."""
     lecture = load_scenario("lecture")
     parts = {s.part for s in lecture.steps}
     assert parts == {load_scenario(n).name for n in scenario_names() if n != "lecture"}
-    player = Player(lecture, cell_scale=0.25, auto=True)
+    player = Player(lecture, cell_scale=0.25, auto=True, key_wait_ns=20.0)
     player.session.steps_per_frame = 200
     seen = set()
     while not player.finished:

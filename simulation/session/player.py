@@ -37,11 +37,14 @@ def minus(text: str) -> str:
 
 class Player:
     def __init__(self, scenario: Scenario, session: Session | None = None, *, seed: int = 0,
-                 cell_scale: float = 1.0, auto: bool = False, prepare=None):
+                 cell_scale: float = 1.0, auto: bool = False, prepare=None, key_wait_ns: float = AUTO_KEY_NS):
+        """`key_wait_ns`: with `auto`, the model time a step waiting for the presenter waits
+        instead (and the last step runs, at least AUTO_END_NS)."""
         self.scenario = scenario
         self.session = session or Session(scenario.config, seed=seed, cell_scale=cell_scale, prepare=prepare)
         self.session.ghosts = True
         self.auto = auto
+        self.key_wait_ns = key_wait_ns
         self.k = -1
         self.step: Step | None = None
         self.saved: dict[int, dict] = {}
@@ -144,10 +147,10 @@ class Player:
         s = self.session
         elapsed = s.sim.time_ns - self.began_ns
         if self.k + 1 >= len(self.steps):
-            return self.auto and elapsed >= AUTO_END_NS
+            return self.auto and elapsed >= min(AUTO_END_NS, self.key_wait_ns)
         wait = self.steps[self.k + 1].wait
         if wait == "key":
-            return self.auto and (elapsed >= AUTO_KEY_NS or s.frame - self.began_frame >= AUTO_KEY_FRAMES)
+            return self.auto and (elapsed >= self.key_wait_ns or s.frame - self.began_frame >= AUTO_KEY_FRAMES)
         if wait == "settled":
             return self.settled() or elapsed >= SETTLE_GIVE_UP_NS
         return elapsed >= float(wait)
