@@ -154,7 +154,8 @@ def build_parser() -> OneLineParser:
     p.add_argument("--record", metavar="FILE.mp4|FILE.gif", help="record what is on screen (the suffix picks the format)")
     p.add_argument("--fps", type=_positive_int, default=30, help="frames per second of the recording (default 30)")
     p.add_argument("--auto", action="store_true",
-                   help="play by itself: steps that wait for the presenter begin after 150 ns; ends after the last")
+                   help="play by itself: a step that waits for the presenter begins after 150 ns of model time or "
+                        "240 frames, whichever comes first; ends 100 ns after the last step began")
     p.add_argument("--cell", type=_cell_scale, default=1.0, metavar="SCALE",
                    help="cell size: 0.25, 0.5, 1, 2 or 4 times the scenario's")
     p.add_argument("--frames", type=_positive_int, metavar="N", help="run N frames, then exit (no person needed)")
@@ -168,9 +169,10 @@ def build_parser() -> OneLineParser:
     p.add_argument("--out", required=True, type=_out_dir, metavar="DIR", help="output directory (new or empty)")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     p.add_argument("--sample-every", type=_positive_int, metavar="K",
-                   help="record every K steps (default: steps/2000)")
+                   help="record every K steps (default: steps/2000, at least 1)")
     p.add_argument("--window", type=_window, metavar="FIRST:LAST",
-                   help="steps averaged in summary.json (default: the second half)")
+                   help="steps averaged in summary.json (default: from the detected end of V's transient to the "
+                        "last step; the second half for a run clamped throughout)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     p = sub.add_parser("sweep", help="many runs in parallel on Dask: one table and one plot")

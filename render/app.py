@@ -45,7 +45,10 @@ class App:
                  fullscreen: bool = False, size: tuple[int, int] = DEFAULT_SIZE, seed: int = 0,
                  theme: str = "dark", cell_scale: float = 1.0, session: Session | None = None):
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-        os.environ.setdefault("SDL_VIDEO_X11_WMCLASS", WM_CLASS)  # so tools can find the window
+        # so tools (xdotool, a window manager's rules) can find the window: `import pygame` sets the
+        # class to the script's name ("main.py") unless the user chose one
+        if os.environ.get("SDL_VIDEO_X11_WMCLASS") in (None, os.path.basename(sys.argv[0])):
+            os.environ["SDL_VIDEO_X11_WMCLASS"] = WM_CLASS
         try:
             pygame.display.init()
             pygame.font.init()
@@ -95,7 +98,7 @@ class App:
         while worker.is_alive():
             worker.join(0.1)
             waited = time.perf_counter() - t0
-            if waited > 0.5 and not told:
+            if waited > 2.0 and not told:     # a start from the cache takes well under a second
                 sys.stderr.write("preparing the model (the first start compiles its kernels: up to a minute)...\n")
                 told = True
             if waited > 0.2:

@@ -188,7 +188,8 @@ def test_real_window_under_xvfb_takes_a_key_from_xdotool(tmp_path):
     display = ":97"
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = {k: v for k, v in os.environ.items() if k not in ("SDL_VIDEODRIVER",)}
+    # nothing inherited from this process (an App made here sets the window class in os.environ)
+    env = {k: v for k, v in os.environ.items() if k not in ("SDL_VIDEODRIVER", "SDL_VIDEO_X11_WMCLASS")}
     env.update(DISPLAY=display, SDL_AUDIODRIVER="dummy")
     sets = [a for s in TINY for a in ("--set", s)]
     app = None
