@@ -446,7 +446,7 @@ class App:
         for name, label in zip(names, labels):
             if x + 2 * rad + 6 + font.size(label)[0] > r.right:
                 break
-            pygame.draw.circle(surf, th.species(name), (x + rad, r.centery), rad)
+            pygame.draw.circle(surf, th.particle(name), (x + rad, r.centery), rad)
             t = self.text.draw(surf, font, label, th.species_text(name, th.background), region=r,
                                midleft=(x + 2 * rad + 6, r.centery))
             x = t.right + font.get_linesize()

@@ -27,10 +27,12 @@ class Frame(NamedTuple):
 
 
 class Disks(NamedTuple):
-    """How particles are drawn: colour and sign per species (mapped pixel values, ±1), the disk's
-    radius in px, the sign's colour, and every how many particles one is drawn."""
+    """How particles are drawn: colour, sign (±1) and layer per species (layer 0 first, so the ions
+    of layer 1 — the mobile ones the story is about — are drawn over the fixed anions and fillers),
+    the disk's radius in px, the sign's colour, and every how many particles one is drawn."""
     colours: np.ndarray
     signs: np.ndarray
+    layers: np.ndarray
     radius: int
     sign_colour: int
     stride: int
@@ -38,11 +40,20 @@ class Disks(NamedTuple):
 
 @njit(cache=True)
 def draw_particles(pix, x, y, species, frame, disks):
-    """Disks of `disks.radius` px for every `disks.stride`-th particle inside the view rectangle;
-    returns how many were drawn."""
+    """Disks of `disks.radius` px for every `disks.stride`-th particle inside the view rectangle,
+    layer by layer; returns how many were drawn."""
+    drawn = 0
+    for layer in range(2):
+        drawn += _draw_layer(pix, x, y, species, frame, disks, layer)
+    return drawn
+
+
+@njit(cache=True)
+def _draw_layer(pix, x, y, species, frame, disks, layer):
     left, top, width, height = frame.left, frame.top, frame.width, frame.height
     x0_nm, y0_nm, px_per_nm = frame.x0_nm, frame.y0_nm, frame.px_per_nm
     colours, signs, radius, sign_colour, stride = disks.colours, disks.signs, disks.radius, disks.sign_colour, disks.stride
+    layers = disks.layers
     right = left + width
     bottom = top + height
     r2 = radius * radius + radius
@@ -54,7 +65,7 @@ def draw_particles(pix, x, y, species, frame, disks):
     y_lo = y0_nm - (radius + 1) / px_per_nm
     y_hi = y0_nm + (height + radius + 1) / px_per_nm
     for i in range(0, x.size, stride):
-        if y[i] < y_lo or y[i] > y_hi:
+        if layers[species[i]] != layer or y[i] < y_lo or y[i] > y_hi:
             continue
         sx = int(left + (x[i] - x0_nm) * px_per_nm)
         sy = int(top + (y[i] - y0_nm) * px_per_nm)

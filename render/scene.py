@@ -8,13 +8,16 @@ import numpy as np
 import pygame
 
 from membrane.transporters import INSIDE, TABLE as TRANSPORTERS
-from particles.species import NAMES, TABLE
+from particles.species import FILLER, FIXED, NAMES, TABLE
 from render import style
 from render.pixels import Disks, Frame, draw_particles, draw_stride, species_colours
 from render.text import TextLayer
 from render.transform import ViewTransform
 
 SIGNS = np.array([1 if s.z > 0 else -1 for s in TABLE], dtype=np.int64)   # drawn as + or − per species
+# drawn first (below): the ions that only keep a side neutral (the fixed anions, the fillers); then the
+# solutes, so the K+ filling the cytoplasm is seen, not hidden under A-
+LAYERS = np.array([0 if s.role in (FIXED, FILLER) else 1 for s in TABLE], dtype=np.int64)
 
 
 def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: TextLayer, th: style.Theme, *,
@@ -90,7 +93,7 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: Te
 
     # particles, all at once, straight into the pixel array
     radius = max(1, int(round(0.32 * s * th.particle_scale)))
-    colours = species_colours(surf, [th.species(n) for n in NAMES])
+    colours = species_colours(surf, [th.particle(n) for n in NAMES])
     st = sim.state
     shown = min(1.0, tf.visible_height_nm / g.height_nm)   # the share of the membrane in view
     stride = draw_stride(st.n * shown, radius, view.width * view.height)
@@ -98,7 +101,7 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: Te
     try:
         draw_particles(pix, st.x, st.y, st.species,
                        Frame(view.x, view.y, view.width, view.height, float(tf.x0_nm), float(tf.y0_nm), float(s)),
-                       Disks(colours, SIGNS, int(radius), int(surf.map_rgb((255, 255, 255))), int(stride)))
+                       Disks(colours, SIGNS, LAYERS, int(radius), int(surf.map_rgb((255, 255, 255))), int(stride)))
     finally:
         del pix
 

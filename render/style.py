@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 # the palette (species, theory lines) is data shared with the figures
 from membrane.transporters import TABLE as _TRANSPORTER_TABLE
+from particles.species import FILLER, FIXED, TABLE as _SPECIES_TABLE
 from simulation.palette import (BLUE, BLUISH_GREEN, GREY, LIGHT_GREY, ORANGE, REDDISH_PURPLE,  # noqa: F401
                                 RGB, SKY_BLUE, SPECIES_COLOUR, THEORY_LINES, VERMILION, YELLOW, theory_line,
                                 transporter_colour)
@@ -40,6 +41,10 @@ def luminance(c: RGB) -> float:
 def contrast_ratio(a: RGB, b: RGB) -> float:
     la, lb = luminance(a), luminance(b)
     return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+
+
+SPECIES_ROLE = {s.name: s.role for s in _SPECIES_TABLE}
+QUIET = 0.55   # how much of its colour a fixed anion or filler keeps against the background
 
 
 def mix(a: RGB, b: RGB, f: float) -> RGB:
@@ -92,6 +97,13 @@ class Theme:
 
     def species(self, name: str) -> RGB:
         """A species' colour for particles and bars."""
+        return SPECIES_COLOUR[name]
+
+    def particle(self, name: str) -> RGB:
+        """A species' colour for its particles (and legend swatch): the ions that only keep a side
+        neutral (fixed anions, fillers) quieter, toward the background, so the mobile ions stand out."""
+        if SPECIES_ROLE[name] in (FIXED, FILLER):
+            return mix(self.background, SPECIES_COLOUR[name], QUIET)
         return SPECIES_COLOUR[name]
 
     def species_text(self, name: str, on: RGB | None = None) -> RGB:
