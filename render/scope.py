@@ -24,6 +24,7 @@ from simulation.session.trace import VTrace
 
 
 AXIS_LIMIT_mV = 400.0   # the V axis grows to hold what is seen, up to ± this
+DRIFT_mV = 2.0          # the halves of the readout's window differ by more: V is still moving
 
 
 def nice_step(span: float, n: int = 5) -> float:
@@ -56,6 +57,10 @@ class Oscilloscope:
         if v_now is not None:
             big_r = text.draw(surf, big, f"{minus(f'{v_now:+.0f}')} mV", th.text, region=rect,
                               topright=(rect.right - pad, rect.y + pad // 2))
+            # the big digits are this instant's V (the captions quote the mean below the title)
+            now_r = text.draw(surf, small, "now", th.text_dim, region=rect,
+                              bottomright=(big_r.x - pad // 2, big_r.y + big.get_ascent()))
+            big_r = big_r.union(now_r)
         left_w = (big_r.x if big_r else rect.right) - rect.x - 3 * pad
         header_h = max(big.get_linesize(), body.get_linesize() + small.get_linesize())
         title = "Membrane potential V"
@@ -71,10 +76,17 @@ class Oscilloscope:
                           topleft=(rect.x + pad, rect.y + pad // 2 + body.get_linesize()))
         elif (rm := tr.recent_mean()) is not None:
             m, sem, span = rm
-            pm = f" ± {sem:.1f}" if math.isfinite(sem) else ""
-            line = f"mean {minus(f'{m:+.1f}')}{pm} mV, last {span:.0f} ns"
+            drift = tr.recent_drift()
+            if abs(drift) > DRIFT_mV:     # the window is still in a transient: no ± for a moving V
+                way = "falling" if drift < 0 else "rising"
+                line = f"still {way}: mean {minus(f'{m:+.1f}')} mV over the last {span:.0f} ns"
+                short = f"still {way}: {minus(f'{m:+.1f}')}"
+            else:
+                pm = f" ± {sem:.1f}" if math.isfinite(sem) else ""
+                line = f"mean {minus(f'{m:+.1f}')}{pm} mV, last {span:.0f} ns"
+                short = f"mean {minus(f'{m:+.1f}')}{pm}"
             if small.size(line)[0] > left_w:
-                line = f"mean {minus(f'{m:+.1f}')}{pm}"
+                line = short
             if small.size(line)[0] <= left_w:
                 text.draw(surf, small, line, th.text_dim, region=rect,
                           topleft=(rect.x + pad, rect.y + pad // 2 + body.get_linesize()))
@@ -258,29 +270,43 @@ class Oscilloscope:
                       topleft=(tx, plot.y + 3 + row * lh))
 
     def _draw_time_axis(self, surf, tr, plot, font, text, th, t0, t1, rect):
+        """Time ticks numbered below the plot, and the axis' caption at its left: the longest
+        caption that leaves at least two tick labels (with none, the unit goes on the last label)."""
         span = t1 - t0
         unit, scale = ("µs", 1e-3) if span >= 2000 else ("ns", 1.0)
         base = f"model time, {unit}" + (" (whole run)" if tr.history else "")
         thick = f"; thick: {tr.smoothing_ns(np.array([t0, t1])):.0f} ns mean"
-        caption = next((c for c in (base + thick, base, unit) if font.size(c)[0] <= plot.width * 0.7), unit)
-        cap_w = font.size(caption)[0]
-        n_ticks = max(2, int((plot.width - cap_w) / (4 * font.size("0000")[0])))
-        step = nice_step(span * scale, n_ticks) / scale
         y = plot.bottom + 2
-        last_right = plot.x + cap_w + 10
-        text.draw(surf, font, caption, th.text_dim, region=rect, topleft=(plot.x, y))
-        k0 = math.ceil(t0 / step)
-        for k in range(k0, int(t1 // step) + 1):
-            tm = k * step
-            x = plot.x + (tm - t0) / span * plot.width
-            pygame.draw.line(surf, th.grid, (x, plot.bottom - 6), (x, plot.bottom), 1)
-            label = f"{tm * scale:g}"
+        n_ticks = max(2, int(plot.width / (4 * font.size("0000")[0])))
+        step = nice_step(span * scale, n_ticks) / scale
+        ticks = []
+        for k in range(math.ceil(t0 / step), int(t1 // step) + 1):
+            label = f"{k * step * scale:g}"
             w = font.size(label)[0]
-            lx = min(max(x - w / 2, plot.x), plot.right - w)
-            if lx <= last_right + 6:
-                continue
+            x = plot.x + (k * step - t0) / span * plot.width
+            ticks.append((x, label, min(max(x - w / 2, plot.x), plot.right - w), w))
+
+        def placed(caption: str) -> list:
+            last_right = plot.x + (font.size(caption)[0] + 10 if caption else -10)
+            out = []
+            for x, label, lx, w in ticks:
+                if lx > last_right + 6:
+                    out.append((x, label, lx))
+                    last_right = lx + w
+            return out
+        for caption in (base + thick, base, unit, ""):
+            if font.size(caption)[0] <= plot.width * 0.7 and len(placed(caption)) >= min(2, len(ticks)):
+                break
+        labels = placed(caption)
+        if caption:
+            text.draw(surf, font, caption, th.text_dim, region=rect, topleft=(plot.x, y))
+        for x, _, _, _ in ticks:
+            pygame.draw.line(surf, th.grid, (x, plot.bottom - 6), (x, plot.bottom), 1)
+        for j, (x, label, lx) in enumerate(labels):
+            if not caption and j == len(labels) - 1:
+                label = f"{label} {unit}"
+                lx = min(lx, plot.right - font.size(label)[0])
             text.draw(surf, font, label, th.text_dim, region=rect, topleft=(lx, y))
-            last_right = lx + w
 
 
 def _dashed(surf, colour, x0, x1, y, dash=12, gap=7, width=2):

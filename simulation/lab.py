@@ -210,7 +210,7 @@ class Lab:
         with self.session.lock:            # not between a notebook view's steps
             checked = interventions.check_changes(table, "set", self.sim.config)
             self._recording(0)
-            said = interventions.apply_changes(self.session, checked)
+            said = self.session.apply_checked(checked)
         return "; ".join(s for s in said if s)
 
     def block_pumps(self) -> str:

@@ -150,14 +150,20 @@ def test_follow_next_picks_an_ion_in_an_open_pore_of_its_type_and_slows_down():
     assert (s.flags[i] & HELD) == 0
 
 
-def test_the_smoothed_trace_does_not_lag_the_raw_one():
-    app = make("mammalian")
+def test_the_smoothed_trace_is_right_at_both_ends():
+    """A steady fall: the thick trace follows it everywhere, at the start and at the live end too
+    (a running mean sat flat at the start and lagged at the end); on noise it is the mean."""
+    from simulation.session.trace import VTrace
+    trace = VTrace()
     t = np.linspace(0, 100, 401)
-    v = -t * 0.7                             # a steady fall
-    sm = app.session.trace.smoothed(t, v)
-    mid = slice(50, 350)
-    assert np.max(np.abs(sm[mid] - v[mid])) < 1e-9   # centred: no lag on a straight line
-    assert sm[0] == v[0]                     # starts where V starts
+    v = -t * 0.7
+    sm = trace.smoothed(t, v, window_ns=20.0)
+    assert np.max(np.abs(sm - v)) < 1e-9
+    rng = np.random.default_rng(1)
+    noisy = -60 + rng.normal(0, 3, t.size)
+    sm = trace.smoothed(t, noisy, window_ns=20.0)
+    assert abs(sm[200] - noisy[160:241].mean()) < 1e-9          # the middle: the running mean
+    assert np.std(sm) < 3 / 3                                    # and it smooths
 
 
 def test_projector_theme_hides_the_debug_figures_and_folds_the_buttons():
@@ -166,3 +172,35 @@ def test_projector_theme_hides_the_debug_figures_and_folds_the_buttons():
     assert not app.buttons and not any("FPS" in t for t in texts(app))
     press(app, pygame.K_b)
     assert app.buttons
+
+
+def test_the_panels_crossings_and_the_captions_agree_frame_by_frame():
+    """In the scenario that talks about them, every frame: the K+ crossings the panel shows are the
+    caption's {K_efflux} and {K_influx}, counted over the window the panel states, which starts
+    again at each step."""
+    from render.demo import Demo
+    from simulation.session.scenario import load_scenario
+    demo = Demo(load_scenario("why-nothing-flows"), fullscreen=False, size=(1280, 720), cell_scale=0.25)
+    demo.session.steps_per_frame = 20
+    checked = 0
+    for k in range(1, 4):
+        demo.next_step()
+        while demo.k < k:
+            demo.next_step()
+        for _ in range(12):
+            demo.run(frames=1)
+            values = demo.player.live_values()
+            rates, _, window = demo.session.rates()
+            boxes = texts(demo)
+            head = next(t for t in boxes if t.startswith("crossings/µs out / in"))
+            assert head == f"crossings/µs out / in ({window:.0f} ns)"
+            assert window <= demo.sim.time_ns - demo.player.began_ns + 1e-6     # restarted at the step
+            panel = f"{rates['K'][0]:.0f} / {rates['K'][1]:.0f}"
+            assert panel in boxes
+            assert panel == f"{values['K_efflux']} / {values['K_influx']}".replace("−", "-")
+            drawn = " ".join(b.text for b in demo.text.boxes if demo.caption_rect.contains(b.rect))
+            if "{K_efflux}" in demo.player.step.caption and window > 5:
+                assert drawn == demo.player.caption()          # the caption on screen, these numbers in it
+                assert f"{values['K_efflux']} out" in drawn and f"{values['K_influx']} in" in drawn
+                checked += 1
+    assert checked > 10

@@ -16,9 +16,9 @@ import math
 
 import numpy as np
 
-from particles.species import NAMES, PERMEANT_NAMES, SOLUTES
+from particles.species import PERMEANT_NAMES, SOLUTES
 from simulation.core.observe import PA_PER_E_PER_US
-from simulation.session.interventions import E_LINES, apply_changes, find
+from simulation.session.interventions import E_LINES, find
 from simulation.session.scenario import Scenario, Step, fill_caption
 from simulation.session.session import Session
 
@@ -83,7 +83,7 @@ class Player:
         if step.config is None and not any(find(key).rebuild for key in step.changes):
             s.trace.ghost = None          # the ghost stays for the step that rebuilt the cell only
         # checked when the file was read; a cell may still refuse one (no room for more channels)
-        for said in apply_changes(s, step.changes, step.title, rebuild_from=step.config, say_refusals=True):
+        for said in s.apply_checked(step.changes, step.title, rebuild_from=step.config, say_refusals=True):
             self._say(said)
         s.paused, s.fast, s.slow = step.pause, step.fast, False
         s.trace.history = step.history
@@ -190,16 +190,18 @@ class Player:
         if "{V_Donnan" in (self.step.caption if self.step else ""):
             out["V_Donnan"] = mv(sim.donnan_mV())
         out["clamp"] = mv(sim.clamp_mV) if sim.clamped else "off"
-        # the current and the crossings per µs since this step began (a step changes them)
-        t0, crossings0, carried0 = self._step_counts or self._counts()
-        t1, crossings1, carried1 = self._counts()
+        # the current since this step began (a step changes it)
+        t0, _, carried0 = self._step_counts or self._counts()
+        t1, _, carried1 = self._counts()
         span_us = (t1 - t0) * 1e-3
         ok = span_us > 0.005
         out["I"] = mv(-(carried1 - carried0) / span_us * PA_PER_E_PER_US if ok else math.nan)
-        for k, ion in enumerate(NAMES):
-            if ion in PERMEANT_NAMES:
-                d = (crossings1[:, k] - crossings0[:, k]) / span_us if ok else (math.nan, math.nan)
-                out[f"{ion}_efflux"], out[f"{ion}_influx"] = mv(d[0]), mv(d[1])
+        # the crossings per µs the panel shows: the same window (since the step began or the last
+        # change, at most the last 500 ns)
+        rates, _, window = s.rates()
+        for ion in PERMEANT_NAMES:
+            d = rates.get(ion, (math.nan, math.nan)) if window > 5.0 else (math.nan, math.nan)
+            out[f"{ion}_efflux"], out[f"{ion}_influx"] = mv(d[0]), mv(d[1])
         return out
 
     def _counts(self) -> tuple[float, np.ndarray, float]:

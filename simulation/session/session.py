@@ -144,12 +144,20 @@ class Session:
         for e in sim.events[self._events_seen:]:
             self.trace.mark(e.time_ns, e.label)
         self._events_seen = len(sim.events)
-        self._rate_log.append((sim.time_ns, np.array(sim.crossings), int(sim.pump_totals[1]),
-                               sim.transporters.tallies.counts.copy()))
+        self._rate_log.append(self._rate_entry())
         while len(self._rate_log) > 2 and self._rate_log[1][0] <= sim.time_ns - RATE_WINDOW_NS:
             self._rate_log.popleft()
         if self.tracked is not None and self.tracked < sim.state.n:
             self.trail.append((float(sim.state.x[self.tracked]), float(sim.state.y[self.tracked])))
+
+    def _rate_entry(self) -> tuple:
+        sim = self.sim
+        return (sim.time_ns, np.array(sim.crossings), int(sim.pump_totals[1]), sim.transporters.tallies.counts.copy())
+
+    def restart_rates(self) -> None:
+        """Count crossings afresh from now (a change, a scenario's new step)."""
+        self._rate_log.clear()
+        self._rate_log.append(self._rate_entry())
 
     def steps_per_s(self) -> float:
         if len(self._step_log) < 2:
@@ -191,7 +199,9 @@ class Session:
 
     def rates(self) -> tuple[dict, float, float]:
         """Crossings per µs per ion (out, in) of the channel types present, ATP per µs, and the
-        model time they were counted over (up to RATE_WINDOW_NS)."""
+        model time they were counted over: the last RATE_WINDOW_NS, or since the last change to
+        the cell (or a scenario's step) if that is more recent. The panel and a caption's
+        {K_efflux} read this same window."""
         if len(self._rate_log) < 2:
             return {}, 0.0, 0.0
         t0, c0, a0, _ = self._rate_log[0]
@@ -228,8 +238,17 @@ class Session:
         """Check `value` for `key` by the registry and apply it; returns what to say. Raises
         ConfigError (one line: the key, the value, what is allowed) when refused."""
         checked = interventions.check(self.sim.config, key, value)
-        self._theory = {}
-        return "; ".join(interventions.apply_changes(self, {key: checked}))
+        return "; ".join(self.apply_checked({key: checked}))
+
+    def apply_checked(self, changes: dict, title: str | None = None, rebuild_from: Config | None = None,
+                      say_refusals: bool = False) -> list[str]:
+        """Apply changes the registry has checked (`interventions.apply_changes`); the theory is
+        recomputed and the crossings counted afresh from here."""
+        try:
+            return interventions.apply_changes(self, changes, title, rebuild_from, say_refusals)
+        finally:
+            self._theory = {}
+            self.restart_rates()
 
     def intervene(self, key: str, value) -> str:
         """`apply`, with a refusal said rather than raised (for keys and buttons)."""

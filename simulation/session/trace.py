@@ -110,19 +110,26 @@ class VTrace:
 
     def smoothed(self, t: np.ndarray | None = None, v: np.ndarray | None = None,
                  window_ns: float | None = None) -> np.ndarray:
-        """Mean of V over `window_ns` (default `smoothing_ns`) of model time centred on each
-        sample (so the thick trace does not lag behind the thin one); near the live end, over
-        what there is so far of the window's second half."""
+        """V smoothed over `window_ns` (default `smoothing_ns`) of model time around each sample:
+        the value at that sample of a straight line fitted to the samples within half the window
+        on either side (local linear regression). In the middle it is the running mean; at the
+        two ends, where the window is one-sided, the line follows a trend instead of flattening
+        it (a plain mean lags at the live end and sits flat at the start while V falls)."""
         if t is None:
             t, v = self.series()
         if v.size == 0:
             return v
-        c = np.cumsum(np.insert(v, 0, 0.0))
         half = (window_ns if window_ns is not None else self.smoothing_ns(t)) / 2
         start = np.searchsorted(t, t - half, side="left")
-        # at the start, no further ahead than there is behind (the trace starts where V starts)
-        end = np.searchsorted(t, t + np.minimum(half, t - t[0]), side="right")
-        return (c[end] - c[start]) / (end - start)
+        end = np.searchsorted(t, t + half, side="right")
+        x = t - t[0]                              # small numbers for the sums of squares
+        c = [np.concatenate(([0.0], np.cumsum(q))) for q in (np.ones_like(x), x, x * x, v, x * v)]
+        n, sx, sxx, sv, sxv = (q[end] - q[start] for q in c)
+        mean_x, mean_v = sx / n, sv / n
+        var = sxx / n - mean_x ** 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = np.where(var > 1e-12 * (half * half + 1.0), (sxv / n - mean_x * mean_v) / var, 0.0)
+        return mean_v + slope * (x - mean_x)
 
     def recent_mean(self) -> tuple[float, float, float] | None:
         """(mean, SEM, span in ns) of V over the last `readout_ns` of the ring (SEM for
@@ -136,6 +143,19 @@ class VTrace:
         m, sem, n_eff = mean_and_sem(v[sel])
         # a window holding fewer than ~30 independent samples has no trustworthy standard error
         return m, (sem if n_eff >= MIN_EFFECTIVE_SAMPLES else math.nan), float(t[-1] - t[sel][0])
+
+    def recent_drift(self) -> float:
+        """How much V moved across the readout's window: the mean of its second half minus that
+        of its first (mV); 0 before there are a few samples."""
+        t, v = self.ring()
+        if t.size < 8:
+            return 0.0
+        sel = t >= t[-1] - self.readout_ns
+        if sel.sum() < 8:
+            return 0.0
+        w = v[sel]
+        h = w.size // 2
+        return float(w[h:].mean() - w[:h].mean())
 
     def settled(self, since_ns: float, now_ns: float, window_ns: float, tolerance_mV: float) -> bool:
         """Whether V has settled since `since_ns`: its means over the last two `window_ns`
