@@ -153,6 +153,9 @@ def build_parser() -> OneLineParser:
                    help="projector (default), light (a lit room) or dark")
     p.add_argument("--record", metavar="FILE.mp4|FILE.gif", help="record what is on screen (the suffix picks the format)")
     p.add_argument("--fps", type=_positive_int, default=30, help="frames per second of the recording (default 30)")
+    p.add_argument("--quality", choices=("low", "medium", "high"), default="medium",
+                   help="an MP4's quality: its bitrate at most 4, 8 or 16 Mbit/s at 1920x1080, scaled with the "
+                        "frame's area (default medium)")
     p.add_argument("--auto", action="store_true",
                    help="play by itself: a step that waits for the presenter begins after 150 ns of model time or "
                         "240 frames, whichever comes first; ends 100 ns after the last step began")
@@ -340,7 +343,7 @@ def cmd_demo(args) -> int:
     from render.app import NoDisplay
     from render.demo import Demo
     from render.record import Recorder
-    recorder = Recorder(args.record, fps=args.fps) if args.record else None
+    recorder = Recorder(args.record, fps=args.fps, quality=args.quality) if args.record else None
     fullscreen = not (args.window or args.size)
     try:
         demo = Demo(scenario, fullscreen=fullscreen, size=args.size or (1280, 720), theme=args.theme,
