@@ -464,7 +464,8 @@ class App:
             title, lines = "What the picture shows (H again: the keys)", self._picture_help()
         else:
             title, lines = "Keys and buttons (H again: close)", \
-                [(f"{a.key_label}: {a.help}", None) for a in ACTIONS] + [(m, None) for m in MOUSE_HELP]
+                [(f"{a.key_label}: {a.help}", None) for a in ACTIONS
+                 if a.available is None or a.available(self)] + [(m, None) for m in MOUSE_HELP]
         pad = self.pad * 2
         tr = self.text.draw(surf, f["body"], title, th.text, region=box, topleft=(box.x + pad, box.y + pad))
         area = pygame.Rect(box.x + pad, tr.bottom + pad, box.width - 2 * pad, box.bottom - tr.bottom - 2 * pad)
@@ -544,7 +545,8 @@ def _control(name: str, keys, key_label: str) -> Action:
     """A session control bound to keys (its button label, help and "on" from the control)."""
     c = CONTROL[name]
     return Action(tuple(keys), key_label, c.label, c.help, lambda a: a.act(name),
-                  (lambda a: c.is_on(a.session)) if c.is_on else None)
+                  (lambda a: c.is_on(a.session)) if c.is_on else None,
+                  (lambda a: c.available(a.session)) if c.available else None)
 
 
 def _view(keys, key_label, button, help_text, do, is_on=None) -> Action:

@@ -26,6 +26,7 @@ class Action:
     help: str
     do: Callable[[Any], None]                   # called with the App
     is_on: Callable[[Any], bool] | None = None  # True when the button shows "on"
+    available: Callable[[Any], bool] | None = None  # False: it could only be refused in this cell (not offered)
 
 
 MOUSE_HELP = ("click an ion: follow it (right click: stop)", "wheel: zoom    drag: pan")

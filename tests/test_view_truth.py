@@ -204,3 +204,18 @@ def test_the_panels_crossings_and_the_captions_agree_frame_by_frame():
                 assert f"{values['K_efflux']} out" in drawn and f"{values['K_influx']} in" in drawn
                 checked += 1
     assert checked > 10
+
+
+def test_a_key_that_could_only_be_refused_is_not_offered_and_says_why_in_full():
+    """The default cell has no Ca2+: its keys (7, 8) are not on the keys' help page, and pressing
+    8 says why in a line that fits, instead of a cut refusal from the config's rules."""
+    app = make("mammalian")
+    app.run(frames=2)
+    press(app, pygame.K_8)
+    said = app.toast[0]
+    assert said.startswith("no Ca2+ inside this cell") and app.sim.channel_counts()["Ca"] == 0
+    assert said in texts(app)                    # drawn whole, not shortened
+    press(app, pygame.K_h)
+    press(app, pygame.K_h)                       # page 2: the keys
+    keys_page = " ".join(texts(app))
+    assert "8: double P_Ca" not in keys_page and "2: double P_K" in keys_page

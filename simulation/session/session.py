@@ -301,6 +301,10 @@ class Session:
         current = channels.effective_permeability()[name]
         if current == 0 and factor < 1:
             return f"this cell has no {type_words(t)}"
+        c_in, c_out = self.sim.concentrations_mM()
+        if current == 0 and not (c_in[t.ion] > 0 and c_out[t.ion] > 0):
+            side = "inside" if c_in[t.ion] <= 0 else "outside"
+            return f"no {LABEL[t.ion]} {side} this cell: no {LABEL[t.ion]} channels to add"
         start = DEFAULT_CHANNELS[name]["relative_permeability"] if t.leak and name in DEFAULT_CHANNELS \
             else t.relative_permeability
         return self.intervene(f"channels.{name}", start if current == 0 else channels.relative[name] * factor)
@@ -469,6 +473,18 @@ class Control:
     help: str
     do: Callable[[Session], str | None]
     is_on: Callable[[Session], bool] | None = None
+    available: Callable[[Session], bool] | None = None   # False: in this cell it could only be refused
+
+
+def _ion_here(ion: str) -> Callable[[Session], bool]:
+    """Whether a leak type of `ion` can be scaled in this cell: it has channels of it, or the ion
+    is on both sides (a channel of an ion absent from a side is refused by the config's rules)."""
+    def here(s: Session) -> bool:
+        if s.sim.channels.effective_permeability().get(ion, 0.0) > 0:
+            return True
+        c_in, c_out = s.sim.concentrations_mM()
+        return c_in[ion] > 0 and c_out[ion] > 0
+    return here
 
 
 def _permeability_controls() -> tuple[Control, ...]:
@@ -479,10 +495,10 @@ def _permeability_controls() -> tuple[Control, ...]:
         button = k < 3
         out += [Control(f"P_{ion}/2", f"P_{ion} ÷2" if button else None,
                         f"halve P_{ion} (the {LABEL[ion]} leak channels)",
-                        lambda s, ion=ion: s.scale_permeability(ion, 0.5)),
+                        lambda s, ion=ion: s.scale_permeability(ion, 0.5), available=_ion_here(ion)),
                 Control(f"P_{ion}*2", f"P_{ion} ×2" if button else None,
                         f"double P_{ion} (adds {LABEL[ion]} leak channels if there are none)",
-                        lambda s, ion=ion: s.scale_permeability(ion, 2.0))]
+                        lambda s, ion=ion: s.scale_permeability(ion, 2.0), available=_ion_here(ion))]
     out += [Control("next_type", None, "select the next channel type (any type of the cell, Kir, Nav, ...) "
                     "for 9 and 0", Session.next_channel_type),
             Control("selected/2", None, "halve P of the selected channel type", lambda s: s.scale_selected(0.5)),
