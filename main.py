@@ -147,6 +147,7 @@ def build_parser() -> OneLineParser:
     p = sub.add_parser("demo", help="a scripted lecture scenario (full screen, projector theme)")
     p.add_argument("scenario", nargs="?", default="lecture",
                    help="a shipped scenario by name (see scenarios/) or a scenario file; default: lecture")
+    p.add_argument("--list", action="store_true", help="list the shipped scenarios (steps, declared length) and exit")
     p.add_argument("--window", action="store_true", help="in a window (for rehearsal), not full screen")
     p.add_argument("--size", type=_window_size, metavar="WxH", help="window size (for rehearsal, stills and videos)")
     p.add_argument("--theme", choices=("dark", "projector", "light"), default="projector",
@@ -157,8 +158,10 @@ def build_parser() -> OneLineParser:
                    help="an MP4's quality: its bitrate at most 4, 8 or 16 Mbit/s at 1920x1080, scaled with the "
                         "frame's area (default medium)")
     p.add_argument("--auto", action="store_true",
-                   help="play by itself: a step that waits for the presenter begins after 150 ns of model time or "
-                        "240 frames, whichever comes first; ends 100 ns after the last step began")
+                   help="play by itself, by the wall clock: each step lasts its declared length (the scenario's "
+                        "minutes, a step's seconds); without one, a step waiting for the presenter lasts 8 s, one "
+                        "waiting for the model until its wait is met (cut after 90 s), the last 6 s; a step behind "
+                        "its length fast-forwards at half of it and is cut, with a note, at all of it")
     p.add_argument("--cell", type=_cell_scale, default=1.0, metavar="SCALE",
                    help="cell size: 0.25, 0.5, 1, 2 or 4 times the scenario's")
     p.add_argument("--frames", type=_positive_int, metavar="N", help="run N frames, then exit (no person needed)")
@@ -318,6 +321,14 @@ def cmd_live(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    if args.list:
+        from simulation.session.scenario import load_scenario, scenario_names
+        for name in scenario_names():
+            sc = load_scenario(name)
+            length = sc.length_s()
+            said = f"{int(length // 60)}:{int(length % 60):02d}" if length is not None else "no length"
+            print(f"{name:<20} {len(sc.steps):>3} steps  {said:>9}  {sc.description or sc.name}")
+        return 0
     if args.screenshot and not (args.frames or args.auto):
         sys.stderr.write("demo: --screenshot needs --frames N or --auto\n")
         return EXIT_BAD_INPUT

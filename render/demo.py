@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import time
 
 import numpy as np
@@ -40,7 +41,9 @@ class Demo(App):
         self._flash_until = 0.0
         super().__init__(scenario.config, preset=None, fullscreen=fullscreen, size=size, seed=seed, theme=theme,
                          cell_scale=cell_scale, session=player.session if player else None)
-        self.player = player or Player(scenario, self.session, auto=auto)
+        # --auto plays by the wall clock, to the scenario's declared lengths
+        self.player = player or Player(scenario, self.session, auto=auto, clock=time.perf_counter if auto else None)
+        self._warned = 0
         self._shown = (-1, 0)        # (step, messages) the window has shown
         self.buttons_shown = False
         self._layout()
@@ -83,6 +86,10 @@ class Demo(App):
             if n > self._shown[1]:
                 self.say(self.player.said[-1])
             self._shown = (k, n)
+        for line in self.player.warnings[self._warned:]:
+            self.say(line, 6.0)
+            sys.stderr.write(f"note: {line}\n")
+        self._warned = len(self.player.warnings)
         if self.player.finished:
             self.running = False
 

@@ -101,3 +101,77 @@ def test_the_registry_names_every_change_a_cell_accepts():
     assert {"pumps", "ncx", "field", "clamp", "cell", "outside.K", "inside.Na", "channels.Kir"} <= set(keys)
     for key in keys:
         assert interventions.find(key).matches(key)
+
+
+class FakeClock:
+    """Wall-clock seconds the test moves by hand."""
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _scenario(tmp_path, text):
+    f = tmp_path / "paced.toml"
+    f.write_text(text)
+    return load_scenario(str(f))
+
+
+def test_auto_by_the_wall_clock_keeps_each_steps_declared_length(tmp_path):
+    sc = _scenario(tmp_path, 'preset = "k-only"\nset = ["box.height_nm=120", "physics.particles=8000", '
+                   '"physics.capacitance_e_per_mV=0.4"]\nminutes = 1\n'
+                   '[[step]]\nseconds = 10\n[[step]]\n[[step]]\n')
+    assert sc.step_seconds() == [10.0, 25.0, 25.0] and sc.length_s() == 60.0
+    clock = FakeClock()
+    player = Player(sc, auto=True, clock=clock)
+    player.update()
+    assert player.k == 0
+    clock.now = 9.9
+    player.update()
+    assert player.k == 0
+    clock.now = 10.0
+    player.update()
+    assert player.k == 1                     # a key step lasts its length, however far the model ran
+    clock.now = 35.0
+    player.update()
+    assert player.k == 2 and not player.finished
+    clock.now = 60.0
+    player.update()
+    assert player.finished and not player.warnings
+
+
+def test_a_step_behind_its_length_fast_forwards_then_is_cut_with_one_note(tmp_path):
+    sc = _scenario(tmp_path, 'preset = "k-only"\nset = ["box.height_nm=120", "physics.particles=8000", '
+                   '"physics.capacitance_e_per_mV=0.4"]\n'
+                   '[[step]]\nseconds = 20\n[[step]]\nwait = 50000\n')
+    clock = FakeClock()
+    player = Player(sc, auto=True, clock=clock)
+    clock.now = 9.0
+    player.update()
+    assert player.k == 0 and not player.session.fast
+    clock.now = 10.5                         # half its length and 50 µs of model time not reached
+    player.update()
+    assert player.k == 0 and player.session.fast
+    clock.now = 20.0
+    player.update()
+    assert player.k == 1 and len(player.warnings) == 1 and not player.session.fast
+    assert player.warnings[0].startswith("step 1 cut after 20 s before 50000 ns of model time")
+
+
+def test_a_declared_length_is_checked_and_listed(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    from simulation.core.config import ConfigError
+    with pytest.raises(ConfigError, match="minutes must be a number > 0"):
+        _scenario(tmp_path, 'preset = "k-only"\nminutes = -2\n[[step]]\n')
+    with pytest.raises(ConfigError, match="step 1: seconds must be a number > 0"):
+        _scenario(tmp_path, 'preset = "k-only"\n[[step]]\nseconds = "soon"\n')
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, str(root / "main.py"), "demo", "--list"], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0
+    lines = r.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines] == scenario_names()
+    assert all(" steps " in line for line in lines)

@@ -36,13 +36,14 @@ def test_a_stated_default_is_the_parsers(command, parser):
 def test_the_defaults_the_code_chooses_are_worded_from_its_constants():
     from render.app import DEFAULT_SIZE
     from simulation.headless.run import default_sample_every
-    from simulation.session.player import AUTO_END_NS, AUTO_KEY_FRAMES, AUTO_KEY_NS
+    from simulation.session.player import AUTO_CUT_S, AUTO_END_S, AUTO_KEY_S
     helps = {c: {tuple(a.option_strings): a.help for a in p._actions} for c, p in _subparsers()}
     assert default_sample_every(4000) == 2 and default_sample_every(1000) == 1
     assert "steps/2000, at least 1" in helps["run"][("--sample-every",)]
     assert "detected end of V's transient" in helps["run"][("--window",)]
     assert f"default {DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]}" in helps["live"][("--size",)]
     auto = helps["demo"][("--auto",)]
-    assert f"{AUTO_KEY_NS:g} ns of model time or {AUTO_KEY_FRAMES} frames" in auto and f"ends {AUTO_END_NS:g} ns" in auto
+    assert f"presenter lasts {AUTO_KEY_S:g} s" in auto and f"cut after {AUTO_CUT_S:g} s" in auto
+    assert f"the last {AUTO_END_S:g} s" in auto
     readme = " ".join((ROOT / "README.md").read_text().split())
-    assert f"{AUTO_KEY_NS:g} ns of model time or {AUTO_KEY_FRAMES} frames" in readme
+    assert f"presenter lasts {AUTO_KEY_S:g} s" in readme and f"cut after {AUTO_CUT_S:g} s" in readme

@@ -28,6 +28,11 @@ SETTLE_GIVE_UP_NS = 1500.0   # ... or this long after the step began, whichever 
 AUTO_KEY_NS = 150.0          # auto: a step waiting for the presenter begins after this much model time,
 AUTO_KEY_FRAMES = 240        # or after this many frames (8 s at 30 fps), whichever comes first
 AUTO_END_NS = 100.0          # auto: the last step runs this long, then the scenario ends
+# --auto by the wall clock (a `clock` given): the scenario's declared lengths, else these
+AUTO_KEY_S = 8.0             # a step waiting for the presenter, seconds
+AUTO_END_S = 6.0             # the last step
+AUTO_CUT_S = 90.0            # a step whose wait is not met by then is cut (with a warning)
+FAST_AFTER = 0.5             # a step whose wait is not met when this share of its length has passed fast-forwards
 
 
 def minus(text: str) -> str:
@@ -37,14 +42,23 @@ def minus(text: str) -> str:
 
 class Player:
     def __init__(self, scenario: Scenario, session: Session | None = None, *, seed: int = 0,
-                 cell_scale: float = 1.0, auto: bool = False, prepare=None, key_wait_ns: float = AUTO_KEY_NS):
+                 cell_scale: float = 1.0, auto: bool = False, prepare=None, key_wait_ns: float = AUTO_KEY_NS,
+                 clock=None):
         """`key_wait_ns`: with `auto`, the model time a step waiting for the presenter waits
-        instead (and the last step runs, at least AUTO_END_NS)."""
+        instead (and the last step runs, at least AUTO_END_NS). `clock` (a function returning
+        seconds, `time.perf_counter`): with `auto`, play by the wall clock to the scenario's
+        declared lengths — a step waiting for the presenter lasts its length (or AUTO_KEY_S); one
+        waiting for the model fast-forwards when half its length has passed and is cut, with a
+        warning, when all of it has (or after AUTO_CUT_S)."""
         self.scenario = scenario
         self.session = session or Session(scenario.config, seed=seed, cell_scale=cell_scale, prepare=prepare)
         self.session.ghosts = True
         self.auto = auto
         self.key_wait_ns = key_wait_ns
+        self.clock = clock
+        self.lengths = scenario.step_seconds()
+        self.warnings: list[str] = []     # steps cut because the machine could not keep the pace
+        self._began_wall = 0.0
         self.k = -1
         self.step: Step | None = None
         self.saved: dict[int, dict] = {}
@@ -96,6 +110,7 @@ class Player:
         self.k, self.step = k, step
         self.began_ns = s.sim.time_ns
         self.began_frame = s.frame
+        self._began_wall = self.clock() if self.clock else 0.0
         self._step_counts = self._counts()
         self.saved[k] = dict(s.snapshot(), points=list(self.points))
 
@@ -144,6 +159,8 @@ class Player:
 
     def waited(self) -> bool:
         """Has the next step's wait been met?"""
+        if self.auto and self.clock is not None:
+            return self._waited_by_clock()
         s = self.session
         elapsed = s.sim.time_ns - self.began_ns
         if self.k + 1 >= len(self.steps):
@@ -154,6 +171,37 @@ class Player:
         if wait == "settled":
             return self.settled() or elapsed >= SETTLE_GIVE_UP_NS
         return elapsed >= float(wait)
+
+    def _model_wait_met(self, wait) -> bool:
+        elapsed = self.session.sim.time_ns - self.began_ns
+        if wait == "settled":
+            return self.settled() or elapsed >= SETTLE_GIVE_UP_NS
+        return elapsed >= float(wait)
+
+    def _waited_by_clock(self) -> bool:
+        """--auto by the wall clock: the step's declared length decides; a model-time wait not met
+        in time is fast-forwarded, then cut (said once, in `warnings`)."""
+        s = self.session
+        spent = self.clock() - self._began_wall
+        length = self.lengths[self.k]
+        if self.k + 1 >= len(self.steps):
+            return spent >= (length if length is not None else AUTO_END_S)
+        wait = self.steps[self.k + 1].wait
+        if wait == "key":
+            return spent >= (length if length is not None else AUTO_KEY_S)
+        met = self._model_wait_met(wait)
+        limit = length if length is not None else AUTO_CUT_S
+        if met:
+            return length is None or spent >= length
+        if spent >= FAST_AFTER * limit and not s.fast:
+            s.fast, s.slow = True, False        # behind: the model runs as fast as it can
+        if spent >= limit:
+            what = "V to settle" if wait == "settled" else f"{float(wait):g} ns of model time"
+            self.warnings.append(f"step {self.k + 1} cut after {spent:.0f} s before {what} "
+                                 f"({s.sim.time_ns - self.began_ns:.0f} ns ran): this machine is slow for "
+                                 f"this cell (--cell 0.5 halves the work)")
+            return True
+        return False
 
     def settled(self) -> bool:
         """V's means over the last two SETTLE_WINDOW_NS windows since the step began agree."""

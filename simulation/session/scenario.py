@@ -15,6 +15,7 @@ interventions (`simulation.session.interventions`) that live keys and the Python
 
     name = "The resting potential emerges"
     preset = "k-only"
+    minutes = 2                            # optional: the slot `demo --auto` fits it to
     set = ["physics.particles=80000"]      # optional overrides, as on the command line
 
     [[step]]
@@ -23,6 +24,7 @@ interventions (`simulation.session.interventions`) that live keys and the Python
 
     [[step]]
     wait = "settled"
+    seconds = 40                           # optional: this step's share of the slot
     caption = "Now Na+ and Cl- leaks too."
     set = { "channels.Na" = 0.05, "channels.Cl" = 0.45 }
 """
@@ -51,8 +53,10 @@ def highlights(config: Config) -> tuple[str, ...]:
 
 
 FLAGS = ("pause", "fast", "history", "donnan", "collect")
-STEP_KEYS = ("title", "wait", "caption", "highlight", "follow", "set") + FLAGS
-TOP_KEYS = ("name", "description", "preset", "config", "set", "include", "step")
+STEP_KEYS = ("title", "wait", "caption", "highlight", "follow", "set", "seconds") + FLAGS
+TOP_KEYS = ("name", "description", "preset", "config", "set", "include", "step", "minutes")
+MAX_MINUTES = 240.0      # a scenario's declared length, at most (minutes)
+MAX_STEP_S = 3600.0      # a step's declared length, at most (seconds)
 
 
 def placeholders(config: Config) -> tuple[str, ...]:
@@ -82,6 +86,7 @@ class Step:
     collect: bool = False              # when the step ends: ([K+]o, V) onto the inset
     config: Config | None = None       # set: the step rebuilds the cell from this config (an included scenario's start)
     part: str = ""                     # the scenario it came from
+    seconds: float | None = None       # its length when played by itself (--auto), wall-clock seconds
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,24 @@ class Scenario:
     config: Config
     steps: tuple[Step, ...]
     source: str                        # the file
+    minutes: float | None = None       # its length when played by itself (--auto): the slot it must fit
+
+    def step_seconds(self) -> list[float | None]:
+        """Each step's wall-clock length when played by itself: its own `seconds`, else an even
+        share of what the scenario's `minutes` leave, else None (the step's own wait decides)."""
+        given = [s.seconds for s in self.steps]
+        if self.minutes is None:
+            return given
+        rest = max(self.minutes * 60 - sum(x for x in given if x is not None), 0.0)
+        n = sum(1 for x in given if x is None)
+        return [x if x is not None else rest / n for x in given]
+
+    def length_s(self) -> float | None:
+        """Its declared length in seconds (the minutes, or every step's seconds), or None."""
+        if self.minutes is not None:
+            return self.minutes * 60
+        given = [s.seconds for s in self.steps]
+        return sum(given) if all(x is not None for x in given) else None
 
 
 def scenario_names() -> list[str]:
@@ -126,6 +149,7 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
             raise ConfigError(f"{where}: unknown key {k!r}; allowed: {', '.join(TOP_KEYS)}")
     name = _text(data.get("name", path.stem), where, "name")
     description = _text(data.get("description", ""), where, "description")
+    minutes = _length(data.get("minutes"), where, "minutes", MAX_MINUTES)
     config = _config(data, path, where)
     if "include" in data:
         if "step" in data:
@@ -133,20 +157,33 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
         inc = data["include"]
         if not isinstance(inc, list) or not inc or not all(isinstance(x, str) for x in inc):
             raise ConfigError(f"{where}: include must be a non-empty list of scenario names or files")
-        steps = []
+        steps, lengths = [], []
         for part in inc:
             ref = str((path.parent / part).resolve()) if part.endswith(".toml") else part
             sub = load_scenario(ref, _seen + (str(path.resolve()),))
+            # a part keeps its own pace: its minutes become its steps' seconds
+            sub = replace(sub, steps=tuple(replace(st, seconds=x) for st, x in zip(sub.steps, sub.step_seconds())))
+            lengths.append(sub.length_s())
             first = sub.steps[0]
             # the next part starts on the presenter's key (the first part at once)
             steps.append(replace(first, config=sub.config, wait=first.wait if not steps else "key"))
             steps += sub.steps[1:]
-        return Scenario(name, description, config, tuple(steps), str(path))
+        if minutes is None and all(sub_len is not None for sub_len in lengths):
+            minutes = sum(lengths) / 60
+        return Scenario(name, description, config, tuple(steps), str(path), minutes)
     raw = data.get("step")
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"{where}: no [[step]]; a scenario needs at least one step (or an include list)")
     steps = tuple(_step(s, k + 1, where, config, name) for k, s in enumerate(raw))
-    return Scenario(name, description, config, steps, str(path))
+    return Scenario(name, description, config, steps, str(path), minutes)
+
+
+def _length(v, where: str, key: str, most: float) -> float | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 < v <= most:
+        raise ConfigError(f"{where}: {key} must be a number > 0 and <= {most:g}, got {v!r}")
+    return float(v)
 
 
 def _text(v, where: str, key: str) -> str:
@@ -199,8 +236,9 @@ def _step(raw: dict, k: int, where: str, config: Config, part: str) -> Step:
         flags[f] = v
     changes = check_changes(raw.get("set", {}), at, config)
     title = _text(raw.get("title", f"step {k}"), at, "title")
+    seconds = _length(raw.get("seconds"), at, "seconds", MAX_STEP_S)
     return Step(title, float(wait) if isinstance(wait, (int, float)) else wait, caption, highlight, follow,
-                changes, part=part, **flags)
+                changes, part=part, seconds=seconds, **flags)
 
 
 def check_caption(caption: str, at: str, config: Config) -> None:
