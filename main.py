@@ -134,6 +134,8 @@ def build_parser() -> OneLineParser:
     p = sub.add_parser("live", help="the live window (the default command)")
     _add_config_args(p)
     p.add_argument("--fullscreen", action="store_true", help="open full screen (F11 toggles)")
+    p.add_argument("--display", type=_non_negative_int, default=0, metavar="N",
+                   help="the monitor to open on, counted from 0 (default 0)")
     p.add_argument("--frames", type=_positive_int, metavar="N", help="run N frames, then exit (no person needed)")
     p.add_argument("--screenshot", metavar="FILE.png", help="with --frames: save the last frame as PNG")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
@@ -149,6 +151,8 @@ def build_parser() -> OneLineParser:
                    help="a shipped scenario by name (see scenarios/) or a scenario file; default: lecture")
     p.add_argument("--list", action="store_true", help="list the shipped scenarios (steps, declared length) and exit")
     p.add_argument("--window", action="store_true", help="in a window (for rehearsal), not full screen")
+    p.add_argument("--display", type=_non_negative_int, default=0, metavar="N",
+                   help="the monitor to go full screen on (the projector), counted from 0 (default 0)")
     p.add_argument("--size", type=_window_size, metavar="WxH", help="window size (for rehearsal, stills and videos)")
     p.add_argument("--theme", choices=("dark", "projector", "light"), default="projector",
                    help="projector (default), light (a lit room) or dark")
@@ -306,11 +310,14 @@ def cmd_live(args) -> int:
         sys.stderr.write(no_display.format(reason))
         return EXIT_BAD_INPUT
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    from render.app import DEFAULT_SIZE, App, NoDisplay
+    from render.app import DEFAULT_SIZE, App, BadDisplay, NoDisplay
     try:
         app = App(cfg, preset=args.preset or (None if args.config else "mammalian"), overrides=args.overrides,
-                  fullscreen=args.fullscreen, seed=args.seed, theme=args.theme,
+                  fullscreen=args.fullscreen, seed=args.seed, theme=args.theme, display=args.display,
                   size=args.size or DEFAULT_SIZE, cell_scale=args.cell)
+    except BadDisplay as e:
+        say(f"live: {e}")
+        return EXIT_BAD_INPUT
     except NoDisplay as e:
         sys.stderr.write(no_display.format(str(e) or "no video device"))
         return EXIT_BAD_INPUT
@@ -351,14 +358,19 @@ def cmd_demo(args) -> int:
         sys.stderr.write(no_display.format(reason))
         return EXIT_BAD_INPUT
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    from render.app import NoDisplay
+    from render.app import BadDisplay, NoDisplay
     from render.demo import Demo
     from render.record import Recorder
     recorder = Recorder(args.record, fps=args.fps, quality=args.quality) if args.record else None
     fullscreen = not (args.window or args.size)
     try:
         demo = Demo(scenario, fullscreen=fullscreen, size=args.size or (1280, 720), theme=args.theme,
-                    seed=args.seed, auto=args.auto, recorder=recorder, cell_scale=args.cell)
+                    display=args.display, seed=args.seed, auto=args.auto, recorder=recorder, cell_scale=args.cell)
+    except BadDisplay as e:
+        if recorder is not None:
+            recorder.close()
+        say(f"demo: {e}")
+        return EXIT_BAD_INPUT
     except NoDisplay as e:
         if recorder is not None:
             recorder.close()

@@ -40,10 +40,14 @@ class NoDisplay(RuntimeError):
     """No video device to open a window on."""
 
 
+class BadDisplay(ValueError):
+    """A monitor (--display N) this machine does not have."""
+
+
 class App:
     def __init__(self, config: Config, preset: str | None = None, overrides: tuple[str, ...] = (),
                  fullscreen: bool = False, size: tuple[int, int] = DEFAULT_SIZE, seed: int = 0,
-                 theme: str = "dark", cell_scale: float = 1.0, session: Session | None = None):
+                 theme: str = "dark", cell_scale: float = 1.0, session: Session | None = None, display: int = 0):
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
         # so tools (xdotool, a window manager's rules) can find the window: `import pygame` sets the
         # class to the script's name ("main.py") unless the user chose one
@@ -55,6 +59,7 @@ class App:
         except pygame.error as e:
             raise NoDisplay(str(e)) from None
         self.theme = style.THEMES[theme]
+        self.display = display
         self.fullscreen = fullscreen
         self.window_size = size
         self._open_window()
@@ -123,11 +128,15 @@ class App:
     # ---- window and layout ----------------------------------------------------------------
 
     def _open_window(self) -> None:
+        n = pygame.display.get_num_displays()
+        if not 0 <= self.display < n:
+            raise BadDisplay(f"--display {self.display}: this machine has {n} display{'s' if n != 1 else ''} "
+                             f"(0{f' to {n - 1}' if n > 1 else ''})")
         try:
             if self.fullscreen:
-                self.screen = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+                self.screen = pygame.display.set_mode((0, 0), pygame.FULLSCREEN, display=self.display)
             else:
-                self.screen = pygame.display.set_mode(self.window_size, pygame.RESIZABLE)
+                self.screen = pygame.display.set_mode(self.window_size, pygame.RESIZABLE, display=self.display)
         except pygame.error as e:
             raise NoDisplay(str(e)) from None
 

@@ -33,14 +33,14 @@ BACK_KEYS = (pygame.K_LEFT, pygame.K_PAGEUP)
 class Demo(App):
     def __init__(self, scenario: Scenario, *, fullscreen: bool = True, size=(1920, 1080), theme: str = "projector",
                  seed: int = 0, auto: bool = False, recorder=None, cell_scale: float = 1.0, screenshot_dir=".",
-                 player: Player | None = None):
+                 player: Player | None = None, display: int = 0):
         """A new player of `scenario`, or the `player` given (already under way)."""
         self.blank = False
         self.recorder = recorder
         self.screenshot_dir = screenshot_dir
         self._flash_until = 0.0
         super().__init__(scenario.config, preset=None, fullscreen=fullscreen, size=size, seed=seed, theme=theme,
-                         cell_scale=cell_scale, session=player.session if player else None)
+                         cell_scale=cell_scale, session=player.session if player else None, display=display)
         # --auto plays by the wall clock, to the scenario's declared lengths
         self.player = player or Player(scenario, self.session, auto=auto, clock=time.perf_counter if auto else None)
         self._warned = 0

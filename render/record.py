@@ -37,8 +37,7 @@ class Recorder:
         self.quality = quality
         self._writer = None
         self._imageio = imageio
-        if suffix == ".gif":
-            self._writer = imageio.get_writer(self.path, mode="I", duration=1000.0 / fps, loop=0)
+        self._suffix = suffix            # the file is made with the first frame, not before
 
     def _open_mp4(self, size: tuple[int, int]) -> None:
         """The H.264 writer, once the frame size is known (the cap depends on it). The encoder runs
@@ -53,7 +52,9 @@ class Recorder:
                            "-preset", "veryfast", "-threads", "1"])
 
     def add(self, surface: pygame.Surface) -> None:
-        if self._writer is None:
+        if self._writer is None and self._suffix == ".gif":
+            self._writer = self._imageio.get_writer(self.path, mode="I", duration=1000.0 / self.fps, loop=0)
+        elif self._writer is None:
             self._open_mp4(surface.get_size())
         w, h = surface.get_size()       # one C copy, rows first as the encoder reads them
         frame = np.frombuffer(pygame.image.tobytes(surface, "RGB"), dtype=np.uint8).reshape(h, w, 3)

@@ -1,6 +1,7 @@
 """The command line: `run` writes SPEC §4's files, `presets` lists, bad input is one line and
 exit code 2, Ctrl-C flushes what was recorded and exits 130."""
 import csv
+import os
 import json
 import signal
 import subprocess
@@ -152,3 +153,14 @@ def test_a_requested_permeability_is_met_exactly_and_reported(tmp_path):
     placed = json.loads((out / "summary.json").read_text())["channels_placed"]
     assert placed["Na"]["relative_permeability_achieved"] == pytest.approx(0.04, rel=1e-9)
     assert not any("channels.Na" in line for line in r.stderr.splitlines())
+
+
+@pytest.mark.parametrize("command", [["live", "--frames", "2"], ["demo", "emerges", "--window", "--frames", "2",
+                                                                  "--record", "never.gif"]])
+def test_a_monitor_the_machine_lacks_is_one_line_and_exit_2_with_nothing_written(command, tmp_path):
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), *command, "--display", "7"], capture_output=True,
+                       text=True, env=env, timeout=120, cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "--display 7: this machine has 1 display (0)" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "never.gif").exists()
