@@ -247,19 +247,21 @@ class Oscilloscope:
         return lines
 
     def _draw_markers(self, surf, tr, plot, font, text, th, t0, t1, rect):
-        """Event markers: a line at the event, its label in the first row where it fits."""
+        """Event markers: a line at the event, its label in the first row where it fits. Every
+        line is drawn before any label, so a label (on its own background) is never crossed by a
+        later marker's line."""
         row_end: list[float] = []
         lh = font.get_linesize()
         max_rows = max(1, int(plot.height * 0.4 / lh))
-        for tm, label in tr.markers:
-            if tm < t0 or tm > t1:
-                continue
-            x = plot.x + (tm - t0) / (t1 - t0) * plot.width
+        shown = [(plot.x + (tm - t0) / (t1 - t0) * plot.width, label) for tm, label in tr.markers if t0 <= tm <= t1]
+        for x, _ in shown:
             pygame.draw.line(surf, th.marker, (x, plot.y), (x, plot.bottom), 2)
+        for x, label in shown:
             w = font.size(label)[0]
             if w > plot.width - 8:
                 continue
-            tx = min(x + 4, plot.right - w - 2)
+            # right of its line, or left of it near the plot's right edge: never across it
+            tx = x + 4 if x + 4 + w <= plot.right - 2 else max(plot.x + 2, x - 4 - w)
             row = next((i for i, end in enumerate(row_end) if tx > end + 6), len(row_end))
             if row >= max_rows:
                 continue      # no room: the line stays, the label is in the history of events

@@ -219,3 +219,27 @@ def test_a_key_that_could_only_be_refused_is_not_offered_and_says_why_in_full():
     press(app, pygame.K_h)                       # page 2: the keys
     keys_page = " ".join(texts(app))
     assert "8: double P_Ca" not in keys_page and "2: double P_K" in keys_page
+
+
+def test_a_marker_label_is_never_crossed_by_a_markers_line():
+    """Markers close together (three changes a few frames apart): every label is drawn over the
+    lines, on its own background, and beside its own line, never across it."""
+    app = make("mammalian")
+    app.run(frames=20)
+    for key in (pygame.K_o, pygame.K_f, pygame.K_o, pygame.K_f):
+        press(app, key, frames=2)
+    app.run(frames=2)
+    marker = app.theme.marker
+    labels = [b for b in app.text.boxes if b.text in ("ouabain: pump blocked", "pump on", "field off", "field on")
+              and app.scope_rect.contains(b.rect)]
+    assert len(labels) >= 2
+    pix = pygame.surfarray.pixels3d(app.screen)
+    try:
+        for b in labels:
+            r = b.rect.inflate(-2, -2)
+            for x in range(r.left, r.right):
+                column = pix[x, r.top:r.bottom]
+                is_marker = np.all(np.abs(column.astype(int) - np.array(marker)) <= 8, axis=1)
+                assert not is_marker.all(), f"a marker line crosses the label {b.text!r} at x={x}"
+    finally:
+        del pix
