@@ -116,8 +116,6 @@ class Demo(App):
         return f"step {self.player.k + 1}/{len(self.player.steps)}   Space: next   Left: back   H: help"
 
     def bottom_reserved(self) -> int:
-        if not hasattr(self, "fonts"):
-            return 0
         return 2 * self.fonts["title"].get_linesize() + 2 * max(4, self.screen.get_height() // 100)
 
     def save_still(self, path: str | None = None) -> str:
