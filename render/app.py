@@ -259,8 +259,6 @@ class App:
         n = 0
         while self.running and (frames is None or n < frames):
             self._handle_events()
-            self._after_rebuild()
-            self._follow_view()
             self._advance()
             self._draw()
             pygame.display.flip()
@@ -273,11 +271,12 @@ class App:
         return n / elapsed if elapsed > 0 else 0.0
 
     def _advance(self):
+        """Lay out for what the keys just did (a rebuilt cell, an ion to follow), then step."""
+        self._after_rebuild()
+        self._follow_view()
         self._frame_times.append(time.perf_counter())
         self.session.view_mid_nm = self.tf.y0_nm + self.tf.visible_height_nm / 2
         self.session.advance_frame()
-        self._after_rebuild()
-        self._follow_view()
 
     def _handle_events(self):
         for ev in pygame.event.get():

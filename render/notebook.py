@@ -29,7 +29,7 @@ import pygame  # noqa: E402
 
 from render.app import App  # noqa: E402
 from render.demo import Demo  # noqa: E402
-from simulation.session.session import CONTROLS, Session  # noqa: E402
+from simulation.session.session import CONTROL, Session  # noqa: E402
 
 # the controls offered as buttons, in rows (the rest are in `Lab.control`)
 BUTTON_ROWS = (("pause", "step", "slower", "faster", "slow", "fast", "reset", "follow", "history"),
@@ -54,6 +54,7 @@ class _Offscreen:
             self._advance()
         else:
             self._after_rebuild()
+            self._follow_view()
         self._draw()
         return self.screen
 
@@ -95,11 +96,10 @@ class NotebookView:
         self.status = w.HTML()
         self._buttons = {}
         rows = []
-        by_name = {c.name: c for c in CONTROLS}
         for names in BUTTON_ROWS:
             row = []
             for name in names:
-                c = by_name[name]
+                c = CONTROL[name]
                 b = w.Button(description=c.label or name, tooltip=c.help,
                              layout=w.Layout(width="auto", min_width="76px"))
                 b.on_click(lambda _b, name=name: self.act(name))
@@ -233,7 +233,7 @@ class NotebookView:
             surf = self.app.frame(advance)
             data = encode_jpeg(surf)
             for name, b in self._buttons.items():
-                c = next(c for c in CONTROLS if c.name == name)
+                c = CONTROL[name]
                 on = bool(c.is_on(self.session)) if c.is_on else False
                 style = "info" if on else ""
                 if b.button_style != style:

@@ -35,7 +35,7 @@ from simulation.headless import guard
 from simulation.headless.recorders import TimeseriesRecorder, write_json, write_text
 from simulation.headless.run import claim, default_sample_every, record_steps, summary_of
 from simulation.session import interventions
-from simulation.session.session import CONTROLS, Session
+from simulation.session.session import CONTROL, CONTROLS, Session
 
 __all__ = ["Lab", "Lecture", "load_config", "sweep", "iv", "presets", "scenarios", "changes", "ConfigError"]
 
@@ -224,7 +224,6 @@ class Lab:
     def control(self, name: str) -> str | None:
         """Do a live control by name, as its key or button does ("K_out*2", "clamp", "follow",
         ...; `Lab.controls()` lists them)."""
-        from simulation.session.session import CONTROL
         if name not in CONTROL:
             raise ConfigError(f"control {name!r}: unknown; controls: {', '.join(CONTROL)}")
         with self.session.lock:

@@ -263,14 +263,14 @@ def apply_changes(session, changes: dict, title: str | None = None, rebuild_from
     A change the cell refuses raises ConfigError, or with `say_refusals` is said ("cannot: ...")
     and the others still apply."""
     said = []
-    staged = [session_msg for key, v in changes.items() if find(key).rebuild
-              for session_msg in [find(key).apply(session, key, v)]]
+    rows = {key: find(key) for key in changes}
+    staged = [rows[key].apply(session, key, v) for key, v in changes.items() if rows[key].rebuild]
     if staged or rebuild_from is not None:
         said.append(session.restart(rebuild_from or session.base_config, title or "; ".join(staged)))
     for key, v in changes.items():
-        if not find(key).rebuild:
+        if not rows[key].rebuild:
             try:
-                said.append(find(key).apply(session, key, v))
+                said.append(rows[key].apply(session, key, v))
             except ConfigError as e:
                 if not say_refusals:
                     raise

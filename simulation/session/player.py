@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from particles.species import PERMEANT_NAMES, SOLUTES
 from simulation.core.observe import PA_PER_E_PER_US
 from simulation.session.interventions import E_LINES, find
@@ -168,11 +166,10 @@ class Player:
         wait = self.steps[self.k + 1].wait
         if wait == "key":
             return self.auto and (elapsed >= self.key_wait_ns or s.frame - self.began_frame >= AUTO_KEY_FRAMES)
-        if wait == "settled":
-            return self.settled() or elapsed >= SETTLE_GIVE_UP_NS
-        return elapsed >= float(wait)
+        return self._model_wait_met(wait)
 
     def _model_wait_met(self, wait) -> bool:
+        """A "settled" or model-time wait (ns after the step began) met."""
         elapsed = self.session.sim.time_ns - self.began_ns
         if wait == "settled":
             return self.settled() or elapsed >= SETTLE_GIVE_UP_NS
@@ -239,8 +236,8 @@ class Player:
             out["V_Donnan"] = mv(sim.donnan_mV())
         out["clamp"] = mv(sim.clamp_mV) if sim.clamped else "off"
         # the current since this step began (a step changes it)
-        t0, _, carried0 = self._step_counts or self._counts()
-        t1, _, carried1 = self._counts()
+        t0, carried0 = self._step_counts or self._counts()
+        t1, carried1 = self._counts()
         span_us = (t1 - t0) * 1e-3
         ok = span_us > 0.005
         out["I"] = mv(-(carried1 - carried0) / span_us * PA_PER_E_PER_US if ok else math.nan)
@@ -252,7 +249,7 @@ class Player:
             out[f"{ion}_efflux"], out[f"{ion}_influx"] = mv(d[0]), mv(d[1])
         return out
 
-    def _counts(self) -> tuple[float, np.ndarray, float]:
-        """(model time, crossings so far [out/in, species], charge carried in so far)."""
+    def _counts(self) -> tuple[float, float]:
+        """(model time, charge carried in so far by channels and pumps)."""
         sim = self.session.sim
-        return sim.time_ns, np.array(sim.crossings), float(sim.charge_carried_in.sum()) + sim.pump_charge_in
+        return sim.time_ns, float(sim.charge_carried_in.sum()) + sim.pump_charge_in

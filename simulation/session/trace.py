@@ -131,29 +131,34 @@ class VTrace:
             slope = np.where(var > 1e-12 * (half * half + 1.0), (sxv / n - mean_x * mean_v) / var, 0.0)
         return mean_v + slope * (x - mean_x)
 
-    def recent_mean(self) -> tuple[float, float, float] | None:
-        """(mean, SEM, span in ns) of V over the last `readout_ns` of the ring (SEM for
-        correlated samples); None before there are a few samples."""
+    def _readout_window(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(t, V) of the last `readout_ns` of the ring; None before there are a few samples."""
         t, v = self.ring()
         if t.size < 8:
             return None
         sel = t >= t[-1] - self.readout_ns
         if sel.sum() < 8:
             return None
-        m, sem, n_eff = mean_and_sem(v[sel])
+        return t[sel], v[sel]
+
+    def recent_mean(self) -> tuple[float, float, float] | None:
+        """(mean, SEM, span in ns) of V over the last `readout_ns` of the ring (SEM for
+        correlated samples); None before there are a few samples."""
+        window = self._readout_window()
+        if window is None:
+            return None
+        t, v = window
+        m, sem, n_eff = mean_and_sem(v)
         # a window holding fewer than ~30 independent samples has no trustworthy standard error
-        return m, (sem if n_eff >= MIN_EFFECTIVE_SAMPLES else math.nan), float(t[-1] - t[sel][0])
+        return m, (sem if n_eff >= MIN_EFFECTIVE_SAMPLES else math.nan), float(t[-1] - t[0])
 
     def recent_drift(self) -> float:
         """How much V moved across the readout's window: the mean of its second half minus that
         of its first (mV); 0 before there are a few samples."""
-        t, v = self.ring()
-        if t.size < 8:
+        window = self._readout_window()
+        if window is None:
             return 0.0
-        sel = t >= t[-1] - self.readout_ns
-        if sel.sum() < 8:
-            return 0.0
-        w = v[sel]
+        w = window[1]
         h = w.size // 2
         return float(w[h:].mean() - w[:h].mean())
 
