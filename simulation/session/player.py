@@ -243,9 +243,9 @@ class Player:
         out["I"] = mv(-(carried1 - carried0) / span_us * PA_PER_E_PER_US if ok else math.nan)
         # the crossings per µs the panel shows: the same window (since the step began or the last
         # change, at most the last 500 ns)
-        rates, _, window = s.rates()
+        rates, _, _ = s.rates()              # none yet in the step's first RATE_MIN_NS: "?"
         for ion in PERMEANT_NAMES:
-            d = rates.get(ion, (math.nan, math.nan)) if window > 5.0 else (math.nan, math.nan)
+            d = rates.get(ion, (math.nan, math.nan))
             out[f"{ion}_efflux"], out[f"{ion}_influx"] = mv(d[0]), mv(d[1])
         return out
 

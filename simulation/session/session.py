@@ -36,6 +36,7 @@ from simulation.session.trace import VTrace
 SLOW_EVERY = 6          # slow motion: one step every this many frames
 MAX_STEPS_PER_FRAME = 512
 RATE_WINDOW_NS = 500.0  # crossings per µs are counted over this much model time
+RATE_MIN_NS = 20.0      # ... and not shown before this much has passed since a change (a few crossings)
 FAST_FRAME_S = 0.25     # fast-forward: step this long between frames
 CLAMP_STEP_mV = 10.0    # the clamp's command moves in steps of this
 TRAIL_LENGTH = 160      # positions of the followed ion kept for its trail
@@ -201,14 +202,15 @@ class Session:
         """Crossings per µs per ion (out, in) of the channel types present, ATP per µs, and the
         model time they were counted over: the last RATE_WINDOW_NS, or since the last change to
         the cell (or a scenario's step) if that is more recent. The panel and a caption's
-        {K_efflux} read this same window."""
+        {K_efflux} read this same window. Until RATE_MIN_NS have passed no rates are given (a few
+        crossings in a few ns would read as hundreds per µs), only the time counted so far."""
         if len(self._rate_log) < 2:
             return {}, 0.0, 0.0
         t0, c0, a0, _ = self._rate_log[0]
         t1, c1, a1, _ = self._rate_log[-1]
         span_ns = t1 - t0
-        if span_ns <= 0:
-            return {}, 0.0, 0.0
+        if span_ns < RATE_MIN_NS:
+            return {}, 0.0, max(span_ns, 0.0)
         d = (c1 - c0) / (span_ns * 1e-3)
         crossing = self.sim.channels.crossing()
         return ({ion: (d[0, k], d[1, k]) for k, ion in enumerate(NAMES) if ion in crossing},
