@@ -24,7 +24,7 @@ from render.controls import MOUSE_HELP, Action, keymap, layout_buttons, plan_but
 from render.panel import draw_readouts
 from render.scene import draw_box, draw_minimap
 from render.scope import Oscilloscope
-from render.text import TextLayer, make_fonts, shorten
+from render.text import TextLayer, make_fonts, shorten, wrap
 from render.transform import ViewTransform
 from simulation.core.config import Config
 from simulation.core.model import Simulation
@@ -68,7 +68,9 @@ class App:
         self.overrides = tuple(overrides)
         self.tint = False
         self.charges = False
-        self.help_page = 0                 # 0 off, 1 the picture, 2 the keys
+        self.help_page = 0                 # 0 off, else the page of help shown (H turns them)
+        self.help_pages = 2                # how many the panel needed when last drawn
+        self.help_side = "right"           # the help panel covers the right column or the box (X)
         self.buttons_shown = self.theme.buttons_shown
         self.running = True
         self.scope = Oscilloscope()
@@ -161,7 +163,7 @@ class App:
         top = self.title_rect.bottom + pad // 2
         self.caption_rect = pygame.Rect(0, self.buttons_rect.y - self.bottom_reserved(), w, self.bottom_reserved())
         bottom = self.caption_rect.y - pad
-        view_w = int(0.46 * w)
+        view_w = int(self.theme.view_share * w)
         old = getattr(self, "tf", None)
         g = self.sim.geometry
         self.tf = ViewTransform(pad, top, view_w, bottom - top, g.width_nm, g.height_nm,
@@ -173,7 +175,7 @@ class App:
         right = self.minimap_rect.right + pad
         self.legend_rect = pygame.Rect(right, top, w - right - pad, f["body"].get_linesize() + pad)
         scope_top = self.legend_rect.bottom + pad // 2
-        scope_h = int((bottom - scope_top) * 0.64)
+        scope_h = int((bottom - scope_top) * self.theme.scope_share)
         self.scope_rect = pygame.Rect(right, scope_top, w - right - pad, scope_h)
         self.readout_rect = pygame.Rect(right, self.scope_rect.bottom + pad // 2, w - right - pad,
                                         bottom - self.scope_rect.bottom - pad // 2)
@@ -196,8 +198,14 @@ class App:
         self.charges = not self.charges
 
     def toggle_help(self):
-        """Help: the picture explained, then the keys, then off."""
-        self.help_page = (self.help_page + 1) % 3
+        """Help: the picture explained, then the keys (as many pages as the panel needs), then off."""
+        self.help_page = self.help_page + 1 if self.help_page < self.help_pages else 0
+
+    def toggle_help_side(self):
+        """The help panel over the right column (the box in view) or over the box (the scope in view)."""
+        self.help_side = "left" if self.help_side == "right" else "right"
+        if not self.help_page:
+            self.help_page = 1
 
     def toggle_buttons(self):
         self.buttons_shown = not self.buttons_shown
@@ -316,6 +324,14 @@ class App:
     def title_hint(self) -> str:
         return "H: help" + ("" if self.buttons_shown else "   B: buttons")
 
+    def toast_bottom(self) -> int:
+        """Where what a key said sits: at the bottom of the box."""
+        return self.tf.rect.bottom
+
+    def panel_parts(self) -> tuple[str, ...]:
+        """What the readout panel shows (style.PANEL_PARTS): the theme's choice."""
+        return self.theme.panel_parts
+
     def bottom_reserved(self) -> int:
         """Pixels kept free at the bottom of the window (above the buttons) for a caption."""
         return 0
@@ -388,56 +404,82 @@ class App:
             "notes": notes,
             "time_ns": sim.time_ns, "steps_per_s": ses.steps_per_s(), "fps": self._fps(),
             "steps_per_frame": 0 if ses.paused else (f"1/{SLOW_EVERY}" if ses.slow else ses.steps_per_frame),
-            "particles": sim.n_particles})
+            "particles": sim.n_particles, "parts": self.panel_parts()})
         mouse = pygame.mouse.get_pos()
         for b in self.buttons:
             on = bool(b.action.is_on(self)) if b.action.is_on else False
             b.draw(surf, f["small"], self.text, th, on, b.rect.collidepoint(mouse))
-        if self.toast and time.perf_counter() < self.toast[1]:
-            view = self.tf.rect
-            msg = shorten(f["body"], self.toast[0], view.width - 24)
-            w, h = f["body"].size(msg)
-            r = pygame.Rect(0, 0, w, h)
-            r.midbottom = (view.centerx, view.bottom - 12)
-            pygame.draw.rect(surf, th.toast_bg, r.inflate(16, 8), border_radius=6)
-            self.text.draw(surf, f["body"], msg, th.toast_text, region=view, center=r.center)
         if self.help_page:
             self._draw_help()
+        if self.toast and time.perf_counter() < self.toast[1]:
+            self._draw_toast(self.toast[0])
+
+    def _draw_toast(self, message: str) -> None:
+        """What a key or a step said, at the bottom of the box: wrapped onto up to three lines
+        (the body font, or the small one if it needs more), never cut."""
+        f, surf, th, view = self.fonts, self.screen, self.theme, self.tf.rect
+        for font in (f["body"], f["small"], f["tiny"]):
+            lines = [t for t, _, _ in wrap(font, message, None, 0, view.width - 40)]
+            if len(lines) <= 3:
+                break
+        lh = font.get_linesize()
+        r = pygame.Rect(0, 0, max(font.size(t)[0] for t in lines), lh * len(lines))
+        r.midbottom = (view.centerx, self.toast_bottom() - 12)
+        pygame.draw.rect(surf, th.toast_bg, r.inflate(16, 8), border_radius=6)
+        for k, line in enumerate(lines):
+            self.text.draw(surf, font, line, th.toast_text, region=view, midtop=(r.centerx, r.y + k * lh))
 
     def _draw_title(self):
+        """The title bar: the cell's (or the scenario's) name left, the state flags and the key
+        hint right. Where they do not all fit, the hint is shortened first, then the title's font;
+        the name is cut only if nothing else is left to give."""
         f, surf, th, r = self.fonts, self.screen, self.theme, self.title_rect
         pad = self.pad
         fast = self.session.fast
         state = (f"FAST x{self.session.fast_factor:.0f}" if fast else
                  "PAUSED" if self.session.paused else self.session.pace)
-        flags = [x for x in (state, "FIELD OFF" if not self.sim.field_on else "",
-                             "SELECTIVITY OFF" if not self.sim.selective else "",
-                             "WHOLE RUN" if self.session.trace.history else "") if x]
-        hint = self.title_hint()
+        flags = "   ".join(x for x in (state, "FIELD OFF" if not self.sim.field_on else "",
+                                       "SELECTIVITY OFF" if not self.sim.selective else "",
+                                       "WHOLE RUN" if self.session.trace.history else "") if x)
+        badge = f["body"].get_linesize() // 2            # each of the fast-forward badge's two triangles
+        flags_w = (f["body"].size(flags)[0] + 2 * pad + (2 * badge + pad if fast else 0)) if flags else 0
+        name = self.title_text()
+        hints = self.title_hints()
+        choice = None
+        for font in (f["title"], f["body"]):
+            for hint in hints:
+                room = r.width - 3 * pad - f["small"].size(hint)[0] - 2 * pad - flags_w
+                title = next((t for t in (f"Resting Potential Lab — {name}", name) if font.size(t)[0] <= room), None)
+                if title:
+                    choice = (font, title, hint)
+                    break
+            if choice:
+                break
+        if choice is None:
+            hint = hints[-1]
+            room = r.width - 3 * pad - f["small"].size(hint)[0] - 2 * pad - flags_w
+            choice = (f["body"], shorten(f["body"], name, room), hint)
+        font, title, hint = choice
         right = r.right - pad
         hint_r = self.text.draw(surf, f["small"], hint, th.text_dim, midright=(right, r.centery))
         right = hint_r.x - 2 * pad
         if flags:
-            s = "   ".join(flags)
-            font = f["body"]
-            w = font.size(s)[0]
-            x = right - w
+            x = right - f["body"].size(flags)[0]
             if fast:   # a fast-forward badge: two triangles before the text
-                a = font.get_linesize() // 2
-                x -= 2 * a + pad
+                x -= 2 * badge + pad
                 for k in range(2):
-                    x0 = x + k * a
+                    x0 = x + k * badge
                     pygame.draw.polygon(surf, th.legible(style.YELLOW, th.background),
-                                        [(x0, r.centery - a // 1.2), (x0, r.centery + a // 1.2), (x0 + a, r.centery)])
-                x += 2 * a + pad
-            fr = self.text.draw(surf, font, s, th.legible(style.YELLOW, th.background), midleft=(x, r.centery))
-            right = fr.x - (2 * font.get_linesize() // 2 + 2 * pad if fast else 2 * pad)
-        name = self.title_text()
-        title = shorten(f["title"], f"Resting Potential Lab — {name}", right - pad - self.pad)
-        if not title.startswith("Resting") or title.endswith("..."):
-            title = shorten(f["title"], name, right - 2 * pad)
+                                        [(x0, r.centery - badge // 1.2), (x0, r.centery + badge // 1.2),
+                                         (x0 + badge, r.centery)])
+                x += 2 * badge + pad
+            self.text.draw(surf, f["body"], flags, th.legible(style.YELLOW, th.background), midleft=(x, r.centery))
         if title:
-            self.text.draw(surf, f["title"], title, th.text, midleft=(pad, r.centery))
+            self.text.draw(surf, font, title, th.text, midleft=(pad, r.centery))
+
+    def title_hints(self) -> list[str]:
+        """The key hint in the title bar, longest first (a shorter one where the title needs room)."""
+        return [self.title_hint(), "H: help"]
 
     def _draw_legend(self):
         f, surf, r, th = self.fonts, self.screen, self.legend_rect, self.theme
@@ -459,80 +501,109 @@ class App:
                                midleft=(x + 2 * rad + 6, r.centery))
             x = t.right + font.get_linesize()
 
+    def _help_rect(self) -> pygame.Rect:
+        """Where help is shown: beside the picture, over the right column (the box stays in view)
+        or over the box (the scope and the panel stay in view)."""
+        top, bottom = self.legend_rect.y, self.readout_rect.bottom
+        if self.help_side == "left":
+            return pygame.Rect(self.pad, top, self.minimap_rect.right - self.pad, bottom - top)
+        x = self.minimap_rect.right + self.pad
+        return pygame.Rect(x, top, self.screen.get_width() - self.pad - x, bottom - top)
+
+    def _help_pages(self, box: pygame.Rect) -> list[tuple[str, pygame.font.Font, list]]:
+        """The help as pages for `box`: (title, font, lines) with each line (text, colour, x
+        offset). Paragraphs are wrapped to the width; the body font if every section fits on one
+        page, else the small one, and as many pages as the text needs: nothing is cut."""
+        sections = [("What the picture shows", self._picture_help()),
+                    ("Keys and buttons", [(f"{a.key_label}: {a.help}", None, 0) for a in ACTIONS
+                                          if a.available is None or a.available(self)]
+                     + [(m, None, 0) for m in MOUSE_HELP])]
+        pad = 2 * self.pad
+        width = box.width - 2 * pad
+        for font in (self.fonts["body"], self.fonts["small"]):
+            lh = font.get_linesize() + 2
+            rows = max(1, (box.height - 2 * pad - 2 * lh - pad) // lh)   # under the title and its hint
+            pages = []
+            for title, paragraphs in sections:
+                lines = [line for text, colour, indent in paragraphs
+                         for line in wrap(font, text, colour, indent, width)]
+                chunks = [lines[i:i + rows] for i in range(0, len(lines), rows)] or [[]]
+                pages += [(f"{title}" + (f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""), font, chunk)
+                          for k, chunk in enumerate(chunks)]
+            if len(pages) == len(sections):
+                break
+        return pages
+
     def _draw_help(self):
-        """Page 1 explains the picture; page 2 lists the keys."""
-        f, surf, th = self.fonts, self.screen, self.theme
-        w, h = surf.get_size()
-        # an opaque page below the title bar: the picture's own text is covered, so forgotten
-        self.text.boxes = [b for b in self.text.boxes if b.rect.bottom <= self.title_rect.bottom]
-        box = pygame.Rect(self.pad, self.title_rect.bottom, w - 2 * self.pad, h - self.title_rect.bottom - self.pad)
+        """Help in a panel beside the picture: H turns the pages (the picture, then the keys), X
+        moves the panel to the other side."""
+        surf, th = self.screen, self.theme
+        box = self._help_rect()
+        # what the panel covers is not on screen: forget its text
+        self.text.boxes = [b for b in self.text.boxes if not b.rect.colliderect(box)]
+        pages = self._help_pages(box)
+        self.help_pages = len(pages)
+        title, font, lines = pages[min(self.help_page, len(pages)) - 1]
         pygame.draw.rect(surf, th.panel, box, border_radius=8)
         pygame.draw.rect(surf, th.panel_edge, box, 2, border_radius=8)
-        if self.help_page == 1:
-            title, lines = "What the picture shows (H again: the keys)", self._picture_help()
-        else:
-            title, lines = "Keys and buttons (H again: close)", \
-                [(f"{a.key_label}: {a.help}", None) for a in ACTIONS
-                 if a.available is None or a.available(self)] + [(m, None) for m in MOUSE_HELP]
         pad = self.pad * 2
-        tr = self.text.draw(surf, f["body"], title, th.text, region=box, topleft=(box.x + pad, box.y + pad))
-        area = pygame.Rect(box.x + pad, tr.bottom + pad, box.width - 2 * pad, box.bottom - tr.bottom - 2 * pad)
-        for font in (f["body"], f["small"], f["tiny"]):
-            lh = font.get_linesize() + 2
-            per_col = max(1, area.height // lh)
-            cols = -(-len(lines) // per_col)
-            col_w = (area.width - (cols - 1) * pad) // max(cols, 1)
-            if cols <= 3 and all(font.size(t)[0] <= col_w for t, _ in lines):
-                break
-        for k, (line, colour) in enumerate(lines):
-            c, row = divmod(k, per_col)
-            x = area.x + c * (col_w + pad)
-            line = shorten(font, line, col_w)
-            if line:
-                self.text.draw(surf, font, line, colour or th.text, region=box, topleft=(x, area.y + row * lh))
+        lh = font.get_linesize() + 2
+        y = box.y + pad
+        last = self.help_page >= len(pages)
+        hint = f"H: {'close' if last else 'next page'}  ·  X: help on the other side"
+        for text, colour in ((title, th.text), (hint, th.text_dim)):
+            for line, _, dx in wrap(font, text, None, 0, box.width - 2 * pad)[:1]:
+                self.text.draw(surf, font, line, colour, region=box, topleft=(box.x + pad + dx, y))
+            y += lh
+        y += pad
+        for line, colour, dx in lines:
+            self.text.draw(surf, font, line, colour or th.text, region=box, topleft=(box.x + pad + dx, y))
+            y += lh
 
-    def _picture_help(self) -> list[tuple[str, tuple | None]]:
+    def _picture_help(self) -> list[tuple[str, tuple | None, int]]:
+        """Paragraphs (text, colour or None, indent level) explaining what the picture shows."""
         th, sim = self.theme, self.sim
         c = sim.capacitance_e_per_mV
-        out = [("Left: the cell's edge, seen from the side. Cytoplasm left, membrane (tan band), bath right.", None),
-               ("Dots are ions, each a real particle:", None)]
+        out = [("Left: the cell's edge, seen from the side. Cytoplasm left, membrane (tan band), bath right.", None, 0),
+               ("Dots are ions, each a real particle:", None, 0)]
         present = np.bincount(sim.state.species, minlength=len(NAMES)) > 0
         for k, info in enumerate(TABLE):
             if present[k]:
-                out.append((f"   {info.label}  {info.words}", th.species_text(info.name, th.panel)))
+                out.append((f"{info.label.split()[0]}  {info.words}", th.species_text(info.name, th.panel), 1))
         out += [
-            ("Channels: lanes across the membrane, coloured by the ion they pass.", None),
-            ("   open: a coloured lane; closed: dark with a bar. Leak channels flicker open and shut at random;", None),
-            ("   voltage-gated ones (a diamond at each end) open and close with V.", None)]
+            ("Channels: lanes across the membrane, coloured by the ion they pass. Open: a coloured lane; "
+             "closed: dark with a bar. Leak channels flicker open and shut at random; voltage-gated ones "
+             "(a diamond at each end) open and close with V.", None, 0)]
         types = [t for t in sim.channels.types if sim.channels.counts()[t.name] > 0]
-        out += _wrapped("   this cell: " + ", ".join(type_words(t) for t in types) if types else
-                        "   this cell has no channels")
+        out.append(("this cell: " + ", ".join(type_words(t) for t in types) if types else
+                    "this cell has no channels", None, 1))
         for t in TRANSPORTERS:
             if sim.transporters.count(t.name) == 0:
                 continue
-            out += _wrapped(f"{t.label}: blocks; the notch shows the side they face. Each cycle: {t.cycle_words()}. "
-                            f"Zoomed in, each says its step: {t.steps_words()}. Grey: blocked"
-                            + (" (ouabain)." if t.atp else "."))
+            out.append((f"{t.label}: blocks; the notch shows the side they face. Each cycle: {t.cycle_words()}. "
+                        f"Zoomed in, each says its step: {t.steps_words()}. Grey: blocked"
+                        + (" (ouabain)." if t.atp else "."), None, 0))
         lines = [f"E_{ion}" for ion in sim.channels.crossing()]
         out += [
             ("Strip beside the box: the whole membrane, its channels and transporters; the frame is what you see.",
-             None),
-            ("Scope: V, counted from the ions (thin: each moment; thick: its mean over the time", None),
-            ("   the axis states). Under the title: the mean of the last 100 ns (± its standard error when", None),
-            ("   the window holds enough independent samples to know it).", None),
-            ("   dashed lines: what theory predicts from the concentrations now:", None),
-            (f"   {', '.join(lines) or 'E_ion'}: Nernst potential of each ion with channels",
-             th.line(f"{lines[0]}_mV" if lines else "E_K_mV", th.panel))]
-        out += [(f"   {key[:-3]}: where the {t.label}'s cycle does no work ({t.cycle_words()})", th.line(key, th.panel))
+             None, 0),
+            ("Scope: V, counted from the ions (thin: each moment; thick: its mean over the time the axis "
+             "states). Under the title: the mean of the last 100 ns (± its standard error when the window "
+             "holds enough independent samples to know it). Dashed lines: what theory predicts from the "
+             "concentrations now:", None, 0),
+            (f"{', '.join(lines) or 'E_ion'}: Nernst potential of each ion with channels",
+             th.line(f"{lines[0]}_mV" if lines else "E_K_mV", th.panel), 1)]
+        out += [(f"{key[:-3]}: where the {t.label}'s cycle does no work ({t.cycle_words()})",
+                 th.line(key, th.panel), 1)
                 for t in TRANSPORTERS for key in [t.reversal_key] if key in self.lines_shown()]
         out += [
-            ("   GHK: all channels together (Goldman-Hodgkin-Katz; gated ones at their steady state)",
-             th.line("V_GHK_mV", th.panel)),
-            ("   GHK+pump: with the pump's current (Mullins-Noda)", th.line("V_MN_mV", th.panel)),
-            ("   Donnan (D key): where V drifts if the pumps stop for good", th.line("V_Donnan_mV", th.panel)),
-            ("Tint (T): each side coloured by its net charge: red = positive, blue = negative.", None),
-            (f"Charges (C): one + or - on a face = one unpaired charge; {c * 70:.0f} of them make -70 mV.", None),
-            ("Time: model ns. This membrane settles in ~100 ns; a real one in ms (it is far smaller).", None),
+            ("GHK: all channels together (Goldman-Hodgkin-Katz; gated ones at their steady state)",
+             th.line("V_GHK_mV", th.panel), 1),
+            ("GHK+pump: with the pump's current (Mullins-Noda)", th.line("V_MN_mV", th.panel), 1),
+            ("Donnan (D key): where V drifts if the pumps stop for good", th.line("V_Donnan_mV", th.panel), 1),
+            ("Tint (T): each side coloured by its net charge: red = positive, blue = negative.", None, 0),
+            (f"Charges (C): one + or - on a face = one unpaired charge; {c * 70:.0f} of them make -70 mV.", None, 0),
+            ("Time: model ns. This membrane settles in ~100 ns; a real one in ms (it is far smaller).", None, 0),
         ]
         return out
 
@@ -540,13 +611,6 @@ class App:
         if len(self._frame_times) < 2:
             return 0.0
         return (len(self._frame_times) - 1) / (self._frame_times[-1] - self._frame_times[0])
-
-
-def _wrapped(text: str, width: int = 96) -> list[tuple[str, None]]:
-    """A help paragraph as lines of the help page (continuations indented)."""
-    import textwrap
-    lines = textwrap.wrap(text, width, subsequent_indent="   ")
-    return [(line, None) for line in lines]
 
 
 def _control(name: str, keys, key_label: str) -> Action:
@@ -609,6 +673,7 @@ ACTIONS: tuple[Action, ...] = (
     _control("follow", (pygame.K_i,), "I"),
     _view((pygame.K_h, pygame.K_F1), "H", "Help", "help: the picture, then the keys", App.toggle_help,
           lambda a: a.help_page > 0),
+    _view((pygame.K_x,), "X", None, "help beside the box or beside the scope", App.toggle_help_side),
     _view((pygame.K_b,), "B", None, "show / hide the buttons", App.toggle_buttons),
     _view((pygame.K_F11,), "F11", None, "full screen on / off", App.toggle_fullscreen),
     _view((pygame.K_UP, pygame.K_PAGEUP), "Up", None, "scroll up the membrane", App.scroll_up),

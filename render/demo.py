@@ -5,6 +5,9 @@ filled in by the player) in a band at the bottom, the part of the picture the st
 and the V against [K+]o inset of the points the steps collected. The timeline, its waits, the
 changes each step makes and the snapshots for going back are the player's.
 
+Each step's speaker notes (the scenario's `notes`, the caption as written, what comes next) go
+to `notes` (the terminal, on the lecturer's laptop) as the step begins; they are never drawn.
+
 Presenter's keys (what clickers send): Space, Right, PageDown = next step; Left, PageUp = back
 one step; B blanks the screen; P pauses; S saves a PNG named by scenario, step and model time.
 Every other key does what it does in the live view.
@@ -22,7 +25,7 @@ import pygame
 from render import style
 from render.app import App
 from render.scene import pump_body
-from render.text import minus, shorten
+from render.text import minus, shorten, wrap_lines
 from simulation.session.player import Player
 from simulation.session.scenario import Scenario
 
@@ -33,8 +36,10 @@ BACK_KEYS = (pygame.K_LEFT, pygame.K_PAGEUP)
 class Demo(App):
     def __init__(self, scenario: Scenario, *, fullscreen: bool = True, size=(1920, 1080), theme: str = "projector",
                  seed: int = 0, auto: bool = False, recorder=None, cell_scale: float = 1.0, screenshot_dir=".",
-                 player: Player | None = None, display: int = 0):
-        """A new player of `scenario`, or the `player` given (already under way)."""
+                 player: Player | None = None, display: int = 0, notes=None):
+        """A new player of `scenario`, or the `player` given (already under way). `notes`: a
+        stream (the terminal) that gets each step's speaker notes as it begins."""
+        self.notes = notes
         self.blank = False
         self.recorder = recorder
         self.screenshot_dir = screenshot_dir
@@ -83,6 +88,9 @@ class Demo(App):
         if (k, n) != self._shown:
             if k != self._shown[0]:
                 self._flash_until = time.perf_counter() + 1.5
+                if self.notes is not None:
+                    self.notes.write(self.player.speaker_notes() + "\n")
+                    self.notes.flush()
             if n > self._shown[1]:
                 self.say(self.player.said[-1])
             self._shown = (k, n)
@@ -115,8 +123,40 @@ class Demo(App):
     def title_hint(self) -> str:
         return f"step {self.player.k + 1}/{len(self.player.steps)}   Space: next   Left: back   H: help"
 
+    def title_hints(self) -> list[str]:
+        k, n = self.player.k + 1, len(self.player.steps)
+        return [self.title_hint(), f"step {k}/{n}   H: help", f"step {k}/{n}", f"{k}/{n}"]
+
     def bottom_reserved(self) -> int:
-        return 2 * self.fonts["title"].get_linesize() + 2 * max(4, self.screen.get_height() // 100)
+        return self.theme.caption_lines * self.fonts["title"].get_linesize() + 2 * max(4, self.screen.get_height() // 100)
+
+    def toast_bottom(self) -> int:
+        """Above the inset of collected points, when there is one."""
+        return self._inset_rect().y if self.player.points else super().toast_bottom()
+
+    def _inset_rect(self) -> pygame.Rect:
+        view = self.tf.rect
+        r = pygame.Rect(0, 0, int(view.width * 0.62), int(view.height * 0.42))
+        r.bottomleft = (view.x + self.pad, view.bottom - self.pad)
+        return r
+
+    def panel_parts(self) -> tuple[str, ...]:
+        """A theme that reduces the panel (the hall) shows what the step's caption and highlight
+        are about: the concentrations always; crossings, permeabilities, the pumps when named."""
+        step = self.player.step
+        if self.theme.panel_parts == style.PANEL_PARTS or step is None:
+            return self.theme.panel_parts
+        words = f"{step.caption} {step.highlight or ''}"
+        need = {"concentrations"}
+        if "_efflux}" in words or "_influx}" in words:
+            need.add("crossings")
+        if "{P_" in words or "channels." in words:
+            need.add("permeability")
+        if "pump" in words.lower() or "{V_MN}" in words:
+            need.add("pump")
+        if "exchanger" in words.lower() or "{E_NCX}" in words:
+            need.add("transporters")
+        return tuple(p for p in style.PANEL_PARTS if p in need)
 
     def save_still(self, path: str | None = None) -> str:
         if path is None:
@@ -139,10 +179,10 @@ class Demo(App):
             self.screen.fill((0, 0, 0))
         else:
             super()._draw()
-            if not self.help_page:
+            if not self.help_page:     # the help panel lies over the box or the scope
                 self._draw_highlight()
                 self._draw_inset()
-                self._draw_caption()
+            self._draw_caption()
         if self.recorder is not None:
             self.recorder.add(self.screen)
 
@@ -168,7 +208,7 @@ class Demo(App):
             return
         box = r.inflate(-4 * pad, -2 * pad)
         for font in (f["title"], f["body"], f["small"]):
-            lines = _wrap(font, text, box.width)
+            lines = wrap_lines(font, text, box.width)
             if len(lines) * font.get_linesize() <= box.height:
                 break
         lines = lines[: max(1, box.height // font.get_linesize())]
@@ -225,11 +265,9 @@ class Demo(App):
         if not points:
             return
         th, surf, f, sim = self.theme, self.screen, self.fonts, self.sim
-        view = self.tf.rect
         font = f["small"]
         lh = font.get_linesize()
-        r = pygame.Rect(0, 0, int(view.width * 0.62), int(view.height * 0.42))
-        r.bottomleft = (view.x + self.pad, view.bottom - self.pad)
+        r = self._inset_rect()
         pygame.draw.rect(surf, th.panel, r, border_radius=6)
         pygame.draw.rect(surf, th.panel_edge, r, 2, border_radius=6)
         title = shorten(font, "V against [K+] outside", r.width - 2 * self.pad)
@@ -269,18 +307,3 @@ class Demo(App):
             if x - w / 2 > last + 4 and x + w / 2 <= r.right - 2:
                 self.text.draw(surf, font, label, th.text_dim, region=r, midtop=(x, plot.bottom + 1))
                 last = x + w / 2
-
-
-def _wrap(font, text: str, width: int) -> list[str]:
-    """Words onto lines no wider than `width`."""
-    lines, line = [], ""
-    for word in text.split():
-        trial = f"{line} {word}".strip()
-        if font.size(trial)[0] <= width or not line:
-            line = trial
-        else:
-            lines.append(line)
-            line = word
-    if line:
-        lines.append(line)
-    return lines or [""]

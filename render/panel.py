@@ -1,14 +1,16 @@
 """Readouts: concentrations in and out per ion, crossings per µs per channel type over a stated
 window, the permeabilities placed, the pumps, what the fillers are, and (dark theme) the debug
 figures. Laid out as a table whose columns are as wide as their widest entry, so nothing runs
-into anything; what does not fit the panel is left out from the bottom, never drawn over."""
+into anything; a line too long for the panel is wrapped; what does not fit the panel is left out
+from the bottom, never drawn over or cut. `parts` (style.PANEL_PARTS) says which of these to show:
+a hall shows only what the scenario's step needs."""
 from __future__ import annotations
 
 import pygame
 
 from particles.species import LABEL, SOLUTES
 from render import style
-from render.text import TextLayer, shorten
+from render.text import TextLayer, wrap_lines
 
 
 def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, text: TextLayer, th: style.Theme,
@@ -16,7 +18,7 @@ def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, text: Te
     """`info`: c_in, c_out (mM dicts), rates (per ion: (out, in) per µs), rate_window_ns, pump
     (count, cycles, atp, atp_per_us, enabled, ouabain: blocked by the user), permeability (per
     channel type: (asked, placed)), channels (per type: (open now, channels)), notes (lines to
-    show), time_ns, steps_per_s, steps_per_frame, fps, particles."""
+    show), time_ns, steps_per_s, steps_per_frame, fps, particles; parts (default: all)."""
     pygame.draw.rect(surf, th.panel, rect, border_radius=6)
     pad = max(4, rect.height // 40)
     body, small = fonts["body"], fonts["small"]
@@ -24,14 +26,17 @@ def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, text: Te
     right = rect.right - pad
     bottom = rect.bottom - pad
     shown = [i for i in SOLUTES if info["c_in"][i] > 0 or info["c_out"][i] > 0] or list(SOLUTES[:1])
-    rates = info["rates"]
+    parts = info.get("parts", style.PANEL_PARTS)
+    rates = info["rates"] if "crossings" in parts else {}
     rows = []
     for ion in shown:
         out_r, in_r = rates.get(ion, (None, None))
         cross = f"{out_r:.0f} / {in_r:.0f}" if out_r is not None else ""
         rows.append((ion, LABEL[ion], f"{info['c_in'][ion]:.1f}", f"{info['c_out'][ion]:.1f}", cross))
     window = info.get("rate_window_ns", 0.0)
-    head = ("", "in mM", "out mM", f"crossings/µs out / in ({window:.0f} ns)" if window else "crossings/µs out / in")
+    crossings = [f"crossings/µs out / in ({window:.0f} ns)" if window else "", "crossings/µs out / in",
+                 "out / in per µs"]
+    head = ("", "in mM", "out mM", "crossings/µs out / in" if "crossings" in parts else "")
     font = body
     gap = body.size("  ")[0]
     while True:
@@ -61,7 +66,9 @@ def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, text: Te
             if not h:
                 continue
             w = right - cols[k]
-            label = shorten(small, h, w)
+            if k == 3:     # the longest wording of the crossings' header that fits
+                h = next((c for c in crossings if c and small.size(c)[0] <= w), "")
+            label = h if small.size(h)[0] <= w else ""
             if label:
                 anchor = {"topright": (cols[k] + widths[k], y)} if k in (1, 2) else {"topleft": (cols[k], y)}
                 text.draw(surf, small, label, th.text_dim, region=rect, **anchor)
@@ -84,31 +91,33 @@ def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, text: Te
             text.draw(surf, font, cross, colour, region=rect, topleft=(cols[3], y))
         y += lh + 2
     y += pad // 2
-    lines = _status_lines(info, th)
+    lines = _status_lines(info, th, parts)
     for line, colour in lines:
         f = body if body.size(line)[0] <= right - x else small
-        line = shorten(f, line, right - x)
-        if y + f.get_linesize() > bottom or not line:
-            return
-        text.draw(surf, f, line, colour, region=rect, topleft=(x, y))
-        y += f.get_linesize() + 2
+        for piece in wrap_lines(f, line, right - x):
+            if y + f.get_linesize() > bottom:
+                return
+            text.draw(surf, f, piece, colour, region=rect, topleft=(x, y))
+            y += f.get_linesize() + 2
 
 
-def _status_lines(info: dict, th: style.Theme) -> list[tuple[str, tuple]]:
+def _status_lines(info: dict, th: style.Theme, parts=style.PANEL_PARTS) -> list[tuple[str, tuple]]:
     out = []
-    perm = info.get("permeability", {})
+    perm = info.get("permeability", {}) if "permeability" in parts else {}
     if perm:
-        parts = [f"{name} {placed:.3g}" for name, (_, placed) in perm.items()]
-        out.append(("P relative to K+: " + ", ".join(parts), th.text))
+        values = [f"{name} {placed:.3g}" for name, (_, placed) in perm.items()]
+        out.append(("P relative to K+: " + ", ".join(values), th.text))
         for name, (asked, placed) in perm.items():
             if asked > 0 and abs(placed / asked - 1) > 0.01:
                 out.append((f"P_{name}: {asked:.3g} asked, {placed:.3g} placed (whole channels, or no more room)",
                             th.legible(style.YELLOW)))
-    channels = info.get("channels", {})
+    channels = info.get("channels", {}) if "channels" in parts else {}
     if channels:
         out.append(("channels open: " + ", ".join(f"{name} {k}/{n}" for name, (k, n) in channels.items()), th.text))
     pump = info["pump"]
-    if pump["count"] == 0:
+    if "pump" not in parts:
+        pass
+    elif pump["count"] == 0:
         out.append(("no Na/K pumps in this cell", th.text))
     elif pump["enabled"]:
         out.append((f"{pump['count']} Na/K pumps running: {pump['atp_per_us']:.0f} ATP per µs "
@@ -118,10 +127,10 @@ def _status_lines(info: dict, th: style.Theme) -> list[tuple[str, tuple]]:
                     th.legible(style.YELLOW)))
     else:
         out.append((f"{pump['count']} Na/K pumps, switched off in this cell (O: switch on)", th.text))
-    for label, n, running, rate, counter in info.get("transporters", ()):
+    for label, n, running, rate, counter in (info.get("transporters", ()) if "transporters" in parts else ()):
         state = f"{rate:+.0f} {counter.replace('_', ' ')} per µs" if running else "BLOCKED"
         out.append((f"{n} {label}s: {state}", th.text if running else th.legible(style.YELLOW)))
-    for note in info.get("notes", ()):
+    for note in (info.get("notes", ()) if "notes" in parts else ()):
         out.append((note, th.text_dim))
     if th.show_debug:
         out.append((f"model time {info['time_ns'] / 1000:.3f} µs   {info['steps_per_frame']} steps/frame   "

@@ -23,7 +23,7 @@ from render.text import TextLayer, minus, spread
 from simulation.session.trace import VTrace
 
 
-AXIS_LIMIT_mV = 400.0   # the V axis grows to hold what is seen, up to ± this
+AXIS_LIMIT_mV = 1000.0  # the V axis grows to hold what is seen, up to ± this (beyond: an arrow)
 DRIFT_mV = 2.0          # the halves of the readout's window differ by more: V is still moving
 
 
@@ -127,21 +127,25 @@ class Oscilloscope:
         step = nice_step(hi - lo, max(2, int(plot.height / (2.2 * small.get_linesize()))))
         step = max(step, 10.0)
         first = math.ceil(lo / step) * step
-        tick_rects = []
+        tick_rects: list[pygame.Rect] = []
         for k in range(int((hi - first) // step) + 1):
             val = first + k * step
             y = float(y_of(val))
             pygame.draw.line(surf, th.grid, (plot.x, y), (plot.right, y), 1)
-            r = text.draw(surf, small, minus(f"{val:.0f}"), th.text_dim, region=rect,
-                          midright=(plot.x - 4, min(max(y, plot.y + small.get_linesize() / 2),
-                                                    plot.bottom - small.get_linesize() / 2)))
-            tick_rects.append(r)
+            label = minus(f"{val:.0f}")
+            r = pygame.Rect(0, 0, small.size(label)[0], small.get_linesize() + 1)
+            r.midright = (plot.x - 4, min(max(y, plot.y + small.get_linesize() / 2),
+                                          plot.bottom - small.get_linesize() / 2))
+            if not any(r.colliderect(o) for o in tick_rects):    # a short plot: every other label
+                tick_rects.append(text.draw(surf, small, label, th.text_dim, region=rect, topleft=r.topleft))
         if lo < 0 < hi:
             pygame.draw.line(surf, th.text_dim, (plot.x, y_of(0)), (plot.right, y_of(0)), 1)
 
         # theory lines, their labels spread apart with leaders where they had to move
         lh = small.get_linesize() + 1   # a rendered line is at most this tall (font.size() can say less)
-        tops = spread([float(y_of(min(max(val, lo), hi))) for val, *_ in lines], lh, rect.y + pad, rect.bottom - pad)
+        label_top = rect.y + pad + header_h   # below the header's digits
+        lines = lines[:max(0, (rect.bottom - pad - label_top) // lh)]   # no room for more labels: fewer lines
+        tops = spread([float(y_of(min(max(val, lo), hi))) for val, *_ in lines], lh, label_top, rect.bottom - pad)
         for (val, colour, name, _), top in zip(lines, tops):
             off_scale = not lo <= val <= hi
             y = float(y_of(min(max(val, lo), hi)))
@@ -203,11 +207,17 @@ class Oscilloscope:
 
         def y_of(x):
             return plot.y + (top - np.asarray(x)) / (2 * top) * plot.height
-        for k in range(-int(top // step), int(top // step) + 1):
-            y = float(y_of(k * step))
+        placed: list[pygame.Rect] = []
+        n = int(top // step)
+        for k in sorted(range(-n, n + 1), key=abs):      # 0 first, then outward; a label that would
+            y = float(y_of(k * step))                    # touch one already placed is left out
             pygame.draw.line(surf, th.grid, (plot.x, y), (plot.right, y), 1)
-            if abs(k) == int(top // step) or k == 0:
-                text.draw(surf, font, minus(f"{k * step:.0f}"), th.text_dim, region=rect, midright=(plot.x - 4, y))
+            if abs(k) == n or k == 0:
+                label = minus(f"{k * step:.0f}")
+                r = pygame.Rect(0, 0, font.size(label)[0], font.get_linesize() + 1)
+                r.midright = (plot.x - 4, y)
+                if not any(r.colliderect(o) for o in placed) and rect.contains(r):
+                    placed.append(text.draw(surf, font, label, th.text_dim, region=rect, topleft=r.topleft))
         pygame.draw.line(surf, th.text_dim, (plot.x, y_of(0)), (plot.right, y_of(0)), 1)
         xs = plot.x + (t - t0) / (t1 - t0) * plot.width
         surf.set_clip(plot)
@@ -247,27 +257,32 @@ class Oscilloscope:
         return lines
 
     def _draw_markers(self, surf, tr, plot, font, text, th, t0, t1, rect):
-        """Event markers: a line at the event, its label in the first row where it fits. Every
-        line is drawn before any label, so a label (on its own background) is never crossed by a
-        later marker's line."""
-        row_end: list[float] = []
+        """Event markers: a line at the event, its label in the first row where it fits, the
+        newest first (when rows run out, the oldest labels go; their lines stay). Every line is
+        drawn before any label, so a label (on its own background) is never crossed by a later
+        marker's line."""
+        rows: list[list[tuple[float, float]]] = []    # the label spans placed in each row
         lh = font.get_linesize()
         max_rows = max(1, int(plot.height * 0.4 / lh))
-        shown = [(plot.x + (tm - t0) / (t1 - t0) * plot.width, label) for tm, label in tr.markers if t0 <= tm <= t1]
+        shown = [(plot.x + (tm - t0) / (t1 - t0) * plot.width, minus(label)) for tm, label in tr.markers
+                 if t0 <= tm <= t1]
         for x, _ in shown:
             pygame.draw.line(surf, th.marker, (x, plot.y), (x, plot.bottom), 2)
-        for x, label in shown:
+        for x, label in reversed(shown):
             w = font.size(label)[0]
-            if w > plot.width - 8:
+            if w > plot.width - 16:
                 continue
-            # right of its line, or left of it near the plot's right edge: never across it
-            tx = x + 4 if x + 4 + w <= plot.right - 2 else max(plot.x + 2, x - 4 - w)
-            row = next((i for i, end in enumerate(row_end) if tx > end + 6), len(row_end))
+            # right of its line, or left of it near the plot's right edge: never across it (another
+            # marker's line stops at the label's padded background)
+            tx = x + 6 if x + 6 + w <= plot.right - 4 else max(plot.x + 4, x - 6 - w)
+            row = next((i for i, spans in enumerate(rows)
+                        if all(tx + w + 4 < a or tx - 4 > b for a, b in spans)), len(rows))
             if row >= max_rows:
-                continue      # no room: the line stays, the label is in the history of events
-            if row == len(row_end):
-                row_end.append(0.0)
-            row_end[row] = tx + w
+                continue
+            if row == len(rows):
+                rows.append([])
+            rows[row].append((tx - 4, tx + w + 4))
+            pygame.draw.rect(surf, th.background, pygame.Rect(tx - 4, plot.y + 3 + row * lh, w + 8, lh))
             text.draw(surf, font, label, th.marker, region=rect, background=th.background,
                       topleft=(tx, plot.y + 3 + row * lh))
 

@@ -6,10 +6,12 @@ species' colour are made legible on their background: lightened on dark themes, 
 light one, until the WCAG contrast ratio is at least 4.5 : 1 (`legible`). Sizes are fractions of the window height, so the layout reflows when the
 window is resized.
 
-Three themes: `dark` (the desk: compact, with the debug figures), `projector` (a hall: every
-piece of text at least 2.5 % of the window height, the V digits much larger, no debug figures,
-the button bar folded away) and `light` (a lit room: dark text on white, the same sizes as
-`projector`).
+Four themes: `dark` (the desk: compact, with the debug figures), `projector` (a classroom:
+every piece of text at least 2.5 % of the window height, the V digits much larger, no debug
+figures, the button bar folded away), `light` (a lit room: dark text on white, the same sizes as
+`projector`) and `hall` (the back rows of a large hall: every piece of text at least 4 % of the
+height, a demo's caption on three lines of it, the V digits a ninth of the height, the panel
+reduced to what a scenario step needs).
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ TRANSPORTERS = tuple(t.name for t in _TRANSPORTER_TABLE)   # the first is the pu
 SCOPE_RANGE_mV = (-100.0, 70.0)
 MIN_CONTRAST = 4.5          # WCAG AA for text
 PROJECTOR_MIN_TEXT = 0.025  # every piece of text at least this share of the window height
+HALL_MIN_TEXT = 0.04        # ... in the hall theme (about 14 cm on a 3.4 m screen: read at 25 m)
+PANEL_PARTS = ("concentrations", "crossings", "permeability", "channels", "pump", "transporters", "notes")
 
 
 def luminance(c: RGB) -> float:
@@ -94,6 +98,11 @@ class Theme:
     show_debug: bool = True     # FPS, steps per second, particle count
     buttons_shown: bool = True  # the button bar at start (B folds it)
     particle_scale: float = 1.0
+    caption_lines: int = 2      # a demo's caption band holds this many lines of the title font
+    panel_parts: tuple = PANEL_PARTS   # what the readout panel shows (a demo step may ask for fewer)
+    min_text: float = 0.0       # every piece of text at least this share of the window height
+    view_share: float = 0.46    # the box's share of the window's width
+    scope_share: float = 0.64   # the scope's share of the right column's height (the panel has the rest)
 
     def species(self, name: str) -> RGB:
         """A species' colour for particles and bars."""
@@ -126,7 +135,8 @@ class Theme:
 
 
 _DESK = {"title": 0.024, "big": 0.052, "body": 0.017, "small": 0.0135, "tiny": 0.0115}
-_HALL = {"title": 0.036, "big": 0.085, "body": 0.028, "small": 0.026, "tiny": 0.026}
+_ROOM = {"title": 0.036, "big": 0.085, "body": 0.028, "small": 0.026, "tiny": 0.026}
+_HALL = {"title": 0.048, "big": 0.11, "body": 0.043, "small": 0.041, "tiny": 0.041}
 
 DARK = Theme(
     name="dark", background=(16, 18, 24), panel=(28, 31, 40), panel_edge=(60, 64, 78), text=(235, 235, 240),
@@ -137,8 +147,8 @@ DARK = Theme(
     button_hover=(66, 72, 92), toast_bg=YELLOW, toast_text=(16, 18, 24), text_share=_DESK)
 
 PROJECTOR = replace(DARK, name="projector", background=(6, 6, 10), panel=(20, 22, 30), text=(255, 255, 255),
-                    text_dim=(200, 204, 214), trace_raw=(110, 114, 126), text_share=_HALL, show_debug=False,
-                    buttons_shown=False, particle_scale=1.25)
+                    text_dim=(200, 204, 214), trace_raw=(110, 114, 126), text_share=_ROOM, show_debug=False,
+                    buttons_shown=False, particle_scale=1.25, min_text=PROJECTOR_MIN_TEXT)
 
 LIGHT = Theme(
     name="light", background=(252, 252, 250), panel=(238, 239, 236), panel_edge=(170, 172, 168), text=(15, 15, 20),
@@ -147,6 +157,9 @@ LIGHT = Theme(
     positive_tint=(220, 80, 80), negative_tint=(70, 120, 230), trace=(0, 0, 0), trace_raw=(150, 150, 155),
     grid=(205, 206, 202), marker=(150, 110, 0), followed=(0, 0, 0), button=(225, 226, 222),
     button_on=(170, 190, 230), button_hover=(210, 212, 206), toast_bg=(30, 30, 35), toast_text=(255, 255, 255),
-    text_share=_HALL, show_debug=False, buttons_shown=False, particle_scale=1.25)
+    text_share=_ROOM, show_debug=False, buttons_shown=False, particle_scale=1.25, min_text=PROJECTOR_MIN_TEXT)
 
-THEMES = {t.name: t for t in (DARK, PROJECTOR, LIGHT)}
+HALL = replace(PROJECTOR, name="hall", text_share=_HALL, caption_lines=3, view_share=0.4, scope_share=0.7,
+               panel_parts=("concentrations", "crossings", "pump"), min_text=HALL_MIN_TEXT)
+
+THEMES = {t.name: t for t in (DARK, PROJECTOR, LIGHT, HALL)}

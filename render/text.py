@@ -73,6 +73,37 @@ def shorten(font: pygame.font.Font, text: str, width: int) -> str:
     return text + "..." if text else ""
 
 
+def wrap(font, text: str, colour, indent: int, width: int) -> list[tuple[str, tuple | None, int]]:
+    """A paragraph as lines no wider than `width` pixels: (text, colour, x offset), the first line
+    indented `indent` levels and the rest one level more. A word wider than a line is broken."""
+    step = font.size("mm")[0]
+    first, rest = indent * step, (indent + 1) * step
+    lines, line, dx = [], "", first
+    for word in text.split():
+        trial = f"{line} {word}" if line else word
+        if font.size(trial)[0] <= width - dx:
+            line = trial
+            continue
+        if line:
+            lines.append((line, colour, dx))
+            dx, line = rest, ""
+        while font.size(word)[0] > width - dx and len(word) > 1:    # alone on its line and still too wide
+            cut = len(word) - 1
+            while cut > 1 and font.size(word[:cut])[0] > width - dx:
+                cut -= 1
+            lines.append((word[:cut], colour, dx))
+            dx, word = rest, word[cut:]
+        line = word
+    if line:
+        lines.append((line, colour, dx))
+    return lines
+
+
+def wrap_lines(font: pygame.font.Font, text: str, width: int) -> list[str]:
+    """`text` as lines no wider than `width` pixels."""
+    return [line for line, _, _ in wrap(font, text, None, 0, width)] or [""]
+
+
 def spread(wanted: list[float], height: float, lo: float, hi: float) -> list[float]:
     """Tops for labels of `height` that want their centres at `wanted` (any order), kept within
     [lo, hi] and at least `height` apart, each moved as little as the others allow (the classic

@@ -121,9 +121,11 @@ for _ in range(len(cfg.channel_types())):
 assert app.session.selected_type == "Lv"
 app.act("selected*2")
 assert app.sim.channels.relative["Lv"] == 0.6
-app.help_page = 1
-app.run(frames=1)
-words = " ".join(b.text for b in app.text.boxes)
+words = ""
+for page in range(1, 6):              # every page of the help panel
+    app.help_page = page
+    app.run(frames=1)
+    words += " ".join(b.text for b in app.text.boxes)
 assert "lithium" in words and "slow-k" in words and "Li+/Na+ exchanger" in words and "E_LIX" in words, words[-1500:]
 assert "E_Li_mV" in app.lines_shown(), app.lines_shown()
 print("recipes ok")

@@ -31,9 +31,10 @@ def boxes_problems(app: App) -> list[str]:
         for j in range(i + 1, len(boxes)):
             if boxes[i].rect.colliderect(boxes[j].rect):
                 out.append(f"{boxes[i].text!r} {tuple(boxes[i].rect)} overlaps {boxes[j].text!r} {tuple(boxes[j].rect)}")
-    if app.theme.name in ("projector", "light"):
-        small = [b for b in boxes if b.rect.height < style.PROJECTOR_MIN_TEXT * h]
-        out += [f"{b.text!r} is {b.rect.height} px tall, under {style.PROJECTOR_MIN_TEXT:.1%} of {h}" for b in small]
+    least = app.theme.min_text
+    out += [f"{b.text!r} is {b.rect.height} px tall, under {least:.1%} of {h}" for b in boxes
+            if b.rect.height < least * h]
+    out += [f"{b.text!r} is cut" for b in boxes if b.text.endswith("...")]
     return out
 
 
@@ -43,20 +44,36 @@ def press(app, key, frames=1):
 
 
 def check_states(app: App) -> list[str]:
-    """The view as it runs, with the help pages, and with the buttons shown and hidden."""
+    """The view as it runs; every page of help on either side; with the buttons shown and hidden;
+    a key that is refused; event markers; the field off; a voltage clamp and its release."""
     problems = []
+
+    def check(what):
+        problems.extend(f"{what}: {p}" for p in boxes_problems(app))
     app.run(frames=25)
-    problems += boxes_problems(app)
+    check("running")
     press(app, pygame.K_b)           # the other button state
-    problems += boxes_problems(app)
-    press(app, pygame.K_h)           # help: the picture
-    problems += boxes_problems(app)
-    press(app, pygame.K_h)           # help: the keys
-    problems += boxes_problems(app)
-    press(app, pygame.K_h)
+    check("buttons")
+    for side in ("right", "left"):
+        press(app, pygame.K_h)
+        while app.help_page:
+            check(f"help {app.help_page}/{app.help_pages} on the {side}")
+            press(app, pygame.K_h)
+        press(app, pygame.K_x)       # the panel to the other side (and shown)
+        press(app, pygame.K_h)       # ... and off again
+        while app.help_page:
+            press(app, pygame.K_h)
+    press(app, pygame.K_8)           # no Ca2+ in these cells: refused in words
+    check("refusal")
+    press(app, pygame.K_o, frames=4)
+    press(app, pygame.K_o, frames=4)
+    press(app, pygame.K_f, frames=12)
+    check("field off, with markers")
+    press(app, pygame.K_f, frames=4)
     press(app, pygame.K_v, frames=8)  # a voltage clamp: the scope splits, the current below V
-    problems += boxes_problems(app)
-    press(app, pygame.K_v)
+    check("clamped")
+    press(app, pygame.K_v, frames=8)
+    check("released")
     return problems
 
 
@@ -102,3 +119,25 @@ def test_the_okabe_ito_blue_is_lightened_on_dark_themes_but_kept_as_a_dot():
     th = style.THEMES["projector"]
     assert style.contrast_ratio(style.BLUE, th.panel) < style.MIN_CONTRAST   # why `legible` exists
     assert th.species("K") == style.BLUE and th.species_text("K") != style.BLUE
+
+
+@pytest.mark.view
+@pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_scenario_step_reads_from_the_back_of_a_hall(size):
+    """The hall theme, every step of every shipped scenario: every piece of text (captions, the
+    panel, the scope's labels, what a step said) at least 4 % of the height, whole, apart."""
+    from render.demo import Demo
+    from simulation.session.scenario import load_scenario, scenario_names
+    problems = []
+    for name in scenario_names():
+        demo = Demo(load_scenario(name), fullscreen=False, size=size, theme="hall", seed=0, cell_scale=0.25)
+        demo.run(frames=3)
+        for _ in demo.steps:
+            demo.run(frames=6)
+            problems += [f"{name} step {demo.k + 1}: {p}" for p in boxes_problems(demo)]
+            caption = [b for b in demo.text.boxes if b.region == demo.caption_rect]
+            if demo.player.step.caption and not caption:
+                problems.append(f"{name} step {demo.k + 1}: no caption drawn")
+            press(demo, pygame.K_RIGHT)
+        pygame.display.quit()
+    assert not problems, "\n".join(problems[:20])
