@@ -18,6 +18,7 @@ import contextlib
 import math
 import os
 import sys
+from pathlib import Path
 import time
 
 EXIT_BAD_INPUT = 2
@@ -127,6 +128,7 @@ def _millivolts(text: str) -> float:
 
 
 def build_parser() -> OneLineParser:
+    THEMES = ("dark", "projector", "light", "hall")     # render/style.py's, without importing Pygame
     parser = OneLineParser(prog="main.py", description="Resting Potential Lab: the resting membrane "
                            "potential emerging from individual ions.")
     sub = parser.add_subparsers(dest="command", parser_class=OneLineParser)
@@ -139,8 +141,9 @@ def build_parser() -> OneLineParser:
     p.add_argument("--frames", type=_positive_int, metavar="N", help="run N frames, then exit (no person needed)")
     p.add_argument("--screenshot", metavar="FILE.png", help="with --frames: save the last frame as PNG")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
-    p.add_argument("--theme", choices=("dark", "projector", "light"), default="dark",
-                   help="dark (the desk, default), projector (a hall: large text), light (a lit room)")
+    p.add_argument("--theme", choices=THEMES, default="dark",
+                   help="dark (the desk, default), projector (a classroom: large text), light (a lit room), "
+                        "hall (the back rows of a large hall: text at least 4%% of the height)")
     p.add_argument("--size", type=_window_size, metavar="WxH", help="window size in pixels (default 1280x720)")
     p.add_argument("--cell", type=_cell_scale, default=1.0, metavar="SCALE",
                    help="cell size: 0.25, 0.5, 1, 2 or 4 times the config's (membrane, ions and capacitance "
@@ -154,8 +157,11 @@ def build_parser() -> OneLineParser:
     p.add_argument("--display", type=_non_negative_int, default=0, metavar="N",
                    help="the monitor to go full screen on (the projector), counted from 0 (default 0)")
     p.add_argument("--size", type=_window_size, metavar="WxH", help="window size (for rehearsal, stills and videos)")
-    p.add_argument("--theme", choices=("dark", "projector", "light"), default="projector",
-                   help="projector (default), light (a lit room) or dark")
+    p.add_argument("--theme", choices=THEMES, default="projector",
+                   help="projector (default), hall (a large hall: captions and text at least 4%% of the height, "
+                        "the panel reduced to what the step needs), light (a lit room) or dark")
+    p.add_argument("--no-notes", action="store_true",
+                   help="do not print each step's speaker notes (its notes, caption and what comes next) to the terminal")
     p.add_argument("--record", metavar="FILE.mp4|FILE.gif", help="record what is on screen (the suffix picks the format)")
     p.add_argument("--fps", type=_positive_int, default=30, help="frames per second of the recording (default 30)")
     p.add_argument("--quality", choices=("low", "medium", "high"), default="medium",
@@ -170,6 +176,17 @@ def build_parser() -> OneLineParser:
                    help="cell size: 0.25, 0.5, 1, 2 or 4 times the scenario's")
     p.add_argument("--frames", type=_positive_int, metavar="N", help="run N frames, then exit (no person needed)")
     p.add_argument("--screenshot", metavar="FILE.png", help="with --frames: save the last frame as PNG")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+
+    p = sub.add_parser("handout", help="a scenario's captions and a still of every step, as a Markdown page")
+    p.add_argument("scenario", help="a shipped scenario by name (see `demo --list`) or a scenario file")
+    p.add_argument("--out", metavar="FILE.md", help="the page to write (default: <scenario>.md here); the stills go "
+                   "beside it, in <FILE>-stills/")
+    p.add_argument("--size", type=_window_size, default=(1280, 720), metavar="WxH",
+                   help="the stills' size in pixels (default 1280x720)")
+    p.add_argument("--theme", choices=THEMES, default="light", help="the stills' theme (default light: it prints)")
+    p.add_argument("--cell", type=_cell_scale, default=1.0, metavar="SCALE",
+                   help="cell size: 0.25, 0.5, 1, 2 or 4 times the scenario's (smaller is quicker and noisier)")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
 
     p = sub.add_parser("run", help="headless run that writes timeseries.csv and summary.json")
@@ -240,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
                 return cmd_live(args)
             if args.command == "demo":
                 return cmd_demo(args)
+            if args.command == "handout":
+                return cmd_handout(args)
             if args.command == "validate":
                 from simulation.checks.validate import main as validate_main
                 return validate_main(quick=args.quick)
@@ -365,7 +384,8 @@ def cmd_demo(args) -> int:
     fullscreen = not (args.window or args.size)
     try:
         demo = Demo(scenario, fullscreen=fullscreen, size=args.size or (1280, 720), theme=args.theme,
-                    display=args.display, seed=args.seed, auto=args.auto, recorder=recorder, cell_scale=args.cell)
+                    display=args.display, seed=args.seed, auto=args.auto, recorder=recorder, cell_scale=args.cell,
+                    notes=None if args.no_notes else sys.stdout)
     except BadDisplay as e:
         if recorder is not None:
             recorder.close()
@@ -385,6 +405,31 @@ def cmd_demo(args) -> int:
               f"({demo.sim.time_ns:.0f} ns of model time in the last cell)")
     if recorder is not None:
         print(f"recorded {recorder.frames} frames to {args.record}")
+    return 0
+
+
+def cmd_handout(args) -> int:
+    from simulation.session.scenario import load_scenario
+    scenario = load_scenario(args.scenario)     # every error in the file, before anything is played
+    out = Path(args.out or f"{Path(args.scenario).stem}.md")
+    if out.suffix.lower() != ".md":
+        say(f"handout: --out {out}: the page must end in .md")
+        return EXIT_BAD_INPUT
+    if not out.parent.resolve().is_dir():
+        say(f"handout: --out {out}: no such directory {out.parent}")
+        return EXIT_BAD_INPUT
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")   # drawn offscreen: no window, no display needed
+    from tqdm import tqdm
+
+    from render.handout import write_handout
+    try:
+        with tqdm(total=len(scenario.steps), unit="step", desc=f"handout {scenario.name}", file=sys.stderr) as bar:
+            page = write_handout(scenario, out, size=args.size, theme=args.theme, seed=args.seed,
+                                 cell_scale=args.cell, progress=lambda k, n: bar.update(1))
+    except OSError as e:
+        say(f"handout: cannot write {e.filename or out}: {e.strerror or e}")
+        return EXIT_BAD_INPUT
+    print(f"wrote {page} and {len(scenario.steps)} stills in {page.with_name(page.stem + '-stills')}/")
     return 0
 
 

@@ -27,47 +27,13 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402
 
-from render.app import App  # noqa: E402
-from render.demo import Demo  # noqa: E402
+from render.offscreen import Offscreen, OffscreenDemo  # noqa: E402
 from simulation.session.session import CONTROL, Session  # noqa: E402
 
 # the controls offered as buttons, in rows (the rest are in `Lab.control`)
 BUTTON_ROWS = (("pause", "step", "slower", "faster", "slow", "fast", "reset", "follow", "history"),
                ("ouabain", "K_out/2", "K_out*2", "P_K/2", "P_K*2", "P_Na/2", "P_Na*2", "P_Cl/2", "P_Cl*2"),
                ("clamp", "command-", "command+", "field", "selectivity", "anions", "cell/2", "cell*2", "donnan"))
-
-
-class _Offscreen:
-    """Drawing onto a Surface: no window, no events (mixed into the App and the Demo)."""
-
-    def _open_window(self) -> None:
-        self.screen = pygame.Surface(self.window_size)
-
-    def _prepare(self, build):
-        return build()
-
-    def title_hint(self) -> str:
-        return "buttons below the picture"
-
-    def frame(self, advance: bool = True) -> pygame.Surface:
-        if advance:
-            self._advance()
-        else:
-            self._after_rebuild()
-            self._follow_view()
-        self._draw()
-        return self.screen
-
-
-class Offscreen(_Offscreen, App):
-    """The live App, offscreen, on an existing session."""
-
-
-class OffscreenDemo(_Offscreen, Demo):
-    """The lecture Demo, offscreen, on an existing player."""
-
-    def title_hint(self) -> str:
-        return f"step {self.player.k + 1}/{len(self.player.steps)}"
 
 
 class NotebookView:

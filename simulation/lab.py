@@ -302,6 +302,12 @@ class Lecture:
         """The step's caption with its live numbers filled in."""
         return self.player.caption()
 
+    @property
+    def notes(self) -> str:
+        """The step's speaker notes, its caption as written and what comes next (what `demo`
+        prints on the terminal)."""
+        return self.player.speaker_notes()
+
     def next(self) -> "Lecture":
         """The presenter's key: the next step begins."""
         with self.session.lock:

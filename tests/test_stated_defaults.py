@@ -18,6 +18,8 @@ def _subparsers():
 
 
 def _fmt(v) -> str:
+    if isinstance(v, tuple) and len(v) == 2:     # a size: as the command line writes it
+        return f"{v[0]}x{v[1]}"
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 

@@ -104,7 +104,7 @@ def test_with_the_field_off_the_axis_follows_v_or_an_arrow_gives_its_value():
 
 def test_crossing_rates_are_counted_over_a_stated_window():
     app = make("mammalian")
-    app.run(frames=100)                      # 25 ns: past the 20 ns before which no rate is shown
+    app.run(frames=240)                      # 60 ns: past the 50 ns before which no rate is shown
     rates, _, window = app.session.rates()
     assert window > 0 and set(rates) == {"K", "Na", "Cl"}
     assert any(f"({window:.0f} ns)" in t for t in texts(app))
@@ -182,13 +182,13 @@ def test_the_panels_crossings_and_the_captions_agree_frame_by_frame():
     from simulation.session.scenario import load_scenario
     from simulation.session.session import RATE_MIN_NS
     demo = Demo(load_scenario("why-nothing-flows"), fullscreen=False, size=(1280, 720), cell_scale=0.25)
-    demo.session.steps_per_frame = 20
+    demo.session.steps_per_frame = 200
     checked = 0
     for k in range(1, 4):
         demo.next_step()
         while demo.k < k:
             demo.next_step()
-        for _ in range(12):
+        for _ in range(20):
             demo.run(frames=1)
             values = demo.player.live_values()
             rates, _, window = demo.session.rates()
@@ -196,6 +196,7 @@ def test_the_panels_crossings_and_the_captions_agree_frame_by_frame():
             head = next(t for t in boxes if t.startswith("crossings/µs out / in"))
             # the window as the panel states it (none yet in a frame that made no step since the change)
             assert head == (f"crossings/µs out / in ({window:.0f} ns)" if window else "crossings/µs out / in")
+            assert head != "crossings/µs out / in" or not window, "the panel has room to state its window"
             assert window <= demo.sim.time_ns - demo.player.began_ns + 1e-6     # restarted at the step
             if window < RATE_MIN_NS:             # too few ns to count: no numbers on either
                 assert not rates and not any(" / " in t and t[0].isdigit() for t in boxes)
@@ -220,10 +221,18 @@ def test_a_key_that_could_only_be_refused_is_not_offered_and_says_why_in_full():
     press(app, pygame.K_8)
     said = app.toast[0]
     assert said.startswith("no Ca2+ inside this cell") and app.sim.channel_counts()["Ca"] == 0
-    assert said in texts(app)                    # drawn whole, not shortened
+    view, drawn = app.tf.rect, []
+    for b in reversed(app.text.boxes):           # the toast is the last thing drawn, in the box
+        if b.region != view:
+            break
+        drawn.insert(0, b.text)
+    toast = " ".join(drawn)
+    assert toast == said                         # drawn whole (wrapped if need be), not shortened
+    keys_page = ""
     press(app, pygame.K_h)
-    press(app, pygame.K_h)                       # page 2: the keys
-    keys_page = " ".join(texts(app))
+    while app.help_page:                         # every page of help
+        keys_page += " ".join(texts(app))
+        press(app, pygame.K_h)
     assert "8: double P_Ca" not in keys_page and "2: double P_K" in keys_page
 
 
@@ -249,3 +258,63 @@ def test_a_marker_label_is_never_crossed_by_a_markers_line():
                 assert not is_marker.all(), f"a marker line crosses the label {b.text!r} at x={x}"
     finally:
         del pix
+
+
+@pytest.mark.view
+def test_the_captions_numbers_are_the_scopes_in_every_scenario():
+    """Every step of every shipped scenario, frame by frame: a caption's V is the scope's mean
+    (the same window, rounded), and its E_K, E_Na, E_Cl, V_GHK are the scope's line labels."""
+    import re
+
+    from render.demo import Demo
+    from simulation.session.scenario import load_scenario, scenario_names
+    labels = {"E_K": "E_K", "E_Na": "E_Na", "E_Cl": "E_Cl", "V_GHK": "GHK"}
+    compared = 0
+    for name in scenario_names():
+        if name == "lecture":          # its parts are the other scenarios
+            continue
+        demo = Demo(load_scenario(name), fullscreen=False, size=(1280, 720), cell_scale=0.25)
+        demo.session.steps_per_frame = 100
+        for k in range(len(demo.steps)):
+            while demo.k < k:
+                demo.next_step()
+            for _ in range(6):
+                demo.run(frames=1)
+                values, boxes = demo.player.live_values(), texts(demo)
+                caption = demo.player.step.caption
+                mean = next((t for t in boxes if re.match(r"(still \w+: )?mean ", t)), None)
+                if "{V}" in caption and mean is not None and values["V"] != "?":
+                    shown = float(re.search(r"mean ([−\d.]+)", mean).group(1).replace("−", "-"))
+                    assert abs(float(values["V"].replace("−", "-")) - shown) <= 0.55, (name, k, values["V"], mean)
+                    compared += 1
+                for key, label in labels.items():
+                    line = next((t for t in boxes if t.startswith(label + " ")), None)
+                    if "{" + key + "}" in caption and line is not None and values[key] != "?":
+                        shown = float(line.split()[1].replace("−", "-"))
+                        assert abs(float(values[key].replace("−", "-")) - shown) <= 0.55, (name, k, key, line)
+                        compared += 1
+        pygame.display.quit()
+    assert compared > 50
+
+
+def test_the_mean_under_the_title_leaves_out_the_time_a_clamp_held_v():
+    """A held V is the electrode's command, with no spread: after the release the readout's mean
+    is of the cell's own V only (never "mean −103.3 ± 0.0 mV" over the clamped stretch)."""
+    app = make("k-only")
+    app.run(frames=40)
+    press(app, pygame.K_v, frames=40)             # clamp where V is
+    press(app, pygame.K_COMMA, frames=40)         # 10 mV lower
+    press(app, pygame.K_v, frames=2)              # release
+    tr = app.session.trace
+    t, v = tr.ring()
+    held = np.array(tr.held)
+    released_at = t[np.flatnonzero(held)[-1]]
+    window = tr._readout_window()
+    assert window is None or window[0].min() > released_at
+    app.run(frames=30)
+    mean_line = next(x for x in texts(app) if "mean" in x)
+    assert "± 0.0" not in mean_line
+    m, _, span = tr.recent_mean()
+    t, v = tr.ring()
+    assert span <= t[-1] - released_at + 1e-9
+    assert abs(m - v[(t > released_at) & (t >= t[-1] - tr.readout_ns)].mean()) < 1e-9

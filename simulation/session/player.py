@@ -76,6 +76,25 @@ class Player:
     def title(self) -> str:
         return self.step.part if self.step is not None and self.step.part else self.scenario.name
 
+    def speaker_notes(self) -> str:
+        """What the presenter needs at this step and no one else sees: where they are, the step's
+        notes, what the caption says, and what comes next and when."""
+        k, n, step = self.k, len(self.steps), self.step
+        head = f"step {k + 1}/{n}: {step.title}"
+        lines = [f"── {head} " + "─" * max(3, 72 - len(head))]
+        if step.notes:
+            lines += [f"  notes: {step.notes}"]
+        if step.caption:
+            lines += [f"  screen: {step.caption}"]
+        if k + 1 < n:
+            nxt = self.steps[k + 1]
+            when = ({"key": "on your key", "settled": "when V has settled"}[nxt.wait] if isinstance(nxt.wait, str)
+                    else f"{nxt.wait:g} ns of model time after this step began")
+            lines += [f"  next: {nxt.title} ({when})"]
+        else:
+            lines += ["  next: the end"]
+        return "\n".join(lines)
+
     def _say(self, text: str | None) -> None:
         if text:
             self.said.append(text)

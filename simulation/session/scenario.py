@@ -20,6 +20,7 @@ interventions (`simulation.session.interventions`) that live keys and the Python
 
     [[step]]
     caption = "Only K+ channels: K+ leaks out and V falls toward E_K = {E_K} mV."
+    notes = "Ask first: which way will V go?"    # optional: the speaker's notes (the terminal)
     highlight = "channels.K"
 
     [[step]]
@@ -53,7 +54,7 @@ def highlights(config: Config) -> tuple[str, ...]:
 
 
 FLAGS = ("pause", "fast", "history", "donnan", "collect")
-STEP_KEYS = ("title", "wait", "caption", "highlight", "follow", "set", "seconds") + FLAGS
+STEP_KEYS = ("title", "wait", "caption", "notes", "highlight", "follow", "set", "seconds") + FLAGS
 TOP_KEYS = ("name", "description", "preset", "config", "set", "include", "step", "minutes")
 MAX_MINUTES = 240.0      # a scenario's declared length, at most (minutes)
 MAX_STEP_S = 3600.0      # a step's declared length, at most (seconds)
@@ -87,6 +88,7 @@ class Step:
     config: Config | None = None       # set: the step rebuilds the cell from this config (an included scenario's start)
     part: str = ""                     # the scenario it came from
     seconds: float | None = None       # its length when played by itself (--auto), wall-clock seconds
+    notes: str = ""                    # the speaker's notes: for the presenter, never on the screen
 
 
 @dataclass(frozen=True)
@@ -237,8 +239,9 @@ def _step(raw: dict, k: int, where: str, config: Config, part: str) -> Step:
     changes = check_changes(raw.get("set", {}), at, config)
     title = _text(raw.get("title", f"step {k}"), at, "title")
     seconds = _length(raw.get("seconds"), at, "seconds", MAX_STEP_S)
+    notes = _text(raw.get("notes", ""), at, "notes")
     return Step(title, float(wait) if isinstance(wait, (int, float)) else wait, caption, highlight, follow,
-                changes, part=part, seconds=seconds, **flags)
+                changes, part=part, seconds=seconds, notes=notes, **flags)
 
 
 def check_caption(caption: str, at: str, config: Config) -> None:

@@ -36,7 +36,8 @@ from simulation.session.trace import VTrace
 SLOW_EVERY = 6          # slow motion: one step every this many frames
 MAX_STEPS_PER_FRAME = 512
 RATE_WINDOW_NS = 500.0  # crossings per µs are counted over this much model time
-RATE_MIN_NS = 20.0      # ... and not shown before this much has passed since a change (a few crossings)
+RATE_MIN_NS = 50.0      # ... and not shown before this much has passed since a change (~30 K+ crossings each way
+                         # at rest: fewer, and two equal rates read 30 % apart)
 FAST_FRAME_S = 0.25     # fast-forward: step this long between frames
 CLAMP_STEP_mV = 10.0    # the clamp's command moves in steps of this
 TRAIL_LENGTH = 160      # positions of the followed ion kept for its trail

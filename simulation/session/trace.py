@@ -132,11 +132,16 @@ class VTrace:
         return mean_v + slope * (x - mean_x)
 
     def _readout_window(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(t, V) of the last `readout_ns` of the ring; None before there are a few samples."""
+        """(t, V) of the last `readout_ns` of the ring, and only since a clamp let go (a held V
+        is the command, not the cell's: no mean or spread of the cell's own V is in it); None
+        before there are a few samples."""
         t, v = self.ring()
         if t.size < 8:
             return None
         sel = t >= t[-1] - self.readout_ns
+        held = np.fromiter(self.held, dtype=bool, count=len(self.held))
+        if not held[-1] and held.any():
+            sel &= t > t[np.flatnonzero(held)[-1]]
         if sel.sum() < 8:
             return None
         return t[sel], v[sel]

@@ -1,0 +1,84 @@
+"""A handout of a lecture scenario: its captions and a still of every step, as a Markdown page.
+
+The scenario is played headless, by model time (as `Player.play` does: a step that waits for the
+presenter begins after AUTO_KEY_NS), drawn offscreen; as each step ends, the picture and its
+caption (with the numbers of that moment) are kept. The page says which run it shows: the numbers
+are that run's, and a live class will see others within the noise.
+"""
+from __future__ import annotations
+
+import datetime
+import re
+from pathlib import Path
+
+import pygame
+
+from render.offscreen import OffscreenDemo
+from simulation.session.player import Player
+from simulation.session.scenario import Scenario
+
+MAX_FRAMES_PER_STEP = 20_000     # a step whose wait is never met ends the handout here, said on its page
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "step"
+
+
+def write_handout(scenario: Scenario, out: Path, *, size=(1280, 720), theme: str = "light", seed: int = 0,
+                  cell_scale: float = 1.0, progress=None) -> Path:
+    """Play `scenario` and write `out` (a .md file) with the stills beside it in `<stem>-stills/`.
+    `progress(k, n)` is called as each step ends. Returns the page's path."""
+    out = Path(out)
+    stills = out.with_name(out.stem + "-stills")
+    stills.mkdir(parents=True, exist_ok=True)
+    player = Player(scenario, seed=seed, cell_scale=cell_scale, auto=True)
+    view = OffscreenDemo(scenario, fullscreen=False, size=size, theme=theme, seed=seed, player=player)
+    view.buttons_shown = False
+    view._layout()
+    pages = []
+
+    def keep(k: int, picture: pygame.Surface, caption: str, t_ns: float, complete: bool) -> None:
+        name = f"{k + 1:02d}-{_slug(scenario.steps[k].title)}.png"
+        pygame.image.save(picture, str(stills / name))
+        pages.append((k, name, caption, t_ns, complete))
+        if progress is not None:
+            progress(k + 1, len(scenario.steps))
+
+    last = None
+    frames = 0
+    while not player.finished:
+        if player.session.paused:           # a step that pauses waits for the presenter: go on
+            player.session.paused = False
+        k = player.k
+        view._flash_until = 0.0                       # no new-step flash on a still
+        picture = view.frame().copy()
+        caption, t_ns = player.caption(), player.session.sim.time_ns
+        frames += 1
+        if player.finished:                           # the last step, at its end
+            keep(k, picture, caption, t_ns, True)
+        elif player.k != k:                           # step k ended with the frame before this one
+            keep(k, *(last or (picture, caption, t_ns)), True)
+            frames = 0
+        elif frames >= MAX_FRAMES_PER_STEP:
+            keep(k, picture, caption, t_ns, False)
+            break
+        last = (picture, caption, t_ns)
+    pygame.display.quit()
+
+    lines = [f"# {scenario.name}", ""]
+    if scenario.description:
+        lines += [scenario.description, ""]
+    lines += [f"*Stills from one run of this scenario (seed {seed}, cell x{cell_scale:g}, "
+              f"{datetime.date.today().isoformat()}). Every number was counted in that run; a run in class "
+              "shows others within the noise.*", ""]
+    for k, name, caption, t_ns, complete in pages:
+        step = scenario.steps[k]
+        lines += [f"## {k + 1}. {step.title}", "", f"![{step.title}]({stills.name}/{name})", ""]
+        if caption:
+            lines += [caption, ""]
+        lines += [f"<sub>model time {t_ns:.0f} ns</sub>", ""]
+        if not complete:
+            lines += [f"*This step's wait was not met after {MAX_FRAMES_PER_STEP} frames: the handout stops here.*",
+                      ""]
+    out.write_text("\n".join(lines), encoding="utf-8")
+    return out
