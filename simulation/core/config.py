@@ -90,6 +90,7 @@ def _diffusion() -> dict[str, Key]:
 
 MAX_COMMAND_mV = 250.0      # beyond this a real membrane breaks down (electroporation)
 MAX_PROTOCOL_STEPS = 1000
+MAX_STIMULUS_pA = 1e5       # 100 nA: 624 e per ns, enough to move this capacitor by hundreds of mV per ns
 
 
 SCHEMA: dict[str, Any] = {
@@ -143,6 +144,14 @@ SCHEMA: dict[str, Any] = {
         "command_mV": Key(-70.0, float, lo=-MAX_COMMAND_mV, hi=MAX_COMMAND_mV),
         "protocol": Key([], list, hi=MAX_PROTOCOL_STEPS,
                         item={"command_mV": Key(0.0, float, lo=-MAX_COMMAND_mV, hi=MAX_COMMAND_mV),
+                              "duration_ns": Key(0.0, float, lo=0.0, lo_open=True)}),
+    },
+    # A current stimulus (simulation.core.model.Simulation.inject): an electrode injects each entry's
+    # current for its duration from the first step, then none (positive: positive charge into the
+    # inside, depolarising). Its charge is part of the electrode's (V = (Q_in + electrode) / C).
+    "stimulus": {
+        "protocol": Key([], list, hi=MAX_PROTOCOL_STEPS,
+                        item={"current_pA": Key(0.0, float, lo=-MAX_STIMULUS_pA, hi=MAX_STIMULUS_pA),
                               "duration_ns": Key(0.0, float, lo=0.0, lo_open=True)}),
     },
 }
@@ -537,6 +546,10 @@ def _validate_all(data: dict, where: str) -> dict:
         if entry["duration_ns"] < phys["dt_ns"]:
             raise ConfigError(f"{where}: clamp.protocol entry {n} duration_ns = {entry['duration_ns']:g} is shorter "
                               f"than one time step; allowed: >= physics.dt_ns ({phys['dt_ns']:g})")
+    for n, entry in enumerate(data["stimulus"]["protocol"], 1):
+        if entry["duration_ns"] < phys["dt_ns"]:
+            raise ConfigError(f"{where}: stimulus.protocol entry {n} duration_ns = {entry['duration_ns']:g} is "
+                              f"shorter than one time step; allowed: >= physics.dt_ns ({phys['dt_ns']:g})")
     agents = [t for t in TRANSPORTERS if data[t.name]["count"] > 0]   # the types this membrane has
     for t in agents:
         k_per_step = 2 * data[t.name]["max_turnover_per_us"] * 1e-3 * phys["dt_ns"]

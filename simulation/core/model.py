@@ -33,7 +33,7 @@ from particles.species import (ANION_FILLER, CATION_FILLER, CHARGE, DIFFUSING_NA
 from particles.state import (FAR_IN, FAR_OUT, HELD, ParticleState, SpeciesArrays, compartment_counts, filler_counts,
                              place, species_totals)
 from simulation.core.config import Config, ConfigError, channel_plan
-from simulation.core.observe import Observation, timeseries_columns
+from simulation.core.observe import PA_PER_E_PER_US, Observation, timeseries_columns
 from simulation.core.stepper import Counters, Membrane, StepParams, advance
 from simulation.core.threads import ThreadGovernor
 
@@ -123,6 +123,11 @@ class Simulation:
         self.clamp_mV: float | None = None
         self.electrode_e = 0.0
         self._protocol = self._protocol_steps(d["clamp"]["protocol"])
+        # the current stimulus: (first step, end step, charge per step in e) of the config's protocol
+        # and of the pulses injected since; the electrode's charge grows by their sum each step
+        self._stimulus = self._stimulus_steps(d["stimulus"]["protocol"], 0)
+        self._stimulus_now = 0.0
+        self._segment = (0.0, 0.0, 0)     # (e per step, the electrode's charge, step) when the stimulus last changed
         if d["clamp"]["enabled"]:
             self._engage(self._protocol[0][2] if self._protocol else d["clamp"]["command_mV"])
         self._near = None   # the move pass's list of ions within the transporters' reach (see _advance)
@@ -151,6 +156,30 @@ class Simulation:
             t += n
         return out
 
+    def _stimulus_steps(self, protocol: list[dict], start: int) -> list[tuple[int, int, float]]:
+        """A stimulus protocol as (first step, end step, e per step), from step `start` on."""
+        out, t = [], start
+        for entry in protocol:
+            n = max(1, int(round(entry["duration_ns"] / self.dt_ns)))
+            e = entry["current_pA"] / PA_PER_E_PER_US * 1e-3 * self.dt_ns
+            out.append((t, t + n, e))
+            t += n
+        return out
+
+    def inject(self, current_pA: float, duration_ns: float) -> None:
+        """A current pulse from now: `current_pA` (positive: positive charge into the inside) for
+        `duration_ns` (whole steps, at least one), on top of whatever else the electrode injects."""
+        entry = {"current_pA": float(current_pA), "duration_ns": float(duration_ns)}
+        self.config.replace({"stimulus.protocol": [entry]}, "pulse")      # the config's rules, or ConfigError
+        self._stimulus += self._stimulus_steps([entry], self.step_count)
+        self._log(f"pulse {current_pA:+.0f} pA, {duration_ns:g} ns", {"pulse": entry})
+
+    @property
+    def stimulus_pA(self) -> float:
+        """The current the stimulus injects at this step (pA)."""
+        e = sum(e for first, end, e in self._stimulus if first <= self.step_count < end)
+        return e * PA_PER_E_PER_US * 1e3 / self.dt_ns
+
     def step(self, k: int = 1) -> None:
         """Advance k time steps. Each step, in this order:
 
@@ -164,7 +193,7 @@ class Simulation:
            `membrane.transporters`);
         5. count the inside charge: Q_in changes by exactly the charge induced by what moved
            (Ramo–Shockley: z·Δw for an ion in the band, z for one a transporter carries across);
-        6. V = (Q_in + the clamp electrode's charge) / C (the only place V is computed:
+        6. V = (Q_in + the electrodes' charge) / C (the only place V is computed:
            `membrane.voltage.voltage_mV`), or the command while a clamp holds it (`set_clamp`;
            a protocol from the config is followed here, step by step);
         7. advance the clock; recorders then read between calls.
@@ -181,6 +210,12 @@ class Simulation:
                 if self.step_count >= first:
                     self._engage(mv)
                     n = min(k, end - self.step_count)
+            # the stimulus: the charge per step of the entries under way, until the next starts or ends
+            now = self.step_count
+            self._stimulus = [s for s in self._stimulus if s[1] > now]
+            self._stimulus_now = sum(e for first, end, e in self._stimulus if first <= now)
+            for first, end, _ in self._stimulus:
+                n = min(n, end - now if first <= now else first - now)
             self.threads.advance(self._advance, n)
             k -= n
 
@@ -189,8 +224,13 @@ class Simulation:
         # clamped, V does not move when an ion does: the field has no charging term
         fld = self.field._replace(mV_per_e=0.0) if clamped else self.field
         tr = self.transporters
+        stim = 0.0 if clamped else self._stimulus_now     # a clamp absorbs what the stimulus injects
+        seg_stim, seg_base, seg_start = self._segment
+        if clamped or stim != seg_stim or self.electrode_e != seg_base + (self.step_count - seg_start) * seg_stim:
+            self._segment = seg_stim, seg_base, seg_start = stim, self.electrode_e, self.step_count
         params = StepParams(self.seed, float(self.capacitance_e_per_mV), fld, self.stirring, tr.any_running,
-                            clamped, float(self.clamp_mV) if clamped else 0.0, float(self.electrode_e))
+                            clamped, float(self.clamp_mV) if clamped else 0.0, float(seg_base), float(stim),
+                            int(self.step_count - seg_start))
         reach = tr.reach_nm()
         if self._near is None or self._near.index.size != self.state.n:   # particles were added or removed
             self._near = new_face_list(reach, binding_faces(tr.cycles, tr.present(), N_SPECIES), self.state.n)
@@ -201,6 +241,7 @@ class Simulation:
         self.q_in = float(advance(k, self.step_count, self.q_in, self.state, self.kinds, self.band,
                                   membrane, params, self.counters, near, self._hard))
         self.step_count += k
+        self.electrode_e = seg_base + (self.step_count - seg_start) * stim
         self._hold()
 
     # ---- the voltage clamp ----------------------------------------------------------------

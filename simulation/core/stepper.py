@@ -35,7 +35,9 @@ class StepParams(NamedTuple):
     transporters_on: bool    # any transporter type runs and has agents
     clamped: bool            # a voltage clamp holds V at command_mV (and `field` has no charging term)
     command_mV: float
-    electrode_e: float       # charge the clamp's electrode has put into the inside (e); part of V
+    electrode_e: float       # charge the electrodes (clamp, stimulus) have put into the inside (e); part of V
+    stimulus_e: float = 0.0  # charge the stimulus puts in per step (e) ...
+    stimulus_offset: int = 0  # ... and the steps it has done so since `electrode_e` was its charge
 
 
 class Counters(NamedTuple):
@@ -44,10 +46,14 @@ class Counters(NamedTuple):
 
 
 @njit(cache=True)
-def _v(q_in, params):
+def _v(q_in, params, t):
+    """V at the start of step t of this call. The electrode's charge is written as its value when
+    the stimulus last changed plus a whole number of its steps, so a run is bit-identical however
+    its steps are split into calls."""
     if params.clamped:
         return params.command_mV
-    return voltage_mV(q_in + params.electrode_e, params.capacitance_e_per_mV)
+    electrode = params.electrode_e + (params.stimulus_offset + t) * params.stimulus_e
+    return voltage_mV(q_in + electrode, params.capacitance_e_per_mV)
 
 
 @njit(cache=True)
@@ -64,7 +70,7 @@ def advance(n_steps, step0, q_in, particles, kinds, band, membrane, params, coun
         step = step0 + t
         # 1. gate channels with V of the last step (and the reversal potentials a gate reads,
         # recounted from the bulk at fixed steps, so whatever the calls' lengths)
-        v = _v(q_in, params)
+        v = _v(q_in, params, t)
         if gates.refresh_steps > 0 and step % gates.refresh_steps == 0:
             refresh_reversal(particles, kinds.charge, band, gates, params.field.vt_mV)
         gate_channels(membrane.pores, gates, v, seed, step)
@@ -74,7 +80,7 @@ def advance(n_steps, step0, q_in, particles, kinds, band, membrane, params, coun
         # 4. transporters advance their cycles, at V after the moves
         if params.transporters_on:
             q_in += advance_transporters(particles, kinds.charge, band, membrane.agents, membrane.cycles,
-                                         params.field, _v(q_in, params), seed, step, counters.transits, near,
+                                         params.field, _v(q_in, params, t + 1), seed, step, counters.transits, near,
                                          counters.transporters)
         # 5. the inside charge is now q_in; V is read from it at the next step
     return q_in

@@ -13,6 +13,7 @@ through `Simulation`'s methods and returns what to say about it. A scenario's `[
     clamp                  false, a command in mV, or a theory line and offset ("E_K+20")
     inside.ION, outside.ION    mM >= 0 (the side kept neutral by fillers)
     channels.TYPE          relative permeability >= 0 of a channel type (0 blocks it)
+    pulse                  [pA, ns]: a current pulse from now (positive: depolarising)
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from typing import Any, Callable
 from membrane.transporters import TABLE as TRANSPORTERS
 from particles.species import LABEL, PERMEANT_NAMES, SOLUTES
 from simulation.core.config import Config, ConfigError
+from simulation.core.observe import PA_PER_E_PER_US
 
 CELL_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
 # the theory lines: each ion's Nernst potential, each exchanger's reversal potential (E_NCX)
@@ -85,6 +87,24 @@ def _amount(config: Config, key: str, v, where: str) -> float:
         raise ConfigError(f"{where} must be a number >= 0, got {v!r}")
     _by_config(config, _amount_key(key), float(v), where)
     return float(v)
+
+
+def _pulse(config: Config, key: str, v, where: str) -> tuple[float, float]:
+    """[current in pA, duration in ns], by the rules of the config's stimulus protocol."""
+    if (not isinstance(v, (list, tuple)) or len(v) != 2
+            or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in v)):
+        raise ConfigError(f"{where} must be [current in pA, duration in ns], e.g. [300, 2], got {v!r}")
+    _by_config(config, "stimulus.protocol", [{"current_pA": float(v[0]), "duration_ns": float(v[1])}], where)
+    return float(v[0]), float(v[1])
+
+
+def _pulse_apply(session, key: str, v: tuple[float, float]) -> str:
+    current_pA, duration_ns = v
+    sim = session.sim
+    sim.inject(current_pA, duration_ns)
+    charge = current_pA / PA_PER_E_PER_US * 1e-3 * duration_ns
+    return (f"pulse {current_pA:+.0f} pA for {duration_ns:g} ns: {abs(charge):.0f} charges "
+            f"{'in' if charge >= 0 else 'out'}, {charge / sim.capacitance_e_per_mV:+.0f} mV on a sealed membrane")
 
 
 def _amount_key(key: str) -> str:
@@ -227,6 +247,9 @@ REGISTRY: tuple[Intervention, ...] = (
     Intervention("channels.TYPE", "relative permeability >= 0",
                  "a channel type's permeability, relative to the K+ leak's unit (0 blocks it: TTX, TEA)",
                  lambda k: k.startswith("channels."), lambda k: (_amount_key(k),), _amount, _permeability),
+    Intervention("pulse", "[pA, ns], e.g. [300, 2]",
+                 "a current pulse from now, through an electrode (positive: positive charge in, depolarising)",
+                 lambda k: k == "pulse", lambda k: ("stimulus.protocol",), _pulse, _pulse_apply),
 )
 
 

@@ -29,6 +29,7 @@ from particles.species import LABEL, NAMES, PERMEANT_NAMES
 from particles.state import HELD
 from simulation.core.config import DEFAULT_CHANNELS, Config, ConfigError, load, preset_names
 from simulation.core.model import Simulation
+from simulation.core.observe import PA_PER_E_PER_US
 from simulation.session import interventions
 from simulation.session.interventions import CELL_SCALES, type_words
 from simulation.session.trace import VTrace
@@ -40,6 +41,8 @@ RATE_MIN_NS = 50.0      # ... and not shown before this much has passed since a 
                          # at rest: fewer, and two equal rates read 30 % apart)
 FAST_FRAME_S = 0.25     # fast-forward: step this long between frames
 CLAMP_STEP_mV = 10.0    # the clamp's command moves in steps of this
+PULSE_pA, PULSE_ns = 2000.0, 2.0   # the live pulse (E) at start: 25 charges, +12 mV on the default membrane
+PULSE_MIN_pA, PULSE_MAX_pA = 10.0, 1e5
 TRAIL_LENGTH = 160      # positions of the followed ion kept for its trail
 
 
@@ -62,6 +65,7 @@ class Session:
         self.frame = 0
         self.show_donnan = False
         self.ouabain_given = False
+        self.pulse_pA, self.pulse_ns = PULSE_pA, PULSE_ns
         # the channel type 9 and 0 act on (Y selects): the first declared type, else the K+ leak
         declared = [t.name for t in config.channel_types() if t.name != t.ion]
         self.selected_type = declared[0] if declared else "K"
@@ -340,6 +344,17 @@ class Session:
     def toggle_field(self):
         return self.intervene("field", not self.sim.field_on)
 
+    def pulse(self):
+        """A current pulse of the size set (`pulse_pA` for `pulse_ns`)."""
+        return self.intervene("pulse", [self.pulse_pA, self.pulse_ns])
+
+    def pulse_size(self, factor: float):
+        """The next pulse's current ×factor (between PULSE_MIN_pA and PULSE_MAX_pA)."""
+        self.pulse_pA = float(min(max(self.pulse_pA * factor, PULSE_MIN_pA), PULSE_MAX_pA))
+        charge = self.pulse_pA / PA_PER_E_PER_US * 1e-3 * self.pulse_ns
+        return (f"next pulse: {self.pulse_pA:.0f} pA for {self.pulse_ns:g} ns ({charge:.0f} charges, "
+                f"{charge / self.sim.capacitance_e_per_mV:+.0f} mV on a sealed membrane)")
+
     def toggle_selectivity(self):
         return self.intervene("selectivity", not self.sim.selective)
 
@@ -424,7 +439,8 @@ class Session:
 
     # ---- snapshots (a scenario's going back) --------------------------------------------------
 
-    SNAPSHOT = ("cell_scale", "anions_removed", "ouabain_given", "base_config", "paused", "fast", "show_donnan")
+    SNAPSHOT = ("cell_scale", "anions_removed", "ouabain_given", "base_config", "paused", "fast", "show_donnan",
+                "pulse_pA")
 
     def snapshot(self) -> dict:
         """The state a user can come back to: the model and the trace (deep copies) and the pace."""
@@ -528,6 +544,9 @@ CONTROLS: tuple[Control, ...] = (
             Session.toggle_clamp, lambda s: s.sim.clamped),
     Control("command-", "V −10", "clamp 10 mV lower", lambda s: s.command_step(-CLAMP_STEP_mV)),
     Control("command+", "V +10", "clamp 10 mV higher", lambda s: s.command_step(+CLAMP_STEP_mV)),
+    Control("pulse", "Pulse", "a current pulse into the cell (its size: Q smaller, U bigger)", Session.pulse),
+    Control("pulse-", None, "the next pulse smaller (÷1.25)", lambda s: s.pulse_size(0.8)),
+    Control("pulse+", None, "the next pulse bigger (×1.25)", lambda s: s.pulse_size(1.25)),
     Control("field", "Field off", "pores ignore V: nothing pushes back", Session.toggle_field,
             lambda s: not s.sim.field_on),
     Control("selectivity", "Select. off", "every pore passes every ion", Session.toggle_selectivity,
