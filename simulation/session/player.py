@@ -212,10 +212,16 @@ class Player:
         if spent >= FAST_AFTER * limit and not s.fast:
             s.fast, s.slow = True, False        # behind: the model runs as fast as it can
         if spent >= limit:
-            what = "V to settle" if wait == "settled" else f"{float(wait):g} ns of model time"
-            self.warnings.append(f"step {self.k + 1} cut after {spent:.0f} s before {what} "
-                                 f"({s.sim.time_ns - self.began_ns:.0f} ns ran): this machine is slow for "
-                                 f"this cell (--cell 0.5 halves the work)")
+            ran = s.sim.time_ns - self.began_ns
+            if wait == "settled" and ran >= 2 * SETTLE_WINDOW_NS:    # time enough to tell, and V still moved
+                why = (f"V had not settled after {ran:.0f} ns (its means over the last two {SETTLE_WINDOW_NS:g}-ns "
+                       f"windows differ by more than {SETTLE_TOLERANCE_mV:g} mV): a longer step, or --cell 2 "
+                       f"for a steadier V")
+            else:
+                what = "V could settle" if wait == "settled" else f"{float(wait):g} ns of model time ran"
+                why = (f"only {ran:.0f} ns ran, before {what}: this machine is slow for this cell "
+                       f"(--cell 0.5 halves the work)")
+            self.warnings.append(f"step {self.k + 1} cut after {spent:.0f} s: {why}")
             return True
         return False
 
