@@ -37,10 +37,10 @@ def main() -> None:
     for n, cell in cases:
         sets = [f"physics.particles={n}"] if n else []
         app = App(load(overrides=sets), preset="mammalian", size=(1280, 720), seed=1, cell_scale=cell)
-        app.steps_per_frame = args.steps
+        app.session.steps_per_frame = args.steps
         app.run(frames=20)  # warm up (compilation is cached)
         fps = app.run(frames=args.frames)
-        app.paused = True
+        app.session.paused = True
         fps_draw = app.run(frames=args.frames)
         note = "   the quiet cell (--cell 4)" if cell != 1.0 else ""
         print(f"{app.sim.n_particles:>10} {fps:>13.1f} {fps * args.steps:>9.0f} {fps_draw:>17.1f}{note}", flush=True)
