@@ -18,6 +18,7 @@ from pathlib import Path
 
 from simulation import __version__
 from simulation.core.config import Config, to_toml
+from simulation.core import spikes
 from simulation.core.model import Simulation
 from simulation.headless import guard
 from simulation.headless.recorders import TimeseriesRecorder, summarise, write_json, write_text
@@ -206,7 +207,10 @@ def summary_of(config: Config, sim, rec, steps: int, seed: int, every: int, inte
         "events": [e.__dict__ for e in sim.events] if sim is not None else [],
     }
     if sim is not None and rec is not None:
-        summary.update(summarise(sim, rec.array(), window))
+        samples = rec.array()
+        summary.update(summarise(sim, samples, window))
+        if samples["step"].size:      # action potentials over the whole run (simulation.core.spikes)
+            summary["spikes"] = spikes.summary(samples["step"] * sim.dt_ns, samples["V_mV"])
     else:   # stopped while the cell was being built: nothing was recorded
         summary.update({"window": None, "V_mean_mV": None, "V_sem_mV": None})
     summary["config"] = config.data
