@@ -115,18 +115,19 @@ def _status_lines(info: dict, th: style.Theme, parts=style.PANEL_PARTS) -> list[
     if channels:
         out.append(("channels open: " + ", ".join(f"{name} {k}/{n}" for name, (k, n) in channels.items()), th.text))
     pump = info["pump"]
+    pumps = "Na/K pump" if pump["count"] == 1 else "Na/K pumps"
     if "pump" not in parts:
         pass
     elif pump["count"] == 0:
         out.append(("no Na/K pumps in this cell", th.text))
     elif pump["enabled"]:
-        out.append((f"{pump['count']} Na/K pumps running: {pump['atp_per_us']:.0f} ATP per µs "
+        out.append((f"{pump['count']} {pumps} running: {pump['atp_per_us']:.0f} ATP per µs "
                     f"({pump['atp']} spent)", th.text))
     elif pump["ouabain"]:
-        out.append((f"{pump['count']} Na/K pumps BLOCKED (ouabain): {pump['atp']} ATP spent before",
+        out.append((f"{pump['count']} {pumps} BLOCKED (ouabain): {pump['atp']} ATP spent before",
                     th.legible(style.YELLOW)))
     else:
-        out.append((f"{pump['count']} Na/K pumps, switched off in this cell (O: switch on)", th.text))
+        out.append((f"{pump['count']} {pumps}, switched off in this cell (O: switch on)", th.text))
     for label, n, running, rate, counter in (info.get("transporters", ()) if "transporters" in parts else ()):
         state = f"{rate:+.0f} {counter.replace('_', ' ')} per µs" if running else "BLOCKED"
         out.append((f"{n} {label}s: {state}", th.text if running else th.legible(style.YELLOW)))
