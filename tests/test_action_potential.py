@@ -1,9 +1,11 @@
 """The action potential emerges in the `spiking` preset from stochastic Nav and Kv channels and
 counted ions: all-or-none (a third of threshold: a passive bump; twice it: a spike that
-overshoots 0 mV and comes back to rest). Checked on the full cell (at half size its larger noise fired a spike
-~200 ns after a subthreshold pulse) after 1.2 µs of rest: the start from V = 0 inactivates the
-Nav channels' h gates, which take ~0.4 µs to recover."""
+overshoots 0 mV and comes back to rest), refractory, abolished by TTX, widened by TEA. Checked
+on the full cell (at half size its larger noise fired a spike ~200 ns after a subthreshold
+pulse) after 1.2 µs of rest: the start from V = 0 inactivates the Nav channels' h gates, which
+take ~0.4 µs to recover."""
 import copy
+import math
 
 import numpy as np
 import pytest
@@ -38,14 +40,32 @@ def respond(pulse_pA: float, seed: int = 11, after_ns: float = 500.0, sim: Simul
 
 
 @pytest.mark.physics
-def test_a_pulse_below_threshold_is_a_bump_and_one_above_it_a_spike():
-    # threshold is near 1500 pA for 5 ns (seeds 11, 12: a spike after 200 ns, none); at 1000 pA the
-    # channels' noise sometimes carries the bump over a few hundred ns later, so a third of it here
-    cell = rested(seed=11)
-    rest, t, v = respond(500.0, sim=copy.deepcopy(cell))  # +16 mV on a sealed membrane
+def test_all_or_none_refractory_ttx_and_tea():
+    """From one rested cell (seed 13): a third of threshold is a bump, twice it a spike that
+    overshoots 0 mV and comes back toward rest (threshold near 1500 pA for 5 ns: seeds 11, 12, 13
+    fired, did not, fired; at 1000 pA the channels' noise sometimes carries the bump over a few
+    hundred ns later). A second pulse 400 ns after the first, V back near rest, gives no
+    overshooting spike (measured, seeds 12 and 13: −19 and −29 mV against first spikes of +31 and
+    +37; seed 11: −7 mV at 300 ns, +5 at 500, +29 at 1000 against +45 — the h gates recovering);
+    TTX (Nav blocked) leaves only the pulse's own bump; TEA (Kv blocked) widens the spike
+    (measured, seed 11: 614 against 158 ns at half height)."""
+    cell = rested(seed=13)
+    _, t, v = respond(500.0, sim=copy.deepcopy(cell))              # +16 mV on a sealed membrane
     assert find_spikes(t, v) == [] and v.max() < -40, f"a bump expected, V reached {v.max():.0f} mV"
-    rest, t, v = respond(3000.0, sim=cell)                # +94 mV on a sealed membrane
+    control = copy.deepcopy(cell)
+    _, t, v = respond(3000.0, sim=control, after_ns=400.0)        # +94 mV on a sealed membrane
     spikes = find_spikes(t, v)
     assert len(spikes) == 1, f"one spike expected, found {len(spikes)} (max V {v.max():.0f} mV)"
-    assert spikes[0].peak_mV > 0, "the spike overshoots 0 mV toward E_Na"
-    assert v[-100:].mean() < -60, "and V comes back toward rest"
+    (spike,) = spikes
+    assert spike.peak_mV > 0, "the spike overshoots 0 mV toward E_Na"
+    assert v[-100:].mean() < -55, "and V comes back toward rest"
+    _, t, v = respond(3000.0, sim=control, after_ns=300.0)        # 400 ns after the first
+    assert v.max() < 0 and v.max() < spike.peak_mV - 30, f"refractory: V reached {v.max():.0f} mV"
+    ttx = copy.deepcopy(cell)
+    ttx.set_relative_permeability("Nav", 0.0)
+    _, t, v = respond(3000.0, sim=ttx, after_ns=300.0)
+    assert not find_spikes(t, v), "TTX abolishes the spike"
+    cell.set_relative_permeability("Kv", 0.0)                       # TEA
+    _, t, v = respond(3000.0, sim=cell, after_ns=600.0)
+    (wide,) = find_spikes(t, v)
+    assert math.isnan(wide.width_ns) or wide.width_ns > 2 * spike.width_ns, (wide, spike)
