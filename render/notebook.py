@@ -33,7 +33,7 @@ from simulation.session.session import CONTROL, Session  # noqa: E402
 # the controls offered as buttons, in rows (the rest are in `Lab.control`)
 BUTTON_ROWS = (("pause", "step", "slower", "faster", "slow", "fast", "reset", "follow", "history"),
                ("ouabain", "K_out/2", "K_out*2", "P_K/2", "P_K*2", "P_Na/2", "P_Na*2", "P_Cl/2", "P_Cl*2"),
-               ("clamp", "command-", "command+", "field", "selectivity", "anions", "cell/2", "cell*2", "donnan"))
+               ("clamp", "command-", "command+", "pulse", "field", "selectivity", "anions", "cell/2", "cell*2", "donnan"))
 
 
 class NotebookView:
