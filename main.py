@@ -566,6 +566,13 @@ def cmd_run(args) -> int:
                 f"outward ({parts or 'no current'})")
     print(f"{line} (window {summary['window']}); {extras} mV; "
           f"{rate / 1e6 if rate else 0:.0f} M particle-steps/s; wrote {args.out}")
+    spikes = summary.get("spikes") or {}
+    if spikes.get("count"):
+        shown = 5
+        more = " ..." if spikes["count"] > shown else ""
+        print(f"{spikes['count']} spike{'s' if spikes['count'] > 1 else ''} (V above {spikes['detect_mV']:g} mV) at "
+              + ", ".join(f"{t:.0f}" for t in spikes["times_ns"][:shown]) + f"{more} ns, peaks "
+              + ", ".join(f"{p:+.0f}" for p in spikes["peaks_mV"][:shown]) + f"{more} mV (summary.json: spikes)")
     if guard.received():   # came while the last files were written: they are complete
         say(f"{guard.signal_name()} received after the last step; the run in {args.out} is complete")
         return guard.exit_code()
