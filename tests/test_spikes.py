@@ -62,3 +62,9 @@ def test_noise_at_the_top_of_one_spike_counts_once():
     t = np.arange(0, 600, 0.5)
     v = synthetic(t, [200.0], peak=-10.0, width=40.0) + 3 * rng.standard_normal(t.size)
     assert len(find_spikes(t, v)) == 1
+
+
+def test_the_summary_gives_each_spikes_peak_time_where_plot_marks_it():
+    t = np.arange(0, 1000, 0.5)
+    out = summary(t, synthetic(t, [300.0, 600.0]))
+    assert out["count"] == 2 and out["peak_times_ns"] == pytest.approx([320.0, 620.0], abs=0.6)

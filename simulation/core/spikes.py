@@ -111,6 +111,7 @@ def summary(t_ns: np.ndarray, v_mV: np.ndarray, detect_mV: float = DETECT_mV) ->
         "detect_mV": detect_mV,
         "times_ns": [s.time_ns for s in spikes],
         "peaks_mV": [s.peak_mV for s in spikes],
+        "peak_times_ns": [s.peak_ns for s in spikes],
         "widths_ns": [s.width_ns for s in spikes],
         "thresholds_mV": [s.threshold_mV for s in spikes],
         "how": (f"a spike: V (smoothed over {SMOOTH_ns:g} ns) crosses {detect_mV:g} mV upward; width at half "

@@ -42,6 +42,7 @@ ION_COLOURS = {ion: _colour(SPECIES_COLOUR[ion]) for ion in NAMES}
 GHK_COLOUR = _colour(theory_line("V_GHK_mV")[0])
 MN_COLOUR = _colour(theory_line("V_MN_mV")[0])
 PUMP_COLOUR = _colour(_PUMP_RGB)   # as the pump drawn in the view
+SPIKE_COLOUR = (0.0, 0.0, 0.0)     # a spike's mark, just above its peak
 
 ION_WORDS = SYMBOL   # the species table's symbols: K⁺, Ca²⁺, ...
 KEY_WORDS = {
@@ -199,6 +200,11 @@ def run_plot(summary: dict, ts) -> Figure:
         k = max(1, ts.size // 100)
         c = np.cumsum(np.insert(ts["V_mV"], 0, 0.0))
         a1.plot(t_us[k - 1:], (c[k:] - c[:-k]) / k, color="k", lw=1.8, label="V, running mean", zorder=5)
+    spikes = summary.get("spikes") or {}
+    if spikes.get("count"):        # the spikes the run found (simulation/core/spikes.py): their peaks
+        at = spikes.get("peak_times_ns", spikes["times_ns"])      # (a summary without peak times: the crossings)
+        a1.plot(np.asarray(at) / 1000, np.asarray(spikes["peaks_mV"]) + 8, "v",
+                color=SPIKE_COLOUR, ms=6, label=f"spikes found ({spikes['count']})", zorder=6)
     a1.set_ylabel("membrane potential (mV)")
     lo = min(-110.0, float(np.nanmin(ts["V_mV"])) - 5)
     hi = max(80.0, float(np.nanmax(ts["V_mV"])) + 5) + 50   # room for the legend above the lines
@@ -207,6 +213,8 @@ def run_plot(summary: dict, ts) -> Figure:
     v, sem = summary.get("V_mean_mV"), summary.get("V_sem_mV")
     result = (f"V = {v:.1f} ± {sem:.1f} mV in the window" if v is not None and sem is not None
               else "too few samples for a mean")
+    if spikes.get("count"):
+        result += f", {spikes['count']} spike{'s' if spikes['count'] > 1 else ''}"
     if clamped:
         _currents_panel(a3, ts, t_us, summary)
         held = (summary.get("clamp") or {}).get("command_mV")
