@@ -445,21 +445,13 @@ class App:
         flags_w = (f["body"].size(flags)[0] + 2 * pad + (2 * badge + pad if fast else 0)) if flags else 0
         name = self.title_text()
         hints = self.title_hints()
-        choice = None
-        for font in (f["title"], f["body"]):
-            for hint in hints:
-                room = r.width - 3 * pad - f["small"].size(hint)[0] - 2 * pad - flags_w
-                title = next((t for t in (f"Resting Potential Lab — {name}", name) if font.size(t)[0] <= room), None)
-                if title:
-                    choice = (font, title, hint)
-                    break
-            if choice:
-                break
-        if choice is None:
-            hint = hints[-1]
-            room = r.width - 3 * pad - f["small"].size(hint)[0] - 2 * pad - flags_w
-            choice = (f["body"], shorten(f["body"], name, room), hint)
-        font, title, hint = choice
+
+        def room(hint: str) -> int:      # for the title, beside this hint and the flags
+            return r.width - 5 * pad - f["small"].size(hint)[0] - flags_w
+        choice = next(((font, title, hint) for font in (f["title"], f["body"]) for hint in hints
+                       for title in (f"Resting Potential Lab — {name}", name) if font.size(title)[0] <= room(hint)),
+                      None)
+        font, title, hint = choice or (f["body"], shorten(f["body"], name, room(hints[-1])), hints[-1])
         right = r.right - pad
         hint_r = self.text.draw(surf, f["small"], hint, th.text_dim, midright=(right, r.centery))
         right = hint_r.x - 2 * pad
@@ -520,9 +512,11 @@ class App:
                      + [(m, None, 0) for m in MOUSE_HELP])]
         pad = 2 * self.pad
         width = box.width - 2 * pad
+        longest = max((title for title, _ in sections), key=len) + " (99/99)"
         for font in (self.fonts["body"], self.fonts["small"]):
             lh = font.get_linesize() + 2
-            rows = max(1, (box.height - 2 * pad - 2 * lh - pad) // lh)   # under the title and its hint
+            header = len(self._help_header(font, longest, False, width))
+            rows = max(1, (box.height - 2 * pad - header * lh - pad) // lh)   # under the title and its hint
             pages = []
             for title, paragraphs in sections:
                 lines = [line for text, colour, indent in paragraphs
@@ -549,16 +543,18 @@ class App:
         pad = self.pad * 2
         lh = font.get_linesize() + 2
         y = box.y + pad
-        last = self.help_page >= len(pages)
-        hint = f"H: {'close' if last else 'next page'}  ·  X: help on the other side"
-        for text, colour in ((title, th.text), (hint, th.text_dim)):
-            for line, _, dx in wrap(font, text, None, 0, box.width - 2 * pad)[:1]:
-                self.text.draw(surf, font, line, colour, region=box, topleft=(box.x + pad + dx, y))
+        for line, colour, dx in self._help_header(font, title, self.help_page >= len(pages), box.width - 2 * pad):
+            self.text.draw(surf, font, line, colour, region=box, topleft=(box.x + pad + dx, y))
             y += lh
         y += pad
         for line, colour, dx in lines:
             self.text.draw(surf, font, line, colour or th.text, region=box, topleft=(box.x + pad + dx, y))
             y += lh
+
+    def _help_header(self, font, title: str, last: bool, width: int) -> list[tuple[str, tuple, int]]:
+        """A help page's title and what H and X do, wrapped to `width`."""
+        hint = f"H: {'close' if last else 'next page'}  ·  X: help on the other side"
+        return wrap(font, title, self.theme.text, 0, width) + wrap(font, hint, self.theme.text_dim, 0, width)
 
     def _picture_help(self) -> list[tuple[str, tuple | None, int]]:
         """Paragraphs (text, colour or None, indent level) explaining what the picture shows."""

@@ -94,9 +94,10 @@ def draw_readouts(surf: pygame.Surface, rect: pygame.Rect, fonts: dict, text: Te
     lines = _status_lines(info, th, parts)
     for line, colour in lines:
         f = body if body.size(line)[0] <= right - x else small
-        for piece in wrap_lines(f, line, right - x):
-            if y + f.get_linesize() > bottom:
-                return
+        pieces = wrap_lines(f, line, right - x)
+        if y + len(pieces) * (f.get_linesize() + 2) - 2 > bottom:
+            return                  # a line is shown whole or not at all
+        for piece in pieces:
             text.draw(surf, f, piece, colour, region=rect, topleft=(x, y))
             y += f.get_linesize() + 2
 

@@ -132,12 +132,9 @@ class Oscilloscope:
             val = first + k * step
             y = float(y_of(val))
             pygame.draw.line(surf, th.grid, (plot.x, y), (plot.right, y), 1)
-            label = minus(f"{val:.0f}")
-            r = pygame.Rect(0, 0, small.size(label)[0], small.get_linesize() + 1)
-            r.midright = (plot.x - 4, min(max(y, plot.y + small.get_linesize() / 2),
-                                          plot.bottom - small.get_linesize() / 2))
-            if not any(r.colliderect(o) for o in tick_rects):    # a short plot: every other label
-                tick_rects.append(text.draw(surf, small, label, th.text_dim, region=rect, topleft=r.topleft))
+            # a short plot: every other label
+            _tick_label(surf, text, small, minus(f"{val:.0f}"), th, rect, tick_rects, plot.x - 4,
+                        min(max(y, plot.y + small.get_linesize() / 2), plot.bottom - small.get_linesize() / 2))
         if lo < 0 < hi:
             pygame.draw.line(surf, th.text_dim, (plot.x, y_of(0)), (plot.right, y_of(0)), 1)
 
@@ -213,11 +210,7 @@ class Oscilloscope:
             y = float(y_of(k * step))                    # touch one already placed is left out
             pygame.draw.line(surf, th.grid, (plot.x, y), (plot.right, y), 1)
             if abs(k) == n or k == 0:
-                label = minus(f"{k * step:.0f}")
-                r = pygame.Rect(0, 0, font.size(label)[0], font.get_linesize() + 1)
-                r.midright = (plot.x - 4, y)
-                if not any(r.colliderect(o) for o in placed) and rect.contains(r):
-                    placed.append(text.draw(surf, font, label, th.text_dim, region=rect, topleft=r.topleft))
+                _tick_label(surf, text, font, minus(f"{k * step:.0f}"), th, rect, placed, plot.x - 4, y)
         pygame.draw.line(surf, th.text_dim, (plot.x, y_of(0)), (plot.right, y_of(0)), 1)
         xs = plot.x + (t - t0) / (t1 - t0) * plot.width
         surf.set_clip(plot)
@@ -324,6 +317,15 @@ class Oscilloscope:
                 label = f"{label} {unit}"
                 lx = min(lx, plot.right - font.size(label)[0])
             text.draw(surf, font, label, th.text_dim, region=rect, topleft=(lx, y))
+
+
+def _tick_label(surf, text, font, label: str, th, rect, placed: list, right_x: float, y: float) -> None:
+    """An axis value right-aligned at (right_x, y), drawn (and added to `placed`) unless it would
+    touch a label already placed or leave `rect`."""
+    r = pygame.Rect(0, 0, font.size(label)[0], font.get_linesize() + 1)   # a rendered line's height
+    r.midright = (right_x, y)
+    if rect.contains(r) and not any(r.colliderect(o) for o in placed):
+        placed.append(text.draw(surf, font, label, th.text_dim, region=rect, topleft=r.topleft))
 
 
 def _dashed(surf, colour, x0, x1, y, dash=12, gap=7, width=2):

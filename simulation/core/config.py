@@ -542,14 +542,11 @@ def _validate_all(data: dict, where: str) -> dict:
     if clamp["protocol"] and not clamp["enabled"]:
         raise ConfigError(f"{where}: clamp.protocol is given but clamp.enabled is false; set clamp.enabled = true "
                           f"to run it")
-    for n, entry in enumerate(clamp["protocol"], 1):
-        if entry["duration_ns"] < phys["dt_ns"]:
-            raise ConfigError(f"{where}: clamp.protocol entry {n} duration_ns = {entry['duration_ns']:g} is shorter "
-                              f"than one time step; allowed: >= physics.dt_ns ({phys['dt_ns']:g})")
-    for n, entry in enumerate(data["stimulus"]["protocol"], 1):
-        if entry["duration_ns"] < phys["dt_ns"]:
-            raise ConfigError(f"{where}: stimulus.protocol entry {n} duration_ns = {entry['duration_ns']:g} is "
-                              f"shorter than one time step; allowed: >= physics.dt_ns ({phys['dt_ns']:g})")
+    for table in ("clamp", "stimulus"):        # the electrodes' protocols: whole steps
+        for n, entry in enumerate(data[table]["protocol"], 1):
+            if entry["duration_ns"] < phys["dt_ns"]:
+                raise ConfigError(f"{where}: {table}.protocol entry {n} duration_ns = {entry['duration_ns']:g} is "
+                                  f"shorter than one time step; allowed: >= physics.dt_ns ({phys['dt_ns']:g})")
     agents = [t for t in TRANSPORTERS if data[t.name]["count"] > 0]   # the types this membrane has
     for t in agents:
         k_per_step = 2 * data[t.name]["max_turnover_per_us"] * 1e-3 * phys["dt_ns"]

@@ -33,7 +33,7 @@ from particles.species import (ANION_FILLER, CATION_FILLER, CHARGE, DIFFUSING_NA
 from particles.state import (FAR_IN, FAR_OUT, HELD, ParticleState, SpeciesArrays, compartment_counts, filler_counts,
                              place, species_totals)
 from simulation.core.config import Config, ConfigError, channel_plan
-from simulation.core.observe import PA_PER_E_PER_US, Observation, timeseries_columns
+from simulation.core.observe import PA_PER_E_PER_US, Observation, charge_e, timeseries_columns
 from simulation.core.stepper import Counters, Membrane, StepParams, advance
 from simulation.core.threads import ThreadGovernor
 
@@ -126,7 +126,6 @@ class Simulation:
         # the current stimulus: (first step, end step, charge per step in e) of the config's protocol
         # and of the pulses injected since; the electrode's charge grows by their sum each step
         self._stimulus = self._stimulus_steps(d["stimulus"]["protocol"], 0)
-        self._stimulus_now = 0.0
         self._segment = (0.0, 0.0, 0)     # (e per step, the electrode's charge, step) when the stimulus last changed
         if d["clamp"]["enabled"]:
             self._engage(self._protocol[0][2] if self._protocol else d["clamp"]["command_mV"])
@@ -148,23 +147,27 @@ class Simulation:
         """Compile (or load from the cache) the step kernels without advancing."""
         self._advance(0)
 
-    def _protocol_steps(self, protocol: list[dict]) -> list[tuple[int, int, float]]:
-        out, t = [], 0
-        for entry in protocol:
-            n = max(1, int(round(entry["duration_ns"] / self.dt_ns)))
-            out.append((t, t + n, float(entry["command_mV"])))
-            t += n
-        return out
-
-    def _stimulus_steps(self, protocol: list[dict], start: int) -> list[tuple[int, int, float]]:
-        """A stimulus protocol as (first step, end step, e per step), from step `start` on."""
+    def _timeline(self, protocol: list[dict], value, start: int = 0) -> list[tuple[int, int, float]]:
+        """A protocol (entries with `duration_ns`) as (first step, end step, `value(entry)`), one
+        entry after another from step `start`, each at least one step long."""
         out, t = [], start
         for entry in protocol:
             n = max(1, int(round(entry["duration_ns"] / self.dt_ns)))
-            e = entry["current_pA"] / PA_PER_E_PER_US * 1e-3 * self.dt_ns
-            out.append((t, t + n, e))
+            out.append((t, t + n, value(entry)))
             t += n
         return out
+
+    def _protocol_steps(self, protocol: list[dict]) -> list[tuple[int, int, float]]:
+        """The clamp's protocol: (first step, end step, command in mV)."""
+        return self._timeline(protocol, lambda entry: float(entry["command_mV"]))
+
+    def _stimulus_steps(self, protocol: list[dict], start: int) -> list[tuple[int, int, float]]:
+        """A stimulus protocol as (first step, end step, e per step), from step `start` on."""
+        return self._timeline(protocol, lambda entry: charge_e(entry["current_pA"], self.dt_ns), start)
+
+    def _stimulus_e(self) -> float:
+        """The charge (e) the stimulus puts in at this step: the entries under way."""
+        return sum(e for first, end, e in self._stimulus if first <= self.step_count < end)
 
     def inject(self, current_pA: float, duration_ns: float) -> None:
         """A current pulse from now: `current_pA` (positive: positive charge into the inside) for
@@ -177,8 +180,7 @@ class Simulation:
     @property
     def stimulus_pA(self) -> float:
         """The current the stimulus injects at this step (pA)."""
-        e = sum(e for first, end, e in self._stimulus if first <= self.step_count < end)
-        return e * PA_PER_E_PER_US * 1e3 / self.dt_ns
+        return self._stimulus_e() * PA_PER_E_PER_US * 1e3 / self.dt_ns
 
     def step(self, k: int = 1) -> None:
         """Advance k time steps. Each step, in this order:
@@ -210,10 +212,10 @@ class Simulation:
                 if self.step_count >= first:
                     self._engage(mv)
                     n = min(k, end - self.step_count)
-            # the stimulus: the charge per step of the entries under way, until the next starts or ends
+            # the stimulus: advance to where the next entry starts or ends, so that what is under
+            # way is the same for every step of this call (`_advance` reads it at its first)
             now = self.step_count
             self._stimulus = [s for s in self._stimulus if s[1] > now]
-            self._stimulus_now = sum(e for first, end, e in self._stimulus if first <= now)
             for first, end, _ in self._stimulus:
                 n = min(n, end - now if first <= now else first - now)
             self.threads.advance(self._advance, n)
@@ -224,7 +226,7 @@ class Simulation:
         # clamped, V does not move when an ion does: the field has no charging term
         fld = self.field._replace(mV_per_e=0.0) if clamped else self.field
         tr = self.transporters
-        stim = 0.0 if clamped else self._stimulus_now     # a clamp absorbs what the stimulus injects
+        stim = 0.0 if clamped else self._stimulus_e()     # a clamp absorbs what the stimulus injects
         seg_stim, seg_base, seg_start = self._segment
         if clamped or stim != seg_stim or self.electrode_e != seg_base + (self.step_count - seg_start) * seg_stim:
             self._segment = seg_stim, seg_base, seg_start = stim, self.electrode_e, self.step_count

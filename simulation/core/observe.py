@@ -22,6 +22,11 @@ import numpy as np
 from particles.species import NAMES, PERMEANT_NAMES, SOLUTES, Species
 
 PA_PER_E_PER_US = 1.602176634e-19 / 1e-6 * 1e12   # 1 e/µs is 0.1602 pA
+
+
+def charge_e(current_pA: float, duration_ns: float) -> float:
+    """The charge (e) a current of `current_pA` carries in `duration_ns`."""
+    return current_pA / PA_PER_E_PER_US * 1e-3 * duration_ns
 IN, MEM, OUT = 0, 1, 2                            # regions of Observation.counts (membrane.voltage)
 
 

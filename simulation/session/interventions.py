@@ -25,7 +25,7 @@ from typing import Any, Callable
 from membrane.transporters import TABLE as TRANSPORTERS
 from particles.species import LABEL, PERMEANT_NAMES, SOLUTES
 from simulation.core.config import Config, ConfigError
-from simulation.core.observe import PA_PER_E_PER_US
+from simulation.core.observe import charge_e
 
 CELL_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
 # the theory lines: each ion's Nernst potential, each exchanger's reversal potential (E_NCX)
@@ -98,13 +98,19 @@ def _pulse(config: Config, key: str, v, where: str) -> tuple[float, float]:
     return float(v[0]), float(v[1])
 
 
+def pulse_words(current_pA: float, duration_ns: float, capacitance_e_per_mV: float) -> str:
+    """What a pulse carries, in words: "25 charges in, +12 mV on a sealed membrane"."""
+    charge = charge_e(current_pA, duration_ns)
+    return (f"{abs(charge):.0f} charges {'in' if charge >= 0 else 'out'}, "
+            f"{charge / capacitance_e_per_mV:+.0f} mV on a sealed membrane")
+
+
 def _pulse_apply(session, key: str, v: tuple[float, float]) -> str:
     current_pA, duration_ns = v
     sim = session.sim
     sim.inject(current_pA, duration_ns)
-    charge = current_pA / PA_PER_E_PER_US * 1e-3 * duration_ns
-    return (f"pulse {current_pA:+.0f} pA for {duration_ns:g} ns: {abs(charge):.0f} charges "
-            f"{'in' if charge >= 0 else 'out'}, {charge / sim.capacitance_e_per_mV:+.0f} mV on a sealed membrane")
+    return f"pulse {current_pA:+.0f} pA for {duration_ns:g} ns: " + pulse_words(current_pA, duration_ns,
+                                                                                  sim.capacitance_e_per_mV)
 
 
 def _amount_key(key: str) -> str:

@@ -29,9 +29,8 @@ from particles.species import LABEL, NAMES, PERMEANT_NAMES
 from particles.state import HELD
 from simulation.core.config import DEFAULT_CHANNELS, Config, ConfigError, load, preset_names
 from simulation.core.model import Simulation
-from simulation.core.observe import PA_PER_E_PER_US
 from simulation.session import interventions
-from simulation.session.interventions import CELL_SCALES, type_words
+from simulation.session.interventions import CELL_SCALES, pulse_words, type_words
 from simulation.session.trace import VTrace
 
 SLOW_EVERY = 6          # slow motion: one step every this many frames
@@ -351,9 +350,8 @@ class Session:
     def pulse_size(self, factor: float):
         """The next pulse's current ×factor (between PULSE_MIN_pA and PULSE_MAX_pA)."""
         self.pulse_pA = float(min(max(self.pulse_pA * factor, PULSE_MIN_pA), PULSE_MAX_pA))
-        charge = self.pulse_pA / PA_PER_E_PER_US * 1e-3 * self.pulse_ns
-        return (f"next pulse: {self.pulse_pA:.0f} pA for {self.pulse_ns:g} ns ({charge:.0f} charges, "
-                f"{charge / self.sim.capacitance_e_per_mV:+.0f} mV on a sealed membrane)")
+        return (f"next pulse: {self.pulse_pA:.0f} pA for {self.pulse_ns:g} ns "
+                f"({pulse_words(self.pulse_pA, self.pulse_ns, self.sim.capacitance_e_per_mV)})")
 
     def toggle_selectivity(self):
         return self.intervene("selectivity", not self.sim.selective)
