@@ -159,7 +159,7 @@ LIGHT = Theme(
     button_on=(170, 190, 230), button_hover=(210, 212, 206), toast_bg=(30, 30, 35), toast_text=(255, 255, 255),
     text_share=_ROOM, show_debug=False, buttons_shown=False, particle_scale=1.25, min_text=PROJECTOR_MIN_TEXT)
 
-HALL = replace(PROJECTOR, name="hall", text_share=_HALL, caption_lines=3, view_share=0.4, scope_share=0.7,
+HALL = replace(PROJECTOR, name="hall", text_share=_HALL, caption_lines=3, view_share=0.4, scope_share=0.62,
                panel_parts=("concentrations", "crossings", "pump"), min_text=HALL_MIN_TEXT)
 
 THEMES = {t.name: t for t in (DARK, PROJECTOR, LIGHT, HALL)}
