@@ -363,6 +363,18 @@ class ChannelSet:
         n = np.bincount(self.pores.kind[self.pores.is_open == 1], minlength=len(self.types))
         return {t.name: int(n[k]) for k, t in enumerate(self.types)}
 
+    def gate_fractions(self) -> dict[str, list[float]]:
+        """Per gated type with channels, the fraction of its channels with each gate open now (the
+        deterministic cell starts from them)."""
+        out = {}
+        for k, t in enumerate(self.types):
+            sel = self.pores.kind == k
+            if t.leak or not sel.any():
+                continue
+            bits = self.pores.gates[sel].astype(np.int64)
+            out[t.name] = [float(((bits >> g) & 1).mean()) for g in range(int(self.table.n_gates[k]))]
+        return out
+
     def placed(self) -> dict[str, dict]:
         """Per channel type present: its ion and gating, channels, open probability asked and used
         (leak), permeability asked and achieved (relative to the reference; gated: all open)."""

@@ -288,6 +288,19 @@ def refresh_reversal(particles, charge, band, table, vt_mV):
             table.c_out_mM[s] = n_out[s] * table.mM_per_out
 
 
+def rates_per_ns(table: GateTable, t: int, v_mV: float, e_mV: float, c_out_mM: float) -> list[tuple[float, float]]:
+    """(α, β) per model ns of each gate of type t at V, as the kernel computes them (the open
+    fraction scaled by the outside concentration where the model says so, the relaxation rate
+    kept): for the deterministic cell (`membrane.theory.deterministic_response`)."""
+    x = v_mV - table.shift_mV[t] - (min(max(e_mV, -1000.0), 1000.0) if table.relative[t] else 0.0)
+    scale = outside_factor(table.scaling[t, 0], table.scaling[t, 1], c_out_mM)
+    out = []
+    for g in range(int(table.n_gates[t])):
+        a, b = alpha_beta(table, t, g, x)
+        out.append((a * scale, a + b - a * scale))
+    return out
+
+
 def open_probability(model_name: str, params: dict, v_mV: float, e_mV: float = 0.0, c_out_mM: float = 1.0) -> float:
     """A gated type's steady-state open probability at V (E: its ion's reversal potential, c_out:
     its outside concentration, for models that read them): the product over its gates of

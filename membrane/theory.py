@@ -6,7 +6,10 @@ Sign convention: V is the inside relative to the outside, in mV; u = V / V_T.
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
 
 from scipy.optimize import brentq
 
@@ -174,3 +177,111 @@ def donnan_mV(totals: Mapping[str, float], charge: Mapping[str, int], fixed_in: 
         return q - capacitance_e_per_mV * v
 
     return brentq(excess, -500.0, 500.0, xtol=1e-6)
+
+
+E_PER_NS_PER_PA = 1.0 / 160.21766   # 1 e/ns = 160.2 pA
+
+
+@dataclass(frozen=True)
+class GatedCurrent:
+    """A voltage-gated channel type for the deterministic cell: its ion, its permeability with
+    every channel open (nm²/ns), and its gates' (α, β) per ns as functions of V (mV) and of the
+    type's ion's reversal potential and outside concentration, which Kir reads."""
+    ion: str
+    permeability: float
+    rates: Callable[[float, float, float], list[tuple[float, float]]]
+
+
+@dataclass(frozen=True)
+class DeterministicCell:
+    """The cell as Hodgkin and Huxley would write it: a capacitor, GHK currents through the leak
+    permeabilities and through the gated types' open fraction of their permeability, and the
+    pump's mean current. 2D: permeabilities in nm²/ns, ion contents in particles of each bulk,
+    areas in nm², the capacitance in e/mV."""
+    capacitance_e_per_mV: float
+    temperature_C: float
+    area_in_nm2: float
+    area_out_nm2: float
+    mM_per_density: float
+    leak: Mapping[str, float]
+    gated: tuple[GatedCurrent, ...]
+    pump_cycles_per_ns: float = 0.0          # 3 Na⁺ out, 2 K⁺ in and one charge out per cycle
+
+
+def deterministic_response(cell: DeterministicCell, v0_mV: float, gates0: list[list[float]],
+                           n_in: Mapping[str, float], n_out: Mapping[str, float],
+                           protocol: list[tuple[float, float]], every_ns: float = 1.0,
+                           track_concentrations: bool = True) -> dict:
+    """The deterministic trajectory from V = v0 with each gated type's gates open the fractions
+    `gates0` (per type, per gate) and `n_in`/`n_out` ions of each permeant species in the bulks,
+    under a current stimulus `protocol` of (pA, ns) segments (positive: charge into the inside),
+    sampled every `every_ns`. Each gate fraction x obeys dx/dt = α(1 − x) − β x, a type's open
+    fraction is the product of its gates', and C dV/dt = I_stimulus − Σ z·(GHK flux of each ion
+    through its leak and open gated permeability) − the pump's charge; with
+    `track_concentrations` the fluxes move the ions between the bulks (this box is small: a spike
+    changes them by millimolar). Returns arrays `t_ns`, `V_mV`, `open_<i>` per gated type (its
+    index in `cell.gated`) and `<ion>_in`/`<ion>_out` particle counts."""
+    from scipy.integrate import solve_ivp
+
+    ions = sorted(set(cell.leak) | {g.ion for g in cell.gated} | ({"Na", "K"} if cell.pump_cycles_per_ns else set()))
+    vt = thermal_voltage_mV(cell.temperature_C)
+    sizes = [len(g0) for g0 in gates0]
+    n_g = sum(sizes)
+    pump_in = {"Na": -3.0, "K": 2.0}        # ions the pump carries in per cycle
+
+    def rhs(_t, y, stim_e_per_ns):
+        v = y[0]
+        u = v / vt
+        d_in = {ion: max(y[1 + n_g + k], 0.0) / cell.area_in_nm2 for k, ion in enumerate(ions)}
+        d_out = {ion: max(y[1 + n_g + len(ions) + k], 0.0) / cell.area_out_nm2 for k, ion in enumerate(ions)}
+        perm = dict(cell.leak)
+        dy = np.zeros_like(y)
+        at = 1
+        for g, size in zip(cell.gated, sizes):
+            x = y[at:at + size]
+            e_ion = (vt / CHARGE[g.ion] * math.log(d_out[g.ion] / d_in[g.ion])
+                     if d_in[g.ion] > 0 and d_out[g.ion] > 0 else 0.0)
+            for k, (a, b) in enumerate(g.rates(v, e_ion, d_out[g.ion] * cell.mM_per_density)):
+                dy[at + k] = a * (1.0 - x[k]) - b * x[k]
+            perm[g.ion] = perm.get(g.ion, 0.0) + g.permeability * float(np.prod(np.clip(x, 0.0, 1.0)))
+            at += size
+        outward = cell.pump_cycles_per_ns           # the pump's one charge per cycle, outward
+        for k, ion in enumerate(ions):
+            z = CHARGE[ion]
+            p = perm.get(ion, 0.0)
+            through = p * (d_in[ion] * ghk_efflux_factor(z, u) - d_out[ion] * ghk_influx_factor(z, u)) if p > 0 else 0.0
+            outward += z * through
+            if track_concentrations:
+                moved_out = through - pump_in.get(ion, 0.0) * cell.pump_cycles_per_ns
+                dy[1 + n_g + k] = -moved_out
+                dy[1 + n_g + len(ions) + k] = moved_out
+        dy[0] = (stim_e_per_ns - outward) / cell.capacitance_e_per_mV
+        return dy
+
+    y = np.array([v0_mV, *[x for g0 in gates0 for x in g0], *[float(n_in.get(i, 0.0)) for i in ions],
+                  *[float(n_out.get(i, 0.0)) for i in ions]])
+    ts, ys = [np.array([0.0])], [y[:, None]]
+    t0 = 0.0
+    for current_pA, duration_ns in protocol:
+        t1 = t0 + duration_ns
+        grid = np.arange(t0 + every_ns, t1 + 1e-9, every_ns)
+        if grid.size == 0 or grid[-1] < t1 - 1e-9:
+            grid = np.append(grid, t1)
+        sol = solve_ivp(rhs, (t0, t1), y, method="LSODA", t_eval=grid, args=(current_pA * E_PER_NS_PER_PA,),
+                        rtol=1e-7, atol=1e-9, max_step=max(every_ns, 0.5))
+        if not sol.success:
+            raise RuntimeError(f"the deterministic solve failed at {t0:g} ns: {sol.message}")
+        ts.append(sol.t)
+        ys.append(sol.y)
+        y, t0 = sol.y[:, -1], t1
+    t = np.concatenate(ts)
+    yy = np.concatenate(ys, axis=1)
+    out = {"t_ns": t, "V_mV": yy[0]}
+    at = 1
+    for k, size in enumerate(sizes):
+        out[f"open_{k}"] = np.prod(np.clip(yy[at:at + size], 0.0, 1.0), axis=0)
+        at += size
+    for k, ion in enumerate(ions):
+        out[f"{ion}_in"] = yy[1 + n_g + k]
+        out[f"{ion}_out"] = yy[1 + n_g + len(ions) + k]
+    return out

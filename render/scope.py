@@ -174,6 +174,7 @@ class Oscilloscope:
             pygame.draw.lines(surf, th.trace, False, np.column_stack([xs, y_of(sm)]).tolist(),
                               max(3, plot.height // 100))
             surf.set_clip(None)
+            self._draw_prediction(surf, tr, plot, small, text, th, t0, t1, y_of, rect)
             last = float(sm[-1])
             if not lo <= last <= hi:   # beyond the axis: an arrow at the edge with the value
                 down = last < lo
@@ -190,6 +191,36 @@ class Oscilloscope:
             if current is not None:
                 self._draw_current(surf, tr, current, small, text, th, t, q, held, t0, t1, rect)
             self._draw_time_axis(surf, tr, current if current is not None else plot, small, text, th, t0, t1, rect)
+
+    def _draw_prediction(self, surf, tr, plot, font, text, th, t0, t1, y_of, rect):
+        """Hodgkin and Huxley's equations from the last pulse, dashed, as far as the plot shows
+        time (ahead of the trace too: the plot's right edge is now), labelled at its peak."""
+        if tr.prediction is None:
+            return
+        pt, pv = tr.prediction
+        shown = (pt >= t0) & (pt <= t1)
+        if shown.sum() < 2:
+            return
+        xs = plot.x + (pt[shown] - t0) / (t1 - t0) * plot.width
+        ys = y_of(pv[shown])
+        colour = th.line("V_HH_mV")
+        width = max(2, plot.height // 160)
+        dash = max(6, plot.width // 90)
+        surf.set_clip(plot)
+        start = 0
+        for k in range(1, xs.size):                       # dashes of about `dash` pixels along x
+            if xs[k] - xs[start] >= dash or k == xs.size - 1:
+                if (int(xs[start] - plot.x) // dash) % 2 == 0:
+                    pygame.draw.lines(surf, colour, False, np.column_stack([xs[start:k + 1], ys[start:k + 1]]).tolist(),
+                                      width)
+                start = k
+        surf.set_clip(None)
+        top = int(np.argmin(ys))
+        label = style.theory_line("V_HH_mV")[1]
+        w = font.size(label)[0]
+        x = min(max(xs[top] + 6, plot.x + 2), plot.right - w - 2)
+        y = max(ys[top] - font.get_linesize(), plot.y + 2)
+        text.draw(surf, font, label, colour, region=rect, background=th.background, topleft=(x, y))
 
     def _draw_current(self, surf, tr, plot, font, text, th, t, q, held, t0, t1, rect):
         """The clamp's current below the V plot: thick while held (blank where V was free), its

@@ -55,6 +55,7 @@ COMBINED_LINES: dict[str, tuple[RGB, str]] = {
     "V_GHK_mV": (SKY_BLUE, "GHK"),
     "V_MN_mV": (SAND, "GHK+pump"),
     "V_Donnan_mV": (REDDISH_PURPLE, "Donnan"),
+    "V_HH_mV": (LIGHT_GREY, "HH equations"),   # Hodgkin and Huxley's V after a pulse: a curve, not a line
 }
 THEORY_LINES: dict[str, tuple[RGB, str]] = (
     {f"E_{ion}_mV": (SPECIES_COLOUR[ion], f"E_{ion}") for ion in PERMEANT_NAMES} | COMBINED_LINES)

@@ -68,3 +68,13 @@ def test_the_summary_gives_each_spikes_peak_time_where_plot_marks_it():
     t = np.arange(0, 1000, 0.5)
     out = summary(t, synthetic(t, [300.0, 600.0]))
     assert out["count"] == 2 and out["peak_times_ns"] == pytest.approx([320.0, 620.0], abs=0.6)
+
+
+def test_under_a_held_current_the_summary_counts_from_its_start():
+    t = np.arange(0, 2000, 0.5)
+    out = summary(t, synthetic(t, [100.0, 900.0, 1200.0, 1500.0]), hold_from_ns=800.0)
+    hold = out["hold"]
+    assert out["count"] == 4 and hold["count"] == 3
+    assert hold["rate_per_us"] == pytest.approx(3 / (1999.5 - 800.0) * 1e3)
+    assert hold["interval_mean_ns"] == pytest.approx(300.0, abs=0.1)
+    assert "hold" not in summary(t, synthetic(t, [100.0]))

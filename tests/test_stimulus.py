@@ -100,3 +100,29 @@ def test_the_live_pulse_the_scenario_pulse_and_the_api_pulse_are_one():
         check_changes({"pulse": [1e9, 2]}, "step 1", ses.sim.config)
     lab = Lab(load("mammalian", None, TINY), seed=5)
     assert lab.set(pulse=[400, 1]).startswith("pulse +400 pA for 1 ns")
+
+
+def test_a_held_current_starts_when_asked_and_lasts_to_the_end():
+    """`stimulus.hold_pA` from `hold_from_ns`, added to a protocol: the electrode's charge grows by
+    exactly the held current once it starts, whatever else is under way."""
+    sets = SEALED + ["stimulus.hold_pA=-40", "stimulus.hold_from_ns=2",
+                     "stimulus.protocol=[{current_pA = 300.0, duration_ns = 3.0}]"]
+    sim = Simulation(load("mammalian", None, sets), seed=1)
+    v0 = sim.v_mV
+    sim.step(int(round(1.0 / sim.dt_ns)))
+    assert sim.stimulus_pA == pytest.approx(300.0)
+    sim.step(int(round(1.5 / sim.dt_ns)))
+    assert sim.stimulus_pA == pytest.approx(260.0)
+    sim.step(int(round(7.5 / sim.dt_ns)))                  # 10 ns in all
+    assert sim.stimulus_pA == pytest.approx(-40.0)
+    injected = e_of(300, 3.0) + e_of(-40, 8.0)
+    assert sim.electrode_e == pytest.approx(injected, rel=1e-9)
+    assert sim.v_mV == pytest.approx(v0 + injected / sim.capacitance_e_per_mV, abs=1e-9)
+
+
+@pytest.mark.parametrize("key, value", [("stimulus.hold_pA", "1e9"), ("stimulus.hold_from_ns", "-1"),
+                                        ("stimulus.hold_pA", '"a lot"')])
+def test_a_bad_held_current_is_one_line(key, value):
+    with pytest.raises(ConfigError) as err:
+        load("mammalian", None, [f"{key}={value}"])
+    assert key in str(err.value) and "\n" not in str(err.value)

@@ -364,6 +364,91 @@ def check_purkinje(seed: int = 1, steps: int = 60_000) -> list[Check]:
     return checks
 
 
+# The spiking cell at three sizes with everything per length of membrane kept: height, capacitance
+# and channels per unit of permeability in proportion, so each size has the same equations and
+# N times the channels (the jitter row). 1: the preset itself.
+SPIKING_SIZES = {0.5: ["box.height_nm=400", "physics.capacitance_e_per_mV=0.5", "physics.particles=80000",
+                       "membrane.channels_per_unit_permeability=4"],
+                 1.0: [],
+                 2.0: ["box.height_nm=1600", "physics.capacitance_e_per_mV=2", "physics.particles=320000",
+                       "membrane.channels_per_unit_permeability=16"]}
+SPIKE_PULSE = (1500.0, 5.0)      # pA, ns per unit of size: three times the deterministic threshold
+SPIKE_REST_NS, SPIKE_UNIT_NS, SPIKE_AFTER_NS = 900.0, 300.0, 400.0
+
+
+def spike_trials(size: float, seeds: range) -> tuple[list, object]:
+    """Each seed's cell rested, the unit of permeability measured over its last `SPIKE_UNIT_NS` of
+    rest (pooled over the seeds), then a pulse and the trial against the deterministic cell."""
+    from simulation.core.model import Simulation
+    from simulation.core.spike_theory import permeability_unit, trial
+    cells, unit = [], None
+    for seed in seeds:
+        sim = Simulation(load("spiking", None, SPIKING_SIZES[size]), seed=seed)
+        sim.step(int(SPIKE_REST_NS / sim.dt_ns))
+        u = permeability_unit(sim, SPIKE_UNIT_NS)
+        unit = u if unit is None else unit + u
+        cells.append(sim)
+    trials = []
+    for sim in cells:
+        pump = sim.pump_totals[0] / sim.time_ns     # the pumps' mean rate over the rest, cycles/ns
+        trials.append(trial(sim, [(SPIKE_PULSE[0] * size, SPIKE_PULSE[1]), (0.0, SPIKE_AFTER_NS)], unit.nm2_per_ns,
+                            pump_cycles_per_ns=pump))
+    return trials, unit
+
+
+def _paired(trials, key) -> tuple[float, float, float, float]:
+    """Mean over trials that fired in both of (stochastic, deterministic) `key(spike)`, the
+    mean difference's standard error, and how many fired in both."""
+    pairs = [(key(t.spikes[0]), key(t.spikes_theory[0])) for t in trials if t.spikes and t.spikes_theory]
+    if len(pairs) < 2:
+        return math.nan, math.nan, math.nan, len(pairs)
+    a, b = np.array(pairs).T
+    d = a - b
+    return float(a.mean()), float(b.mean()), float(d.std(ddof=1) / math.sqrt(d.size)), len(pairs)
+
+
+def check_spike(seeds: int = 10) -> list[Check]:
+    """The mean spike of `seeds` cells against the deterministic cell's from each one's own state
+    (its V, gates and ions when the pulse came): peak and time to peak. The tolerance is three
+    standard errors of the paired difference, widened by what the unit of permeability's own
+    error moves the deterministic spike (the deterministic cell rerun at the unit ± its error)."""
+    trials, unit = spike_trials(1.0, range(1, seeds + 1))
+    checks = []
+    fired = sum(bool(t.spikes) for t in trials)
+    checks.append(Check(f"spiking: a pulse of {SPIKE_PULSE[0]:g} pA for {SPIKE_PULSE[1]:g} ns fires (cells of {seeds})",
+                        fired, seeds, 0.0, unit="cells", lo=seeds - 1, hi=seeds))
+    for label, key, unit_label in (("peak", lambda s: s.peak_mV, "mV"), ("time to peak", lambda s: s.peak_ns, "ns")):
+        sto, det, sem, n = _paired(trials, key)
+        checks.append(Check(f"  ... {label}: mean of {n} against the deterministic cell", sto, det, sem, unit=unit_label,
+                            note=f"unit {unit.nm2_per_ns:.2f} ± {unit.sem:.2f} nm²/ns from {unit.transits} resting transits"))
+    return checks
+
+
+def check_jitter(seeds: int = 10) -> list[Check]:
+    """Channel noise no formula shows: the spread of spike times across seeds (SD of the time to
+    peak) falls as the channel count N grows, as 1/√N: cells of 0.5, 1 and 2 times the preset's
+    membrane (same equations per length). The slope of log SD against log N, with its standard
+    error from the SDs' own (√(1/(2(n−1))) relative), against −1/2."""
+    xs, ys, ws = [], [], []
+    detail = {}
+    for size in SPIKING_SIZES:
+        trials, _ = spike_trials(size, range(1, seeds + 1))
+        times = [t.spikes[0].peak_ns for t in trials if t.spikes]
+        if len(times) < 3:
+            return [Check("spike-time jitter against channel count", math.nan, -0.5, math.nan, unit="slope")]
+        sd = float(np.std(times, ddof=1))
+        detail[size] = (sd, len(times))
+        xs.append(math.log(size))
+        ys.append(math.log(sd))
+        ws.append(2.0 * (len(times) - 1))       # 1 / var(log SD)
+    x, y, w = np.array(xs), np.array(ys), np.array(ws)
+    xm = (w * x).sum() / w.sum()
+    slope = float((w * (x - xm) * (y - (w * y).sum() / w.sum())).sum() / (w * (x - xm) ** 2).sum())
+    sem = float(1.0 / math.sqrt((w * (x - xm) ** 2).sum()))
+    note = ", ".join(f"N×{k:g}: SD {sd:.1f} ns ({n})" for k, (sd, n) in detail.items())
+    return [Check("spike-time jitter ∝ N^slope (channel noise)", slope, -0.5, sem, unit="slope", note=note)]
+
+
 def _finite(x) -> float:
     return float(x) if x is not None and math.isfinite(x) else 0.0
 
@@ -411,6 +496,10 @@ def main(quick: bool = False) -> int:
         sys.stderr.write(f"  {fn.__name__} done ({time.time() - t0:.0f} s)\n")
     if not quick:
         checks += check_default()
+        checks += check_spike()
+        sys.stderr.write(f"  check_spike done ({time.time() - t0:.0f} s)\n")
+        checks += check_jitter()
+        sys.stderr.write(f"  check_jitter done ({time.time() - t0:.0f} s)\n")
     print(format_table(checks))
     judged = [c for c in checks if not c.informative]
     failed = sum(not c.passed for c in judged)

@@ -153,6 +153,10 @@ SCHEMA: dict[str, Any] = {
         "protocol": Key([], list, hi=MAX_PROTOCOL_STEPS,
                         item={"current_pA": Key(0.0, float, lo=-MAX_STIMULUS_pA, hi=MAX_STIMULUS_pA),
                               "duration_ns": Key(0.0, float, lo=0.0, lo_open=True)}),
+        # and a steady current from hold_from_ns to the end of the run, on top of the protocol (one
+        # number, so that `sweep --vary stimulus.hold_pA=...` draws an f-I curve)
+        "hold_pA": Key(0.0, float, lo=-MAX_STIMULUS_pA, hi=MAX_STIMULUS_pA),
+        "hold_from_ns": Key(0.0, float, lo=0.0, hi=1e9),
     },
 }
 

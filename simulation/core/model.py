@@ -38,6 +38,9 @@ from simulation.core.stepper import Counters, Membrane, StepParams, advance
 from simulation.core.threads import ThreadGovernor
 
 
+HOLD_FOREVER = 2 ** 62   # the step a held current ends at: never
+
+
 @dataclass
 class Event:
     step: int
@@ -125,7 +128,7 @@ class Simulation:
         self._protocol = self._protocol_steps(d["clamp"]["protocol"])
         # the current stimulus: (first step, end step, charge per step in e) of the config's protocol
         # and of the pulses injected since; the electrode's charge grows by their sum each step
-        self._stimulus = self._stimulus_steps(d["stimulus"]["protocol"], 0)
+        self._stimulus = self._stimulus_steps(d["stimulus"]["protocol"], 0) + self._hold_steps(d["stimulus"])
         self._segment = (0.0, 0.0, 0)     # (e per step, the electrode's charge, step) when the stimulus last changed
         if d["clamp"]["enabled"]:
             self._engage(self._protocol[0][2] if self._protocol else d["clamp"]["command_mV"])
@@ -164,6 +167,12 @@ class Simulation:
     def _stimulus_steps(self, protocol: list[dict], start: int) -> list[tuple[int, int, float]]:
         """A stimulus protocol as (first step, end step, e per step), from step `start` on."""
         return self._timeline(protocol, lambda entry: charge_e(entry["current_pA"], self.dt_ns), start)
+
+    def _hold_steps(self, stimulus: dict) -> list[tuple[int, int, float]]:
+        """The stimulus's steady current (`hold_pA` from `hold_from_ns` on) as a timeline entry."""
+        if not stimulus["hold_pA"]:
+            return []
+        return [(int(round(stimulus["hold_from_ns"] / self.dt_ns)), HOLD_FOREVER, charge_e(stimulus["hold_pA"], self.dt_ns))]
 
     def _stimulus_e(self) -> float:
         """The charge (e) the stimulus puts in at this step: the entries under way."""
@@ -420,6 +429,39 @@ class Simulation:
         their steady-state open probability: `membrane.channels.resting_potentials`)."""
         return resting_potentials(self.channels.types, self.channels.effective_permeability(), c_in, c_out,
                                   self.temperature_C, PUMP_RATIO)
+
+    def deterministic_cell(self, unit_nm2_per_ns: float) -> theory.DeterministicCell:
+        """This cell as a Hodgkin–Huxley model (`theory.DeterministicCell`): its placed leak and
+        gated permeabilities made absolute by `unit_nm2_per_ns` (the permeability, nm²/ns, of one
+        unit of the config's relative permeability: a property of the pores, measured from a run's
+        tracer fluxes — `spike_theory.permeability_unit`), its gates' rates as the kernel computes
+        them, and its pumps' present mean cycling rate left out (give it with `pump_cycles_per_ns`
+        through `dataclasses.replace`)."""
+        ch = self.channels
+        g = self.geometry
+        leak = {ion: p * unit_nm2_per_ns for ion, p in ch.leak_permeability().items() if p > 0}
+        gated = []
+        for t, p in ch.gated():
+            k = ch.index[t.name]
+            gated.append(theory.GatedCurrent(
+                t.ion, p * unit_nm2_per_ns,
+                lambda v, e, c, k=k: gating.rates_per_ns(ch.table, k, v, e, c)))
+        return theory.DeterministicCell(self.capacitance_e_per_mV, self.temperature_C, g.area_in_nm2,
+                                        g.area_out_nm2, self.mM_per_density, leak, tuple(gated))
+
+    def deterministic_response(self, protocol: list[tuple[float, float]], unit_nm2_per_ns: float,
+                               pump_cycles_per_ns: float = 0.0, every_ns: float = 1.0) -> dict:
+        """What the deterministic cell does from this moment — V now, each gated type's gates open
+        the fractions its channels' are now, the bulks' ions now — under a stimulus `protocol` of
+        (pA, ns) segments: `theory.deterministic_response`'s arrays, times from now."""
+        from dataclasses import replace
+        cell = replace(self.deterministic_cell(unit_nm2_per_ns), pump_cycles_per_ns=pump_cycles_per_ns)
+        fractions = self.channels.gate_fractions()
+        gates0 = [fractions[t.name] for t, _ in self.channels.gated()]
+        counts = self.region_counts()
+        n_in = {ion: float(counts[Species[ion], IN]) for ion in PERMEANT_NAMES}
+        n_out = {ion: float(counts[Species[ion], OUT]) for ion in PERMEANT_NAMES}
+        return theory.deterministic_response(cell, self.v_mV, gates0, n_in, n_out, protocol, every_ns)
 
     def donnan_mV(self) -> float:
         """The Gibbs–Donnan potential this box would reach with the pumps stopped for good.

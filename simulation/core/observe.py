@@ -185,6 +185,11 @@ def summary_columns(summary: dict) -> tuple[Column, ...]:
     for name in summary.get("currents") or {}:
         cols += [Column(f"I_{name}_pA", "pA", get("currents", name, "pA")),
                  Column(f"I_{name}_pA_sem", "pA", get("currents", name, "pA_sem"))]
+    cols += [Column("spikes", "spikes", get("spikes", "count")),
+             Column("spike_rate_per_us", "1/µs", get("spikes", "rate_per_us")),
+             Column("hold_spikes", "spikes", get("spikes", "hold", "count")),
+             Column("hold_rate_per_us", "1/µs", get("spikes", "hold", "rate_per_us")),
+             Column("hold_interval_ns", "ns", get("spikes", "hold", "interval_mean_ns"))]
     cols += [Column("mM_per_density", "mM·nm²", get("mM_per_density")),
              Column("window_span_ns", "ns", get("window_span_ns")), Column("wall_s", "s", get("wall_s"))]
     return tuple(cols)

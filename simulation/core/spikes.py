@@ -100,12 +100,13 @@ def find_spikes(t_ns: np.ndarray, v_mV: np.ndarray, detect_mV: float = DETECT_mV
     return out
 
 
-def summary(t_ns: np.ndarray, v_mV: np.ndarray, detect_mV: float = DETECT_mV) -> dict:
-    """What summary.json says about the spikes of a run."""
+def summary(t_ns: np.ndarray, v_mV: np.ndarray, detect_mV: float = DETECT_mV, hold_from_ns: float | None = None) -> dict:
+    """What summary.json says about the spikes of a run; with `hold_from_ns` (a steady current
+    from then on) also `hold`: the spikes from then to the end, their rate and mean interval."""
     spikes = find_spikes(t_ns, v_mV, detect_mV)
     t = np.asarray(t_ns, dtype=float)
     span_us = (float(t[-1] - t[0]) * 1e-3) if t.size > 1 else 0.0
-    return {
+    out = {
         "count": len(spikes),
         "rate_per_us": len(spikes) / span_us if span_us > 0 else math.nan,
         "detect_mV": detect_mV,
@@ -118,3 +119,10 @@ def summary(t_ns: np.ndarray, v_mV: np.ndarray, detect_mV: float = DETECT_mV) ->
                 f"height from threshold to peak; threshold where the rate of rise first reaches "
                 f"{RISE_FRACTION:g} of its largest (a pulse's own jump counts)"),
     }
+    if hold_from_ns is not None and t.size > 1:
+        times = [s.time_ns for s in spikes if s.time_ns >= hold_from_ns]
+        held_us = (float(t[-1]) - hold_from_ns) * 1e-3
+        out["hold"] = {"from_ns": hold_from_ns, "count": len(times),
+                       "rate_per_us": len(times) / held_us if held_us > 0 else math.nan,
+                       "interval_mean_ns": float(np.mean(np.diff(times))) if len(times) > 1 else math.nan}
+    return out

@@ -210,7 +210,10 @@ def summary_of(config: Config, sim, rec, steps: int, seed: int, every: int, inte
         samples = rec.array()
         summary.update(summarise(sim, samples, window))
         if samples["step"].size:      # action potentials over the whole run (simulation.core.spikes)
-            summary["spikes"] = spikes.summary(samples["step"] * sim.dt_ns, samples["V_mV"])
+            # a held current (or a sweep's point at 0 pA with the same start): spikes counted from its start
+            held = config["stimulus.hold_pA"] or config["stimulus.hold_from_ns"]
+            hold = config["stimulus.hold_from_ns"] if held else None
+            summary["spikes"] = spikes.summary(samples["step"] * sim.dt_ns, samples["V_mV"], hold_from_ns=hold)
     else:   # stopped while the cell was being built: nothing was recorded
         summary.update({"window": None, "V_mean_mV": None, "V_sem_mV": None})
     summary["config"] = config.data

@@ -108,9 +108,11 @@ def pulse_words(current_pA: float, duration_ns: float, capacitance_e_per_mV: flo
 def _pulse_apply(session, key: str, v: tuple[float, float]) -> str:
     current_pA, duration_ns = v
     sim = session.sim
+    why_not = session.predict([(current_pA, duration_ns)]) if not sim.clamped else ""
     sim.inject(current_pA, duration_ns)
-    return f"pulse {current_pA:+.0f} pA for {duration_ns:g} ns: " + pulse_words(current_pA, duration_ns,
-                                                                                  sim.capacitance_e_per_mV)
+    said = f"pulse {current_pA:+.0f} pA for {duration_ns:g} ns: " + pulse_words(current_pA, duration_ns,
+                                                                                 sim.capacitance_e_per_mV)
+    return said + (f" ({why_not})" if why_not else "")
 
 
 def _amount_key(key: str) -> str:

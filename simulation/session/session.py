@@ -29,6 +29,7 @@ from particles.species import LABEL, NAMES, PERMEANT_NAMES
 from particles.state import HELD
 from simulation.core.config import DEFAULT_CHANNELS, Config, ConfigError, load, preset_names
 from simulation.core.model import Simulation
+from simulation.core.spike_theory import UnitMeter
 from simulation.session import interventions
 from simulation.session.interventions import CELL_SCALES, pulse_words, type_words
 from simulation.session.trace import VTrace
@@ -43,6 +44,9 @@ CLAMP_STEP_mV = 10.0    # the clamp's command moves in steps of this
 PULSE_pA, PULSE_ns = 2000.0, 2.0   # the live pulse (E) at start: 25 charges, +12 mV on the default membrane
 PULSE_MIN_pA, PULSE_MAX_pA = 10.0, 1e5
 TRAIL_LENGTH = 160      # positions of the followed ion kept for its trail
+SPIKE_SMOOTH_NS = 4.0   # a cell with gated channels: its thick trace averages over at most this (a spike rises in ~30 ns)
+PREDICT_NS = 600.0      # after a pulse, the equations' V is drawn this far ahead
+PREDICT_MIN_TRANSITS = 100   # ... once the pores' unit of permeability rests on this many transits (±10 %)
 
 
 class Session:
@@ -81,6 +85,7 @@ class Session:
         self._theory: dict = {}
         self._theory_frame = -1
         self.sim = self.prepare(lambda: self._build(config))
+        self.unit_meter = self._meter()
 
     # ---- building ------------------------------------------------------------------------------
 
@@ -111,8 +116,21 @@ class Session:
         self._rate_log.clear()
         self.ouabain_given = False
         self._theory = {}
+        self.unit_meter = self._meter()
         self.generation += 1
         return message
+
+    def _meter(self) -> UnitMeter | None:
+        """A cell with voltage-gated channels measures its pores' unit of permeability as it runs,
+        for the equations drawn beside its V after a pulse (`predict`); its thick trace averages
+        over at most SPIKE_SMOOTH_NS (a spike's peak stays a peak)."""
+        sim = self.sim
+        self.trace.smooth_max_ns = SPIKE_SMOOTH_NS if sim.channels.gated() else None
+        if not sim.channels.gated():
+            return None
+        meter = UnitMeter(sim)
+        meter.last_ns = sim.time_ns
+        return meter
 
     # ---- the pace and one frame ------------------------------------------------------------------
 
@@ -154,6 +172,29 @@ class Session:
             self._rate_log.popleft()
         if self.tracked is not None and self.tracked < sim.state.n:
             self.trail.append((float(sim.state.x[self.tracked]), float(sim.state.y[self.tracked])))
+        if self.unit_meter is not None and not sim.clamped and sim.field_on and sim.selective:
+            self.unit_meter.sample(sim, sim.time_ns - self.unit_meter.last_ns)
+        if self.unit_meter is not None:
+            self.unit_meter.last_ns = sim.time_ns
+
+    def predict(self, protocol: list[tuple[float, float]]) -> str:
+        """Hodgkin and Huxley's equations for this cell from this moment under `protocol` ((pA, ns)
+        segments), followed for PREDICT_NS in all: the trace's `prediction`, drawn beside V. Needs
+        the pores' unit of permeability measured from this cell's own transits first; says why
+        not if it cannot."""
+        sim, meter = self.sim, self.unit_meter
+        if meter is None:
+            return ""
+        unit = meter.unit(sim)
+        if unit.transits < PREDICT_MIN_TRANSITS:
+            self.trace.prediction = None
+            return (f"the equations need the pores' permeability: {unit.transits} of "
+                    f"{PREDICT_MIN_TRANSITS} transits counted so far")
+        rest = PREDICT_NS - sum(ns for _, ns in protocol)
+        run = sim.deterministic_response(list(protocol) + ([(0.0, rest)] if rest > 0 else []), unit.nm2_per_ns,
+                                         meter.pump_cycles_per_ns(sim), every_ns=1.0)
+        self.trace.prediction = (sim.time_ns + run["t_ns"], run["V_mV"])
+        return ""
 
     def _rate_entry(self) -> tuple:
         sim = self.sim

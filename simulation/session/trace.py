@@ -38,6 +38,9 @@ class VTrace:
         self.markers: list[tuple[float, str]] = []  # (time_ns, label), the whole run
         self.history = False
         self.ghost: tuple[np.ndarray, np.ndarray] | None = None   # the trace of the cell before a rebuild
+        # Hodgkin and Huxley's equations from the moment of the last pulse: (model times, V)
+        self.prediction: tuple[np.ndarray, np.ndarray] | None = None
+        self.smooth_max_ns: float | None = None
 
     def clear(self) -> None:
         for d in (self.t_ns, self.v_mV, self.q_e, self.held, self.h_t, self.h_v, self.h_q, self.h_held):
@@ -45,6 +48,7 @@ class VTrace:
         self._h_stride = 1
         self._h_count = 0
         self.markers.clear()
+        self.prediction = None
 
     def add(self, t_ns: float, v_mV: float, carried_e: float = 0.0, clamped: bool = False) -> None:
         """One sample: model time, V, the charge carried in by channels and pumps so far, and
@@ -104,9 +108,11 @@ class VTrace:
     def smoothing_ns(self, t: np.ndarray) -> float:
         """The thick trace's averaging time: `smooth_ns`, or a twelfth of the time shown if that
         is longer (a whole run of microseconds is then averaged over hundreds of ns, which is what
-        makes a few mV, such as the pump's share, stand out of the noise)."""
+        makes a few mV, such as the pump's share, stand out of the noise) — at most `smooth_max_ns`
+        if set (a cell that fires: averaging over a spike's own width would flatten its peak)."""
         span = float(t[-1] - t[0]) if t.size > 1 else 0.0
-        return max(self.smooth_ns, span / 12)
+        wide = max(self.smooth_ns, span / 12)
+        return wide if self.smooth_max_ns is None else min(wide, self.smooth_max_ns)
 
     def smoothed(self, t: np.ndarray | None = None, v: np.ndarray | None = None,
                  window_ns: float | None = None) -> np.ndarray:
