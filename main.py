@@ -148,6 +148,8 @@ def build_parser() -> OneLineParser:
     p.add_argument("--cell", type=_cell_scale, default=1.0, metavar="SCALE",
                    help="cell size: 0.25, 0.5, 1, 2 or 4 times the config's (membrane, ions and capacitance "
                         "together: the same V, noise / sqrt(SCALE))")
+    p.add_argument("--audio", action="store_true",
+                   help="start with the audio monitor on: a click per spike, a soft tick per ion crossing (S toggles)")
 
     p = sub.add_parser("demo", help="a scripted lecture scenario (full screen, projector theme)")
     p.add_argument("scenario", nargs="?", default="lecture",
@@ -340,6 +342,10 @@ def cmd_live(args) -> int:
     except NoDisplay as e:
         sys.stderr.write(no_display.format(str(e) or "no video device"))
         return EXIT_BAD_INPUT
+    if args.audio:
+        said = app.toggle_audio()
+        if said.startswith("no audio"):
+            sys.stderr.write(f"live: {said}\n")
     fps = app.run(frames=args.frames, screenshot=args.screenshot)
     if args.frames:
         print(f"fps: {fps:.1f}")

@@ -375,6 +375,31 @@ class ChannelSet:
             out[t.name] = [float(((bits >> g) & 1).mean()) for g in range(int(self.table.n_gates[k]))]
         return out
 
+    def inactivated(self) -> np.ndarray:
+        """Per channel: its type inactivates and its inactivation gate is shut now (HH's h: the
+        channel cannot open until it recovers, however V moves its other gates)."""
+        out = np.zeros(self.pores.kind.size, dtype=np.bool_)
+        for k, t in enumerate(self.types):
+            g = None if t.leak else gm.MODELS[t.gating].inactivation
+            if g is not None:
+                sel = self.pores.kind == k
+                out[sel] = (self.pores.gates[sel] >> g) & 1 == 0
+        return out
+
+    def gate_states(self) -> dict[str, dict[str, int]]:
+        """Per gated type that inactivates: its channels open, closed (resting: they can open) and
+        inactivated now."""
+        inact = self.inactivated()
+        out = {}
+        for k, t in enumerate(self.types):
+            sel = self.pores.kind == k
+            if t.leak or gm.MODELS[t.gating].inactivation is None or not sel.any():
+                continue
+            n_open = int(self.pores.is_open[sel].sum())
+            n_inact = int(inact[sel].sum())
+            out[t.name] = {"open": n_open, "closed": int(sel.sum()) - n_open - n_inact, "inactivated": n_inact}
+        return out
+
     def placed(self) -> dict[str, dict]:
         """Per channel type present: its ion and gating, channels, open probability asked and used
         (leak), permeability asked and achieved (relative to the reference; gated: all open)."""

@@ -83,6 +83,7 @@ class GatingModel:
     shift_key: str | None = None                      # the key that shifts the rate curves along V
     # (ν, c_ref mM): the open fraction × min(1, (c_ref / [ion]o)^ν), the relaxation rate kept
     outside_scaling: tuple[float, float] | None = None
+    inactivation: int | None = None                   # the gate that inactivates (HH's h), if one does
 
     @property
     def leak(self) -> bool:
@@ -107,7 +108,7 @@ MODELS: dict[str, GatingModel] = {m.name: m for m in (
     GatingModel("leak", "two-state gate, open a fixed fraction of the time",
                 {}, None),
     GatingModel("hh-na", "Hodgkin-Huxley Na+ channel: three m gates and one h gate",
-                {"v_shift_mV": SHIFT}, lambda p: (M, M, M, H), shift_key="v_shift_mV"),
+                {"v_shift_mV": SHIFT}, lambda p: (M, M, M, H), shift_key="v_shift_mV", inactivation=3),
     GatingModel("hh-k", "Hodgkin-Huxley K+ channel: four n gates",
                 {"v_shift_mV": SHIFT}, lambda p: (N, N, N, N), shift_key="v_shift_mV"),
     GatingModel("kir", "inward rectifier: open probability a Boltzmann function of V - E_K",

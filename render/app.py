@@ -20,6 +20,7 @@ import pygame
 from membrane.transporters import TABLE as TRANSPORTERS
 from particles.species import LABEL, NAMES, PERMEANT_NAMES, TABLE
 from render import style
+from render.audio import AudioMonitor
 from render.controls import MOUSE_HELP, Action, keymap, layout_buttons, plan_buttons
 from render.panel import draw_readouts
 from render.scene import draw_box, draw_minimap
@@ -48,6 +49,8 @@ class App:
     def __init__(self, config: Config, preset: str | None = None, overrides: tuple[str, ...] = (),
                  fullscreen: bool = False, size: tuple[int, int] = DEFAULT_SIZE, seed: int = 0,
                  theme: str = "dark", cell_scale: float = 1.0, session: Session | None = None, display: int = 0):
+        # silent unless the audio monitor is asked for (then the user's sound device is opened)
+        self._silenced = "SDL_AUDIODRIVER" not in os.environ
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
         # so tools (xdotool, a window manager's rules) can find the window: `import pygame` sets the
         # class to the script's name ("main.py") unless the user chose one
@@ -68,6 +71,7 @@ class App:
         self.overrides = tuple(overrides)
         self.tint = False
         self.charges = False
+        self.audio = AudioMonitor()
         self.help_page = 0                 # 0 off, else the page of help shown (H turns them)
         self.help_pages = 2                # how many the panel needed when last drawn
         self.help_side = "right"           # the help panel covers the right column or the box (X)
@@ -197,6 +201,15 @@ class App:
     def toggle_charges(self):
         self.charges = not self.charges
 
+    def toggle_audio(self):
+        """The audio monitor on or off (`render.audio`)."""
+        if self._silenced and not self.audio.on:
+            os.environ.pop("SDL_AUDIODRIVER", None)      # the real device, not the silent default
+            self._silenced = False
+        said = self.audio.toggle()
+        self.say(said)
+        return said
+
     def toggle_help(self):
         """Help: the picture explained, then the keys (as many pages as the panel needs), then off."""
         self.help_page = self.help_page + 1 if self.help_page < self.help_pages else 0
@@ -285,6 +298,8 @@ class App:
         self._frame_times.append(time.perf_counter())
         self.session.view_mid_nm = self.tf.y0_nm + self.tf.visible_height_nm / 2
         self.session.advance_frame()
+        if self.audio.on:
+            self.audio.frame(self.session.spikes_seen, int(self.session.sim.crossings.sum()))
 
     def _handle_events(self):
         for ev in pygame.event.get():
@@ -398,6 +413,7 @@ class App:
             "permeability": {name: (asked[name], placed[name]) for name in sim.channels.names()
                              if placed[name] > 0 and not (name == "K" and abs(placed[name] - 1.0) < 1e-9)},
             "channels": {name: (n_open[name], n) for name, n in sim.channel_counts().items() if n > 0},
+            "gate_states": sim.channels.gate_states(),
             "transporters": ses.transporter_lines(),
             "pump": {"count": sim.pump_count, "cycles": int(sim.pump_totals[0]), "atp": int(sim.pump_totals[1]),
                      "atp_per_us": atp_rate, "enabled": sim.pumps_on, "ouabain": ses.ouabain_given},
@@ -667,6 +683,8 @@ ACTIONS: tuple[Action, ...] = (
     _view((pygame.K_t,), "T", "Tint", "tint each side by its net charge", App.toggle_tint, lambda a: a.tint),
     _view((pygame.K_c,), "C", "Charges", "show the unpaired charges on the faces", App.toggle_charges,
           lambda a: a.charges),
+    _view((pygame.K_s,), "S", None, "audio monitor: a click per spike, a soft tick per ion crossing (off at start)",
+          App.toggle_audio, lambda a: a.audio.on),
     _control("history", (pygame.K_w,), "W"),
     _control("donnan", (pygame.K_d,), "D"),
     _control("follow", (pygame.K_i,), "I"),

@@ -115,6 +115,9 @@ def _status_lines(info: dict, th: style.Theme, parts=style.PANEL_PARTS) -> list[
     channels = info.get("channels", {}) if "channels" in parts else {}
     if channels:
         out.append(("channels open: " + ", ".join(f"{name} {k}/{n}" for name, (k, n) in channels.items()), th.text))
+        for name, st in info.get("gate_states", {}).items():   # a type whose channels inactivate (Nav)
+            out.append((f"{name}: {st['open']} open, {st['closed']} closed (ready), {st['inactivated']} inactivated",
+                        th.text))
     pump = info["pump"]
     pumps = "Na/K pump" if pump["count"] == 1 else "Na/K pumps"
     if "pump" not in parts:

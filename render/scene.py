@@ -45,6 +45,7 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: Te
     # channels
     pores = sim.channels.pores
     gated_types = ~sim.channels.table.leak
+    inactivated = sim.channels.inactivated()
     for j in range(pores.y0.size):
         _, y0 = tf.to_screen(0, pores.y0[j])
         _, y1 = tf.to_screen(0, pores.y1[j])
@@ -62,10 +63,16 @@ def draw_box(surf: pygame.Surface, sim, tf: ViewTransform, fonts: dict, text: Te
             pygame.draw.line(surf, colour, (mid, y0 - 0.6 * s), (mid, y1 + 0.6 * s), max(2, int(0.5 * s)))
         if not gated_types[pores.kind[j]]:
             continue
-        # a voltage-gated type: a diamond at each mouth (its gates read V)
+        # a voltage-gated type: a diamond at each mouth (its gates read V); an inactivated one
+        # (HH's h gate shut) has a ball plugging its inner mouth instead, as in Armstrong's ball
+        # and chain
         d = max(3, int(0.6 * s))
         yc = (y0 + y1) / 2
         for xc in (xl, xr):
+            if xc == xl and inactivated[j]:
+                pygame.draw.circle(surf, th.text, (xc, yc), d + 1)
+                pygame.draw.circle(surf, colour, (xc, yc), d + 1, max(1, d // 3))
+                continue
             pygame.draw.polygon(surf, colour, [(xc - d, yc), (xc, yc - d), (xc + d, yc), (xc, yc + d)])
     # transporters: a capsule across the band, its notch toward the side it faces, saying its step
     agents = sim.transporters.arrays

@@ -174,11 +174,19 @@ class Oscilloscope:
             pygame.draw.lines(surf, th.trace, False, np.column_stack([xs, y_of(sm)]).tolist(),
                               max(3, plot.height // 100))
             surf.set_clip(None)
-            self._draw_prediction(surf, tr, plot, small, text, th, t0, t1, y_of, rect)
+            peak = self._draw_prediction(surf, tr, plot, th, t0, t1, y_of)
+            labels_bottom = self._draw_markers(surf, tr, plot, small, text, th, t0, t1, rect)
+            if peak is not None:                # the equations' label at their peak, below the markers' labels
+                label = style.theory_line("V_HH_mV")[1]
+                w = small.size(label)[0]
+                x = min(max(peak[0] + 6, plot.x + 2), plot.right - w - 2)
+                y = min(max(peak[1] - small.get_linesize(), labels_bottom + 2), plot.bottom - small.get_linesize())
+                text.draw(surf, small, label, th.line("V_HH_mV"), region=rect, background=th.background,
+                          topleft=(x, y))
             last = float(sm[-1])
-            if not lo <= last <= hi:   # beyond the axis: an arrow at the edge with the value
+            if not lo <= last <= hi:   # beyond the axis: an arrow at the edge with the value (below the markers' labels)
                 down = last < lo
-                ye = plot.bottom - 4 if down else plot.y + 4
+                ye = plot.bottom - 4 if down else max(plot.y + 4, labels_bottom + 4)
                 a = max(8, small.get_linesize() // 2)
                 xe = plot.right - a - 4
                 tip = (xe, ye)
@@ -187,20 +195,20 @@ class Oscilloscope:
                 label = f"V {minus(f'{last:+.0f}')} mV"
                 text.draw(surf, small, label, th.marker, region=rect, background=th.background,
                           midright=(xe - a - 4, (ye + base) / 2))
-            self._draw_markers(surf, tr, plot, small, text, th, t0, t1, rect)
             if current is not None:
                 self._draw_current(surf, tr, current, small, text, th, t, q, held, t0, t1, rect)
             self._draw_time_axis(surf, tr, current if current is not None else plot, small, text, th, t0, t1, rect)
 
-    def _draw_prediction(self, surf, tr, plot, font, text, th, t0, t1, y_of, rect):
-        """Hodgkin and Huxley's equations from the last pulse, dashed, as far as the plot shows
-        time (ahead of the trace too: the plot's right edge is now), labelled at its peak."""
+    def _draw_prediction(self, surf, tr, plot, th, t0, t1, y_of) -> tuple[float, float] | None:
+        """Hodgkin and Huxley's equations from the last pulse, dashed, over the time the plot
+        shows (they appear beside V as the trace reaches them); returns where their peak is drawn
+        (for the label), or None."""
         if tr.prediction is None:
-            return
+            return None
         pt, pv = tr.prediction
         shown = (pt >= t0) & (pt <= t1)
         if shown.sum() < 2:
-            return
+            return None
         xs = plot.x + (pt[shown] - t0) / (t1 - t0) * plot.width
         ys = y_of(pv[shown])
         colour = th.line("V_HH_mV")
@@ -216,11 +224,7 @@ class Oscilloscope:
                 start = k
         surf.set_clip(None)
         top = int(np.argmin(ys))
-        label = style.theory_line("V_HH_mV")[1]
-        w = font.size(label)[0]
-        x = min(max(xs[top] + 6, plot.x + 2), plot.right - w - 2)
-        y = max(ys[top] - font.get_linesize(), plot.y + 2)
-        text.draw(surf, font, label, colour, region=rect, background=th.background, topleft=(x, y))
+        return float(xs[top]), float(ys[top])
 
     def _draw_current(self, surf, tr, plot, font, text, th, t, q, held, t0, t1, rect):
         """The clamp's current below the V plot: thick while held (blank where V was free), its
@@ -284,7 +288,7 @@ class Oscilloscope:
         """Event markers: a line at the event, its label in the first row where it fits, the
         newest first (when rows run out, the oldest labels go; their lines stay). Every line is
         drawn before any label, so a label (on its own background) is never crossed by a later
-        marker's line."""
+        marker's line. Returns the y below the rows of labels drawn."""
         rows: list[list[tuple[float, float]]] = []    # the label spans placed in each row
         lh = font.get_linesize()
         max_rows = max(1, int(plot.height * 0.4 / lh))
@@ -309,6 +313,7 @@ class Oscilloscope:
             pygame.draw.rect(surf, th.background, pygame.Rect(tx - 4, plot.y + 3 + row * lh, w + 8, lh))
             text.draw(surf, font, label, th.marker, region=rect, background=th.background,
                       topleft=(tx, plot.y + 3 + row * lh))
+        return plot.y + 3 + len(rows) * lh
 
     def _draw_time_axis(self, surf, tr, plot, font, text, th, t0, t1, rect):
         """Time ticks numbered below the plot, and the axis' caption at its left: the longest

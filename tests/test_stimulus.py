@@ -126,3 +126,21 @@ def test_a_bad_held_current_is_one_line(key, value):
     with pytest.raises(ConfigError) as err:
         load("mammalian", None, [f"{key}={value}"])
     assert key in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_live_held_current_runs_until_changed_and_is_logged_and_checked():
+    sim = Simulation(load("mammalian", None, SEALED), seed=3)
+    sim.step(40)
+    before = sim.electrode_e
+    sim.hold(120.0)
+    assert sim.events[-1].label == "hold +120 pA" and sim.config["stimulus.hold_pA"] == 120.0
+    sim.step(int(round(4.0 / sim.dt_ns)))
+    assert sim.stimulus_pA == pytest.approx(120.0)
+    sim.hold(-30.0)                                # replaces it
+    sim.step(int(round(2.0 / sim.dt_ns)))
+    sim.hold(0.0)
+    sim.step(20)
+    assert sim.stimulus_pA == 0.0 and sim.events[-1].label == "hold off"
+    assert sim.electrode_e - before == pytest.approx(e_of(120, 4.0) + e_of(-30, 2.0), rel=1e-9)
+    with pytest.raises(ConfigError):
+        sim.hold(1e12)

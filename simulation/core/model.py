@@ -186,6 +186,16 @@ class Simulation:
         self._stimulus += self._stimulus_steps([entry], self.step_count)
         self._log(f"pulse {current_pA:+.0f} pA, {duration_ns:g} ns", {"pulse": entry})
 
+    def hold(self, current_pA: float) -> None:
+        """A steady current from now on (replacing any held before; 0 stops it), on top of any
+        pulse: `stimulus.hold_pA` from this moment."""
+        changes = {"stimulus.hold_pA": float(current_pA), "stimulus.hold_from_ns": self.time_ns}
+        new = self._check(changes)                                 # the config's rules, or ConfigError
+        self._stimulus = [s for s in self._stimulus if s[1] != HOLD_FOREVER]
+        if current_pA:
+            self._stimulus.append((self.step_count, HOLD_FOREVER, charge_e(current_pA, self.dt_ns)))
+        self._apply(new, f"hold {current_pA:+.0f} pA" if current_pA else "hold off", changes)
+
     @property
     def stimulus_pA(self) -> float:
         """The current the stimulus injects at this step (pA)."""

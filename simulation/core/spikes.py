@@ -3,9 +3,11 @@
 A spike is an upward crossing of `detect_mV` (default −20 mV: well above any passive bump of a
 cell resting near −70 mV, well below an overshoot) followed by the peak before V falls back
 below `detect_mV − REARM_mV` (the channels' noise makes V cross the detection level several times
-at the top of one spike: it counts once). For each: its time (the upward crossing, interpolated), its peak, its width at half
-height (between the upward and downward crossings of the level halfway from its threshold to its
-peak) and its threshold: on V smoothed over `smooth_ns`, the value where the upstroke's rate of
+at the top of one spike: it counts once). All on V smoothed over `smooth_ns` (a small cell's V
+has several mV of thermal noise, whose largest excursion would otherwise read as the peak): each
+spike's time (the upward crossing, interpolated), its peak, its width at half height (between the
+upward and downward crossings of the level halfway from its threshold to its peak) and its
+threshold, the value where the upstroke's rate of
 rise, coming up from the lowest V in the `upstroke_ns` before the crossing, first reaches a tenth
 of its largest.
 A stimulus's own jump can be part of that rise: a threshold read after a strong pulse is the
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 DETECT_mV = -20.0
-SMOOTH_ns = 1.0
+SMOOTH_ns = 4.0   # V's thermal noise in a small cell (±5 mV at 1 e/mV) would otherwise set the peak
 RISE_FRACTION = 0.1
 REARM_mV = 20.0
 UPSTROKE_ns = 100.0
@@ -76,7 +78,7 @@ def find_spikes(t_ns: np.ndarray, v_mV: np.ndarray, detect_mV: float = DETECT_mV
         d = rearms[rearms > u]
         end = int(d[0]) + 1 if d.size else t.size - 1
         seg = slice(u + 1, end + 1)
-        p = u + 1 + int(np.argmax(v[seg]))
+        p = u + 1 + int(np.argmax(s[seg]))
         # the upstroke: from the lowest smoothed V in the upstroke_ns before the crossing
         first_i = max(last_end, int(np.searchsorted(t, t[u] - upstroke_ns)))
         start = first_i + int(np.argmin(s[first_i:u + 1]))
@@ -86,7 +88,7 @@ def find_spikes(t_ns: np.ndarray, v_mV: np.ndarray, detect_mV: float = DETECT_mV
             threshold = float(s[start + first])
         else:
             threshold = float(s[u])
-        half = (threshold + float(v[p])) / 2
+        half = (threshold + float(s[p])) / 2
         width = math.nan
         sh = s >= half
         up_i = np.flatnonzero(~sh[start:p] & sh[start + 1:p + 1])
@@ -95,7 +97,7 @@ def find_spikes(t_ns: np.ndarray, v_mV: np.ndarray, detect_mV: float = DETECT_mV
             i0 = start + int(up_i[-1])
             i1 = p + int(after[0])
             width = _cross(t, s, i1, half) - _cross(t, s, i0, half)
-        out.append(Spike(_cross(t, s, u, detect_mV), float(v[p]), float(t[p]), width, threshold))
+        out.append(Spike(_cross(t, s, u, detect_mV), float(s[p]), float(t[p]), width, threshold))
         last_end = end
     return out
 
@@ -115,7 +117,8 @@ def summary(t_ns: np.ndarray, v_mV: np.ndarray, detect_mV: float = DETECT_mV, ho
         "peak_times_ns": [s.peak_ns for s in spikes],
         "widths_ns": [s.width_ns for s in spikes],
         "thresholds_mV": [s.threshold_mV for s in spikes],
-        "how": (f"a spike: V (smoothed over {SMOOTH_ns:g} ns) crosses {detect_mV:g} mV upward; width at half "
+        "how": (f"a spike: V (smoothed over {SMOOTH_ns:g} ns) crosses {detect_mV:g} mV upward; its peak is the "
+                f"smoothed V's; width at half "
                 f"height from threshold to peak; threshold where the rate of rise first reaches "
                 f"{RISE_FRACTION:g} of its largest (a pulse's own jump counts)"),
     }

@@ -106,13 +106,37 @@ def pulse_words(current_pA: float, duration_ns: float, capacitance_e_per_mV: flo
 
 
 def _pulse_apply(session, key: str, v: tuple[float, float]) -> str:
-    current_pA, duration_ns = v
+    """A pulse, in the terms of the cell the config describes: scaled with the cell (`--cell`,
+    [ and ]) like its capacitance, so it moves V the same."""
+    current_pA, duration_ns = v[0] * session.cell_scale, v[1]
     sim = session.sim
     why_not = session.predict([(current_pA, duration_ns)]) if not sim.clamped else ""
     sim.inject(current_pA, duration_ns)
     said = f"pulse {current_pA:+.0f} pA for {duration_ns:g} ns: " + pulse_words(current_pA, duration_ns,
                                                                                  sim.capacitance_e_per_mV)
     return said + (f" ({why_not})" if why_not else "")
+
+
+def _hold(config: Config, key: str, v, where: str) -> float:
+    """A steady current in pA (0: none), by the rules of the config's stimulus."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ConfigError(f"{where} must be a current in pA (0 stops it), got {v!r}")
+    _by_config(config, "stimulus.hold_pA", float(v), where)
+    return float(v)
+
+
+def _hold_apply(session, key: str, v: float) -> str:
+    """A held current, scaled with the cell as a pulse is."""
+    v = v * session.cell_scale
+    sim = session.sim
+    why_not = session.predict([(v, 0.0)]) if v and not sim.clamped else ""
+    sim.hold(v)
+    if not v:
+        return "held current off"
+    per_100ns = charge_e(v, 100.0)
+    return (f"a steady {v:+.0f} pA from now: {abs(per_100ns):.0f} charges {'in' if v > 0 else 'out'} per 100 ns, "
+            f"{per_100ns / sim.capacitance_e_per_mV:+.0f} mV per 100 ns on a sealed membrane"
+            + (f" ({why_not})" if why_not else ""))
 
 
 def _amount_key(key: str) -> str:
@@ -258,6 +282,9 @@ REGISTRY: tuple[Intervention, ...] = (
     Intervention("pulse", "[pA, ns], e.g. [300, 2]",
                  "a current pulse from now, through an electrode (positive: positive charge in, depolarising)",
                  lambda k: k == "pulse", lambda k: ("stimulus.protocol",), _pulse, _pulse_apply),
+    Intervention("hold", "pA (0 stops it)",
+                 "a steady current from now on, through the electrode (a train of spikes, if the cell fires)",
+                 lambda k: k == "hold", lambda k: ("stimulus.hold_pA",), _hold, _hold_apply),
 )
 
 

@@ -30,6 +30,7 @@ from particles.state import HELD
 from simulation.core.config import DEFAULT_CHANNELS, Config, ConfigError, load, preset_names
 from simulation.core.model import Simulation
 from simulation.core.spike_theory import UnitMeter
+from simulation.core.spikes import DETECT_mV, REARM_mV
 from simulation.session import interventions
 from simulation.session.interventions import CELL_SCALES, pulse_words, type_words
 from simulation.session.trace import VTrace
@@ -84,6 +85,8 @@ class Session:
         self._step_log: deque = deque(maxlen=60)
         self._theory: dict = {}
         self._theory_frame = -1
+        self.spikes_seen = 0            # V crossing DETECT_mV upward, re-armed REARM_mV below (the audio's clicks)
+        self._spike_armed = False
         self.sim = self.prepare(lambda: self._build(config))
         self.unit_meter = self._meter()
 
@@ -172,6 +175,11 @@ class Session:
             self._rate_log.popleft()
         if self.tracked is not None and self.tracked < sim.state.n:
             self.trail.append((float(sim.state.x[self.tracked]), float(sim.state.y[self.tracked])))
+        if sim.v_mV > DETECT_mV and self._spike_armed:     # a spike, as summary.json counts them
+            self.spikes_seen += 1
+            self._spike_armed = False
+        elif sim.v_mV < DETECT_mV - REARM_mV:
+            self._spike_armed = True
         if self.unit_meter is not None and not sim.clamped and sim.field_on and sim.selective:
             self.unit_meter.sample(sim, sim.time_ns - self.unit_meter.last_ns)
         if self.unit_meter is not None:
@@ -179,7 +187,8 @@ class Session:
 
     def predict(self, protocol: list[tuple[float, float]]) -> str:
         """Hodgkin and Huxley's equations for this cell from this moment under `protocol` ((pA, ns)
-        segments), followed for PREDICT_NS in all: the trace's `prediction`, drawn beside V. Needs
+        segments; a last one of 0 ns: that current held), followed for PREDICT_NS in all: the
+        trace's `prediction`, drawn beside V. Needs
         the pores' unit of permeability measured from this cell's own transits first; says why
         not if it cannot."""
         sim, meter = self.sim, self.unit_meter
@@ -190,9 +199,10 @@ class Session:
             self.trace.prediction = None
             return (f"the equations need the pores' permeability: {unit.transits} of "
                     f"{PREDICT_MIN_TRANSITS} transits counted so far")
-        rest = PREDICT_NS - sum(ns for _, ns in protocol)
-        run = sim.deterministic_response(list(protocol) + ([(0.0, rest)] if rest > 0 else []), unit.nm2_per_ns,
-                                         meter.pump_cycles_per_ns(sim), every_ns=1.0)
+        # the protocol's segments, then its last current (a pulse: 0; a held current: itself) to PREDICT_NS
+        protocol = [(pA, ns) for pA, ns in protocol if ns > 0] + [(protocol[-1][0] if protocol[-1][1] == 0 else 0.0,
+                                                                     PREDICT_NS - sum(ns for _, ns in protocol))]
+        run = sim.deterministic_response(protocol, unit.nm2_per_ns, meter.pump_cycles_per_ns(sim), every_ns=1.0)
         self.trace.prediction = (sim.time_ns + run["t_ns"], run["V_mV"])
         return ""
 
@@ -391,8 +401,9 @@ class Session:
     def pulse_size(self, factor: float):
         """The next pulse's current ×factor (between PULSE_MIN_pA and PULSE_MAX_pA)."""
         self.pulse_pA = float(min(max(self.pulse_pA * factor, PULSE_MIN_pA), PULSE_MAX_pA))
-        return (f"next pulse: {self.pulse_pA:.0f} pA for {self.pulse_ns:g} ns "
-                f"({pulse_words(self.pulse_pA, self.pulse_ns, self.sim.capacitance_e_per_mV)})")
+        actual = self.pulse_pA * self.cell_scale       # in this cell's terms (`interventions._pulse_apply`)
+        return (f"next pulse: {actual:.0f} pA for {self.pulse_ns:g} ns "
+                f"({pulse_words(actual, self.pulse_ns, self.sim.capacitance_e_per_mV)})")
 
     def toggle_selectivity(self):
         return self.intervene("selectivity", not self.sim.selective)
