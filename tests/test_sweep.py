@@ -107,3 +107,17 @@ def test_the_same_sweep_runs_unchanged_on_an_existing_scheduler(tmp_path):
         info = sweep(base, parse_vary(["outside.K=5,10"]), 1, 300, tmp_path, scheduler=cluster.scheduler_address,
                      progress=False)
     assert info["ran"] == 2 and len(_rows(tmp_path / "sweep.csv")) == 2
+
+
+def test_a_sweep_of_the_held_current_tables_the_firing_and_draws_an_f_i_curve(tmp_path):
+    base = load("mammalian", None, TINY + ["stimulus.hold_from_ns=5"])
+    sweep(base, parse_vary(["stimulus.hold_pA=0,400"]), 1, 600, tmp_path, workers=1, progress=False)
+    rows = _rows(tmp_path / "sweep.csv")
+    assert {"spikes", "hold_spikes", "hold_rate_per_us", "hold_interval_ns"} <= set(rows[0])
+    by_current = {float(r["stimulus.hold_pA"]): r for r in rows}
+    held = json.loads((tmp_path / by_current[400.0]["run_dir"] / "summary.json").read_text())["spikes"]["hold"]
+    assert held["from_ns"] == 5.0 and float(by_current[400.0]["hold_spikes"]) == held["count"]
+    summary = _rows(tmp_path / "summary.csv")
+    assert "hold_rate_per_us_mean" in summary[0]
+    import matplotlib.image as mpimg
+    assert mpimg.imread(tmp_path / "sweep.png").shape[0] > 200

@@ -91,6 +91,7 @@ class Trial:
     rest_mV: float            # V when the stimulus began
     spikes: list[Spike]
     spikes_theory: list[Spike]
+    band_e: np.ndarray        # the charge the ions in the membrane band induce on the inside (e), at each t
 
 
 def trial(sim, protocol: list[tuple[float, float]], unit_nm2_per_ns: float, every_ns: float = 0.5,
@@ -101,7 +102,7 @@ def trial(sim, protocol: list[tuple[float, float]], unit_nm2_per_ns: float, ever
     rest = sim.v_mV
     t0 = sim.time_ns
     k = max(1, int(round(every_ns / sim.dt_ns)))
-    t, v = [0.0], [rest]
+    t, v, band = [0.0], [rest], [band_charge_e(sim)]
     end = 0.0
     for pA, ns in protocol:
         if pA:
@@ -111,6 +112,17 @@ def trial(sim, protocol: list[tuple[float, float]], unit_nm2_per_ns: float, ever
             sim.step(k)
             t.append(sim.time_ns - t0)
             v.append(sim.v_mV)
+            band.append(band_charge_e(sim))
     t, v = np.array(t), np.array(v)
     v_th = np.interp(t, theory_run["t_ns"], theory_run["V_mV"])
-    return Trial(t, v, v_th, rest, find_spikes(t, v), find_spikes(t, v_th))
+    return Trial(t, v, v_th, rest, find_spikes(t, v), find_spikes(t, v_th), np.array(band))
+
+
+def band_charge_e(sim) -> float:
+    """Σ z·w over the ions in the membrane band (in a pore, or held still in a closed one): the
+    share of V that ions on their way through the pores make (V = Q_in / C counts it; the
+    deterministic cell, whose ions are either inside or outside, does not)."""
+    g, s = sim.geometry, sim.state
+    m = (s.x >= g.x_left_nm) & (s.x <= g.x_right_nm)
+    w = (g.x_right_nm - s.x[m]) / (g.x_right_nm - g.x_left_nm)
+    return float((sim.kinds.charge[s.species[m]] * w).sum())

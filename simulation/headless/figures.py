@@ -86,6 +86,8 @@ def _save(fig, out: Path, stem: str) -> list[Path]:
 def sweep_figure(rows: list[dict], summary_rows: list[dict], keys: list[str], base: Config, out: Path) -> list[Path]:
     x_key = next((k for k in keys if isinstance(summary_rows[0][k], (int, float)) and
                   not isinstance(summary_rows[0][k], bool)), keys[0])
+    if x_key == "stimulus.hold_pA":
+        return _f_i_figure(summary_rows, keys, base, out)
     others = [k for k in keys if k != x_key]
     fig = Figure(figsize=(7.5, 5))
     ax = fig.subplots()
@@ -123,6 +125,35 @@ def sweep_figure(rows: list[dict], summary_rows: list[dict], keys: list[str], ba
         ax.set_xlabel(axis_words(x_key))
     ax.set_ylabel("resting potential V (mV), mean ± SEM")
     ax.set_title(_fit_title(f"{base['name']}: resting potential against {axis_words(x_key)}"), fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, out, "sweep")
+
+
+def _f_i_figure(summary_rows: list[dict], keys: list[str], base: Config, out: Path) -> list[Path]:
+    """A sweep of the held current: the firing rate while it is held against it (the f–I
+    curve), one series per value of any other key varied. Error bars: the spread of seeds when
+    there are several, else Poisson (√spikes over the time held; at least one spike's worth)."""
+    others = [k for k in keys if k != "stimulus.hold_pA"]
+    held_ns = max(base["physics.dt_ns"] * summary_rows[0]["steps_mean"] - base["stimulus.hold_from_ns"], 1e-9)
+    fig = Figure(figsize=(7.5, 5))
+    ax = fig.subplots()
+    groups: dict[tuple, list[dict]] = {}
+    for r in summary_rows:
+        groups.setdefault(tuple(r[k] for k in others), []).append(r)
+    for rest, rs in groups.items():
+        rs = sorted(rs, key=lambda r: r["stimulus.hold_pA"])
+        rate = [r.get("hold_rate_per_us_mean", math.nan) for r in rs]
+        err = [r["hold_rate_per_us_std"] / math.sqrt(r["n"]) if r["n"] > 1 and math.isfinite(r["hold_rate_per_us_std"])
+               else math.sqrt(max(r.get("hold_spikes_mean", 0.0) or 0.0, 1.0)) / held_ns * 1e3 for r in rs]
+        label = "spikes counted" + (" (" + ", ".join(f"{axis_words(k)} = {v}" for k, v in zip(others, rest)) + ")"
+                                    if others else "")
+        ax.errorbar([r["stimulus.hold_pA"] for r in rs], rate, yerr=err, fmt="o-", ms=7, capsize=4, label=label,
+                    mec="k", mew=0.8)
+    ax.set_xlabel("held current (pA, into the cell)")
+    ax.set_ylabel(f"firing rate while it is held (spikes per µs of model time; {held_ns / 1e3:.2g} µs)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(_fit_title(f"{base['name']}: firing rate against held current (f–I)"), fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, out, "sweep")
