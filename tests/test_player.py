@@ -22,7 +22,8 @@ def test_every_shipped_scenario_plays_to_its_end_headless():
     waiting for the key begins 20 ns after the last; "settled" and timed waits are the file's."""
     lecture = load_scenario("lecture")
     parts = {s.part for s in lecture.steps}
-    assert parts == {load_scenario(n).name for n in scenario_names() if n != "lecture"}
+    # `spike` is the next lecture (what the cell does with its resting potential), played below
+    assert parts == {load_scenario(n).name for n in scenario_names() if n not in ("lecture", "spike")}
     player = Player(lecture, cell_scale=0.25, auto=True, key_wait_ns=20.0)
     player.session.steps_per_frame = 200
     seen, points = set(), {}
@@ -42,6 +43,26 @@ def test_every_shipped_scenario_plays_to_its_end_headless():
     assert hk[-1][1] > hk[0][1]
     # the last part is the pump story: its last step has blocked the pumps
     assert not player.session.sim.pumps_on and player.session.ouabain_given
+
+
+def test_the_action_potential_lecture_plays_to_its_end_headless():
+    """`spike`, on a quarter cell (its pulses and held current scaled with it): every wait met,
+    every change applied and none refused; it ends with the held current off and the Nav and Kv
+    channels back."""
+    sc = load_scenario("spike")
+    player = Player(sc, cell_scale=0.25, auto=True, key_wait_ns=20.0)
+    player.session.steps_per_frame = 200
+    seen = set()
+    while not player.finished:
+        player.session.paused = False
+        player.session.advance_frame()
+        player.update()
+        seen.add(player.k)
+    assert seen == set(range(len(sc.steps)))
+    assert not [s for s in player.said if s.startswith("cannot")], player.said
+    sim = player.session.sim
+    assert sim.stimulus_pA == 0.0 and sim.channel_counts()["Nav"] > 0 and sim.channel_counts()["Kv"] > 0
+    assert player.session.spikes_seen >= 3, "a spike past threshold, one recovered, and a train"
 
 
 def test_going_back_restores_the_state_a_step_began_in():
