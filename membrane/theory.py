@@ -179,7 +179,7 @@ def donnan_mV(totals: Mapping[str, float], charge: Mapping[str, int], fixed_in: 
     return brentq(excess, -500.0, 500.0, xtol=1e-6)
 
 
-E_PER_NS_PER_PA = 1.0 / 160.21766   # 1 e/ns = 160.2 pA
+E_PER_NS_PER_PA = 1e-21 / 1.602176634e-19   # 1 pA for 1 ns is 0.00624 e (e: CODATA 2018, exact)
 
 
 @dataclass(frozen=True)

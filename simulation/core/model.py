@@ -191,9 +191,7 @@ class Simulation:
         pulse: `stimulus.hold_pA` from this moment."""
         changes = {"stimulus.hold_pA": float(current_pA), "stimulus.hold_from_ns": self.time_ns}
         new = self._check(changes)                                 # the config's rules, or ConfigError
-        self._stimulus = [s for s in self._stimulus if s[1] != HOLD_FOREVER]
-        if current_pA:
-            self._stimulus.append((self.step_count, HOLD_FOREVER, charge_e(current_pA, self.dt_ns)))
+        self._stimulus = [s for s in self._stimulus if s[1] != HOLD_FOREVER] + self._hold_steps(new.data["stimulus"])
         self._apply(new, f"hold {current_pA:+.0f} pA" if current_pA else "hold off", changes)
 
     @property
@@ -440,13 +438,13 @@ class Simulation:
         return resting_potentials(self.channels.types, self.channels.effective_permeability(), c_in, c_out,
                                   self.temperature_C, PUMP_RATIO)
 
-    def deterministic_cell(self, unit_nm2_per_ns: float) -> theory.DeterministicCell:
+    def deterministic_cell(self, unit_nm2_per_ns: float, pump_cycles_per_ns: float = 0.0) -> theory.DeterministicCell:
         """This cell as a Hodgkin–Huxley model (`theory.DeterministicCell`): its placed leak and
         gated permeabilities made absolute by `unit_nm2_per_ns` (the permeability, nm²/ns, of one
         unit of the config's relative permeability: a property of the pores, measured from a run's
         tracer fluxes — `spike_theory.permeability_unit`), its gates' rates as the kernel computes
-        them, and its pumps' present mean cycling rate left out (give it with `pump_cycles_per_ns`
-        through `dataclasses.replace`)."""
+        them, and the pumps' mean cycling rate given (cycles/ns: a measurement, e.g.
+        `spike_theory.UnitMeter.pump_cycles_per_ns`)."""
         ch = self.channels
         g = self.geometry
         leak = {ion: p * unit_nm2_per_ns for ion, p in ch.leak_permeability().items() if p > 0}
@@ -457,15 +455,14 @@ class Simulation:
                 t.ion, p * unit_nm2_per_ns,
                 lambda v, e, c, k=k: gating.rates_per_ns(ch.table, k, v, e, c)))
         return theory.DeterministicCell(self.capacitance_e_per_mV, self.temperature_C, g.area_in_nm2,
-                                        g.area_out_nm2, self.mM_per_density, leak, tuple(gated))
+                                        g.area_out_nm2, self.mM_per_density, leak, tuple(gated), pump_cycles_per_ns)
 
     def deterministic_response(self, protocol: list[tuple[float, float]], unit_nm2_per_ns: float,
                                pump_cycles_per_ns: float = 0.0, every_ns: float = 1.0) -> dict:
         """What the deterministic cell does from this moment — V now, each gated type's gates open
         the fractions its channels' are now, the bulks' ions now — under a stimulus `protocol` of
         (pA, ns) segments: `theory.deterministic_response`'s arrays, times from now."""
-        from dataclasses import replace
-        cell = replace(self.deterministic_cell(unit_nm2_per_ns), pump_cycles_per_ns=pump_cycles_per_ns)
+        cell = self.deterministic_cell(unit_nm2_per_ns, pump_cycles_per_ns)
         fractions = self.channels.gate_fractions()
         gates0 = [fractions[t.name] for t, _ in self.channels.gated()]
         counts = self.region_counts()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from membrane import theory
+from membrane.voltage import inside_charge
 from particles.species import CHARGE, Species
 from simulation.core.spikes import Spike, find_spikes
 
@@ -33,8 +34,8 @@ class Unit:
 
 
 class UnitMeter:
-    """Measures the unit while a cell runs: call `sample` after every advance with the time it
-    spanned; `unit()` is the measurement since the meter started (transits = unit × ∫ Σ P_ion
+    """Measures the unit while a cell runs: call `sample` after every advance (it counts the time
+    since the last call, or lets it pass uncounted); `unit()` is the measurement since the meter started (transits = unit × ∫ Σ P_ion
     (c_in f_out(V) + c_out f_in(V)) dt, the permeabilities those placed — relative; a gated type's
     by its channels open at each sample — and the concentrations those of the bulks). Sampling
     once per frame is enough at rest; while V moves fast (a spike) it is coarser, which is why the
@@ -45,9 +46,15 @@ class UnitMeter:
         self.index = [Species[i] for i in self.ions]
         self.start = float(sim.crossings[:, self.index].sum())
         self.cycles0, self.t0 = float(sim.pump_totals[0]), sim.time_ns
+        self.last_ns = sim.time_ns
         self.expected = 0.0
 
-    def sample(self, sim, span_ns: float) -> None:
+    def sample(self, sim, counted: bool = True) -> None:
+        """Add GHK's expectation for the time since the last call (unless not `counted`: a clamp,
+        the field or the selectivity off, when the transits follow other rules)."""
+        span_ns, self.last_ns = sim.time_ns - self.last_ns, sim.time_ns
+        if not counted:
+            return
         g = sim.geometry
         counts = sim.region_counts()
         u = sim.v_mV / theory.thermal_voltage_mV(sim.temperature_C)
@@ -78,7 +85,7 @@ def permeability_unit(sim, ns: float, every_ns: float = 1.0) -> Unit:
     t0 = sim.time_ns
     while sim.time_ns - t0 < ns - 1e-9:
         sim.step(k)
-        meter.sample(sim, k * sim.dt_ns)
+        meter.sample(sim)
     return meter.unit(sim)
 
 
@@ -119,10 +126,10 @@ def trial(sim, protocol: list[tuple[float, float]], unit_nm2_per_ns: float, ever
 
 
 def band_charge_e(sim) -> float:
-    """Σ z·w over the ions in the membrane band (in a pore, or held still in a closed one): the
-    share of V that ions on their way through the pores make (V = Q_in / C counts it; the
-    deterministic cell, whose ions are either inside or outside, does not)."""
+    """Q_in's share from the particles in the membrane band (ions in a pore, or held still in a
+    closed one, or by a pump), counted as V counts them (`membrane.voltage.inside_charge`): the
+    part of V that ions on their way through the pores make, which the deterministic cell, whose
+    ions are either inside or outside, leaves out."""
     g, s = sim.geometry, sim.state
     m = (s.x >= g.x_left_nm) & (s.x <= g.x_right_nm)
-    w = (g.x_right_nm - s.x[m]) / (g.x_right_nm - g.x_left_nm)
-    return float((sim.kinds.charge[s.species[m]] * w).sum())
+    return float(inside_charge(s.x[m], s.species[m], s.flags[m], sim.kinds.charge, g.x_left_nm, g.x_right_nm))

@@ -129,7 +129,7 @@ def _hold_apply(session, key: str, v: float) -> str:
     """A held current, scaled with the cell as a pulse is."""
     v = v * session.cell_scale
     sim = session.sim
-    why_not = session.predict([(v, 0.0)]) if v and not sim.clamped else ""
+    why_not = session.predict([], then_pA=v) if v and not sim.clamped else ""
     sim.hold(v)
     if not v:
         return "held current off"

@@ -131,9 +131,7 @@ class Session:
         self.trace.smooth_max_ns = SPIKE_SMOOTH_NS if sim.channels.gated() else None
         if not sim.channels.gated():
             return None
-        meter = UnitMeter(sim)
-        meter.last_ns = sim.time_ns
-        return meter
+        return UnitMeter(sim)
 
     # ---- the pace and one frame ------------------------------------------------------------------
 
@@ -180,17 +178,14 @@ class Session:
             self._spike_armed = False
         elif sim.v_mV < DETECT_mV - REARM_mV:
             self._spike_armed = True
-        if self.unit_meter is not None and not sim.clamped and sim.field_on and sim.selective:
-            self.unit_meter.sample(sim, sim.time_ns - self.unit_meter.last_ns)
-        if self.unit_meter is not None:
-            self.unit_meter.last_ns = sim.time_ns
+        if self.unit_meter is not None:     # GHK's expectation holds only with the field on, selective, free
+            self.unit_meter.sample(sim, counted=not sim.clamped and sim.field_on and sim.selective)
 
-    def predict(self, protocol: list[tuple[float, float]]) -> str:
+    def predict(self, protocol: list[tuple[float, float]], then_pA: float = 0.0) -> str:
         """Hodgkin and Huxley's equations for this cell from this moment under `protocol` ((pA, ns)
-        segments; a last one of 0 ns: that current held), followed for PREDICT_NS in all: the
-        trace's `prediction`, drawn beside V. Needs
-        the pores' unit of permeability measured from this cell's own transits first; says why
-        not if it cannot."""
+        segments), then `then_pA` held, for PREDICT_NS in all: the trace's `prediction`, drawn
+        beside V. Needs the pores' unit of permeability measured from this cell's own transits
+        first; says why not if it cannot."""
         sim, meter = self.sim, self.unit_meter
         if meter is None:
             return ""
@@ -199,9 +194,7 @@ class Session:
             self.trace.prediction = None
             return (f"the equations need the pores' permeability: {unit.transits} of "
                     f"{PREDICT_MIN_TRANSITS} transits counted so far")
-        # the protocol's segments, then its last current (a pulse: 0; a held current: itself) to PREDICT_NS
-        protocol = [(pA, ns) for pA, ns in protocol if ns > 0] + [(protocol[-1][0] if protocol[-1][1] == 0 else 0.0,
-                                                                     PREDICT_NS - sum(ns for _, ns in protocol))]
+        protocol = list(protocol) + [(then_pA, PREDICT_NS - sum(ns for _, ns in protocol))]
         run = sim.deterministic_response(protocol, unit.nm2_per_ns, meter.pump_cycles_per_ns(sim), every_ns=1.0)
         self.trace.prediction = (sim.time_ns + run["t_ns"], run["V_mV"])
         return ""
