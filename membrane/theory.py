@@ -183,13 +183,70 @@ E_PER_NS_PER_PA = 1e-21 / 1.602176634e-19   # 1 pA for 1 ns is 0.00624 e (e: COD
 
 
 @dataclass(frozen=True)
+class Pores:
+    """A gated type's pores, for the charge their ions induce on the way through: how many
+    channels, each pore's width and length (the band's thickness, nm) and D inside it (nm²/ns)."""
+    channels: int
+    width_nm: float
+    length_nm: float
+    d_nm2_per_ns: float
+
+
+@dataclass(frozen=True)
 class GatedCurrent:
     """A voltage-gated channel type for the deterministic cell: its ion, its permeability with
     every channel open (nm²/ns), and its gates' (α, β) per ns as functions of V (mV) and of the
-    type's ion's reversal potential and outside concentration, which Kir reads."""
+    type's ion's reversal potential and outside concentration, which Kir reads. With `pores`, the
+    cell also counts the charge of the ions in its pores (`open_pore_charge_e`)."""
     ion: str
     permeability: float
     rates: Callable[[float, float, float], list[tuple[float, float]]]
+    pores: Pores | None = None
+
+
+def _access_permeability(channel_permeability: float, pores: Pores) -> tuple[float, float]:
+    """(the pore's own permeability D·w/L, each mouth's access permeability): what the channel
+    conducts (`channel_permeability`, measured) is the two in series, the access split evenly."""
+    p_pore = pores.d_nm2_per_ns * pores.width_nm / pores.length_nm
+    p = min(channel_permeability, 0.999 * p_pore)
+    return p_pore, 2.0 / (1.0 / p - 1.0 / p_pore)
+
+
+def pore_fill_ns(channel_permeability: float, pores: Pores) -> float:
+    """How long an open pore takes to fill to its steady charge: diffusion along it (its slowest
+    mode, L²/(π²D)) and the supply through its two mouths' access (half its area's ions per
+    mouth, at the access permeability)."""
+    _, side = _access_permeability(channel_permeability, pores)
+    return (pores.length_nm ** 2 / (math.pi ** 2 * pores.d_nm2_per_ns)
+            + 0.5 * pores.width_nm * pores.length_nm / (2.0 * side))
+
+
+def _ramp_moment(a: float) -> float:
+    """∫₀¹ e^(a s) (1 − s) ds = (e^a − 1 − a) / a² (→ 1/2 + a/6 as a → 0)."""
+    if abs(a) < 1e-4:
+        return 0.5 + a / 6.0 + a * a / 24.0
+    return (math.expm1(a) - a) / (a * a)
+
+
+def open_pore_charge_e(z: int, u: float, d_in: float, d_out: float, channel_permeability: float,
+                       pores: Pores) -> float:
+    """The charge (e) one open pore's ions induce on the inside, in the steady state at u = V/V_T
+    with the bulks at densities `d_in`, `d_out` (per nm²): the constant-field Nernst–Planck
+    profile through the pore, n(s) = e^(zus)·n(0) − (J L / D w)(e^(zus) − 1)/(zu) at depth s
+    (0 inside, 1 outside), counted as V counts it, z·w·L ∫ n(s)(1 − s) ds (Ramo–Shockley).
+    The pore's mouths are not at the bulks' densities while it carries a flux: what the channel
+    conducts (`channel_permeability`, measured) is less than its pore alone would (D·w/L), the
+    rest is the access from each bulk (taken as equal on both sides), across which the flux
+    lowers the density at the mouth it leaves by and raises the other's."""
+    p_pore, side = _access_permeability(channel_permeability, pores)
+    a = z * u
+    eff, inf = ghk_efflux_factor(1, a), ghk_influx_factor(1, a)
+    flux = p_pore * (d_in * eff - d_out * inf) / (1.0 + p_pore * (eff + inf) / side)   # outward, per ns
+    n0 = max(d_in - flux / side, 0.0)
+    m1 = _ramp_moment(a)
+    tail = (m1 - 0.5) / a if abs(a) > 1e-4 else 1.0 / 6.0 + a / 24.0
+    integral = n0 * m1 - flux * pores.length_nm / (pores.d_nm2_per_ns * pores.width_nm) * tail
+    return z * pores.width_nm * pores.length_nm * integral
 
 
 @dataclass(frozen=True)
@@ -206,12 +263,23 @@ class DeterministicCell:
     leak: Mapping[str, float]
     gated: tuple[GatedCurrent, ...]
     pump_cycles_per_ns: float = 0.0          # 3 Na⁺ out, 2 K⁺ in and one charge out per cycle
+    bath_held: bool = False                  # a perfused bath: the outside keeps its concentrations
+
+
+def _gate_flips(n_gates: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every single-gate transition between the 2^n gate states (a state: its gates' open bits):
+    from, to, which gate, and whether it opens."""
+    states = np.arange(1 << n_gates)
+    src = np.repeat(states, n_gates)
+    gate = np.tile(np.arange(n_gates), states.size)
+    bit = 1 << gate
+    return src, src ^ bit, gate, (src & bit) == 0
 
 
 def deterministic_response(cell: DeterministicCell, v0_mV: float, gates0: list[list[float]],
                            n_in: Mapping[str, float], n_out: Mapping[str, float],
                            protocol: list[tuple[float, float]], every_ns: float = 1.0,
-                           track_concentrations: bool = True) -> dict:
+                           track_concentrations: bool = True, closed_pore_e: list | None = None) -> dict:
     """The deterministic trajectory from V = v0 with each gated type's gates open the fractions
     `gates0` (per type, per gate) and `n_in`/`n_out` ions of each permeant species in the bulks,
     under a current stimulus `protocol` of (pA, ns) segments (positive: charge into the inside),
@@ -219,31 +287,82 @@ def deterministic_response(cell: DeterministicCell, v0_mV: float, gates0: list[l
     fraction is the product of its gates', and C dV/dt = I_stimulus − Σ z·(GHK flux of each ion
     through its leak and open gated permeability) − the pump's charge; with
     `track_concentrations` the fluxes move the ions between the bulks (this box is small: a spike
-    changes them by millimolar). Returns arrays `t_ns`, `V_mV`, `open_<i>` per gated type (its
-    index in `cell.gated`) and `<ion>_in`/`<ion>_out` particle counts."""
+    changes them by millimolar), or only the inside's when the cell's bath is perfused
+    (`bath_held`).
+
+    A gated type with `pores` also has the charge of the ions on their way through its pores in
+    V, as the particles' V has (SPEC: Q_in counts an ion in the band by its depth): C·V = Q_bulk
+    + Σ_s Q_s, the charge in its channels' pores in each gate state s. The open pores fill toward
+    their steady-state charge N_open·q(V) (`open_pore_charge_e`) in `pore_fill_ns` (~3–5 ns), and
+    what they take in counts in V as it moves: C dV/dt = I_stimulus − I_ionic + filling. A closed
+    pore holds its ions still (the crossing rule), so a channel carries its pore's charge from gate
+    state to gate state: with the gates independent (N_s from the product of the gate fractions),
+    dQ_s/dt = Σ k_s'→s·Q_s' − Σ k_s→s'·Q_s (+ the filling, for the open state): a channel that
+    opens brings what it held and fills from there. `closed_pore_e` gives, per gated type, the
+    charge in its pores in each gate state (index: the gates' open bits, as `ChannelSet` stores
+    them; all set is open) at the start — a measurement of the particles' state, like V; none if
+    not given.
+
+    Returns arrays `t_ns`, `V_mV`, `open_<i>` per gated type (its index in `cell.gated`),
+    `<ion>_in`/`<ion>_out` particle counts, and `pore_e` (the charge in the gated types' pores,
+    open and closed) when any type has pores."""
     from scipy.integrate import solve_ivp
 
     ions = sorted(set(cell.leak) | {g.ion for g in cell.gated} | ({"Na", "K"} if cell.pump_cycles_per_ns else set()))
     vt = thermal_voltage_mV(cell.temperature_C)
     sizes = [len(g0) for g0 in gates0]
     n_g = sum(sizes)
+    n_ion = len(ions)
+    with_pores = [k for k, g in enumerate(cell.gated) if g.pores is not None]
+    n_states = {k: 1 << sizes[k] for k in with_pores}
+    slots, at_pool = {}, 1 + n_g + 2 * n_ion        # where each pored type's gate-state charges sit in y
+    for k in with_pores:
+        slots[k] = at_pool
+        at_pool += n_states[k]
+    flips = {k: _gate_flips(sizes[k]) for k in with_pores}
+    fill_ns = {k: pore_fill_ns(cell.gated[k].permeability / cell.gated[k].pores.channels, cell.gated[k].pores)
+               for k in with_pores}
     pump_in = {"Na": -3.0, "K": 2.0}        # ions the pump carries in per cycle
+
+    def densities(y):
+        d_in = {ion: max(y[1 + n_g + k], 0.0) / cell.area_in_nm2 for k, ion in enumerate(ions)}
+        d_out = {ion: max(y[1 + n_g + n_ion + k], 0.0) / cell.area_out_nm2 for k, ion in enumerate(ions)}
+        return d_in, d_out
+
+    def pore_q(g, v, d_in, d_out):
+        return open_pore_charge_e(CHARGE[g.ion], v / vt, d_in[g.ion], d_out[g.ion],
+                                  g.permeability / g.pores.channels, g.pores)
 
     def rhs(_t, y, stim_e_per_ns):
         v = y[0]
         u = v / vt
-        d_in = {ion: max(y[1 + n_g + k], 0.0) / cell.area_in_nm2 for k, ion in enumerate(ions)}
-        d_out = {ion: max(y[1 + n_g + len(ions) + k], 0.0) / cell.area_out_nm2 for k, ion in enumerate(ions)}
+        d_in, d_out = densities(y)
         perm = dict(cell.leak)
         dy = np.zeros_like(y)
         at = 1
-        for g, size in zip(cell.gated, sizes):
-            x = y[at:at + size]
+        refill = 0.0
+        for i, (g, size) in enumerate(zip(cell.gated, sizes)):
+            x = np.clip(y[at:at + size], 0.0, 1.0)
             e_ion = (vt / CHARGE[g.ion] * math.log(d_out[g.ion] / d_in[g.ion])
                      if d_in[g.ion] > 0 and d_out[g.ion] > 0 else 0.0)
-            for k, (a, b) in enumerate(g.rates(v, e_ion, d_out[g.ion] * cell.mM_per_density)):
-                dy[at + k] = a * (1.0 - x[k]) - b * x[k]
-            perm[g.ion] = perm.get(g.ion, 0.0) + g.permeability * float(np.prod(np.clip(x, 0.0, 1.0)))
+            rates = g.rates(v, e_ion, d_out[g.ion] * cell.mM_per_density)
+            for k, (a, b) in enumerate(rates):
+                dy[at + k] = a * (1.0 - y[at + k]) - b * y[at + k]
+            is_open = float(np.prod(x))
+            perm[g.ion] = perm.get(g.ion, 0.0) + g.permeability * is_open
+            if g.pores is not None:
+                src, dst, gate, opening = flips[i]
+                full = n_states[i] - 1
+                pools = y[slots[i]:slots[i] + n_states[i]]
+                a = np.array([r[0] for r in rates])
+                b = np.array([r[1] for r in rates])
+                rate = np.where(opening, a[gate], b[gate])
+                flow = rate * pools[src]        # a channel that changes state takes its pore's charge along
+                d_pool = np.bincount(dst, weights=flow, minlength=n_states[i]) - np.bincount(src, weights=flow, minlength=n_states[i])
+                filling = (g.pores.channels * is_open * pore_q(g, v, d_in, d_out) - pools[full]) / fill_ns[i]
+                d_pool[full] += filling
+                dy[slots[i]:slots[i] + n_states[i]] = d_pool
+                refill += filling
             at += size
         outward = cell.pump_cycles_per_ns           # the pump's one charge per cycle, outward
         for k, ion in enumerate(ions):
@@ -254,12 +373,18 @@ def deterministic_response(cell: DeterministicCell, v0_mV: float, gates0: list[l
             if track_concentrations:
                 moved_out = through - pump_in.get(ion, 0.0) * cell.pump_cycles_per_ns
                 dy[1 + n_g + k] = -moved_out
-                dy[1 + n_g + len(ions) + k] = moved_out
-        dy[0] = (stim_e_per_ns - outward) / cell.capacitance_e_per_mV
+                dy[1 + n_g + n_ion + k] = 0.0 if cell.bath_held else moved_out
+        dy[0] = (stim_e_per_ns - outward + refill) / cell.capacitance_e_per_mV
         return dy
 
+    pools0 = []
+    for k in with_pores:
+        given = np.zeros(n_states[k]) if closed_pore_e is None else np.asarray(closed_pore_e[k], dtype=float)
+        if given.size != n_states[k]:
+            raise ValueError(f"closed_pore_e[{k}] has {given.size} gate states; type {k} has {n_states[k]}")
+        pools0.extend(given)
     y = np.array([v0_mV, *[x for g0 in gates0 for x in g0], *[float(n_in.get(i, 0.0)) for i in ions],
-                  *[float(n_out.get(i, 0.0)) for i in ions]])
+                  *[float(n_out.get(i, 0.0)) for i in ions], *pools0])
     ts, ys = [np.array([0.0])], [y[:, None]]
     t0 = 0.0
     for current_pA, duration_ns in protocol:
@@ -283,5 +408,12 @@ def deterministic_response(cell: DeterministicCell, v0_mV: float, gates0: list[l
         at += size
     for k, ion in enumerate(ions):
         out[f"{ion}_in"] = yy[1 + n_g + k]
-        out[f"{ion}_out"] = yy[1 + n_g + len(ions) + k]
+        out[f"{ion}_out"] = yy[1 + n_g + n_ion + k]
+    if with_pores:
+        pore = np.zeros(t.size)
+        for j in range(t.size):
+            d_in, d_out = densities(yy[:, j])
+            for i in with_pores:
+                pore[j] += yy[slots[i]:slots[i] + n_states[i], j].sum()
+        out["pore_e"] = pore
     return out

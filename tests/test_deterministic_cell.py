@@ -37,7 +37,7 @@ def test_the_cell_settles_at_the_steady_state_zero_current_potential():
     With the Kv curves unshifted: the preset's Kv, shifted +10 mV, leaves the cell without its
     pump no stable rest (its equations fire again and again, a pacemaker)."""
     sim = spiking("channels.Kv.v_shift_mV=0")
-    cell = sim.deterministic_cell(UNIT)
+    cell = sim.deterministic_cell(UNIT, pores=False)   # pores closed for long keep their charge: slower still
     fr = sim.channels.gate_fractions()
     counts = sim.region_counts()
     n_in = {i: float(counts[Species[i], 0]) for i in PERMEANT_NAMES}
@@ -52,7 +52,7 @@ def test_the_cell_settles_at_the_steady_state_zero_current_potential():
 
 
 def test_ions_moved_between_the_bulks_are_conserved():
-    sim = spiking()
+    sim = spiking("perfusion.enabled=false")      # perfused, the bath is held (test_perfusion)
     run = sim.deterministic_response([(0.0, 1200.0), (3000.0, 5.0), (0.0, 500.0)], UNIT, pump_cycles_per_ns=0.02,
                                      every_ns=5.0)
     for ion in ("K", "Na", "Cl"):
@@ -80,6 +80,38 @@ def test_the_equations_fire_all_or_none_below_e_na():
     assert find_spikes(run["t_ns"][run["t_ns"] >= 1200.0], run["V_mV"][run["t_ns"] >= 1200.0]) == []
 
 
+def test_a_channel_carries_its_pores_charge_between_gate_states():
+    """Every channel's pore holding the open pore's steady charge q(V), the gates at their steady
+    state and V held still (a huge capacitance): channels keep opening and closing, each taking its
+    charge along, and the pores' total stays N·q — gating moves charge between states, it makes none.
+    Starting empty instead, the open pores fill, and the pores' charge rises."""
+    sim = spiking()
+    base = sim.deterministic_cell(UNIT)
+    cell = theory.DeterministicCell(1e9, base.temperature_C, base.area_in_nm2, base.area_out_nm2,
+                                    base.mM_per_density, {}, base.gated)
+    counts = sim.region_counts()
+    n_in = {i: float(counts[Species[i], 0]) for i in PERMEANT_NAMES}
+    n_out = {i: float(counts[Species[i], 2]) for i in PERMEANT_NAMES}
+    vt, v = theory.thermal_voltage_mV(cell.temperature_C), -60.0
+    full, empty, gates = [], [], []
+    for g in cell.gated:
+        d_in, d_out = n_in[g.ion] / cell.area_in_nm2, n_out[g.ion] / cell.area_out_nm2
+        q = theory.open_pore_charge_e(1, v / vt, d_in, d_out, g.permeability / g.pores.channels, g.pores)
+        x = [a / (a + b) for a, b in g.rates(v, vt * math.log(d_out / d_in), d_out * cell.mM_per_density)]
+        states = np.arange(16)
+        share = np.prod([np.where(states & (1 << k), f, 1.0 - f) for k, f in enumerate(x)], axis=0)
+        full.append(g.pores.channels * share * q)
+        empty.append(np.zeros(16))
+        gates.append(x)
+    held = theory.deterministic_response(cell, v, gates, n_in, n_out, [(0.0, 300.0)], 10.0,
+                                         track_concentrations=False, closed_pore_e=full)
+    total = sum(p.sum() for p in full)
+    assert np.allclose(held["pore_e"], total, rtol=1e-6)
+    filled = theory.deterministic_response(cell, v, gates, n_in, n_out, [(0.0, 300.0)], 10.0,
+                                           track_concentrations=False, closed_pore_e=empty)
+    assert filled["pore_e"][0] == 0.0 and 0.0 < filled["pore_e"][-1] < total
+
+
 def test_the_unit_is_measured_from_resting_fluxes_and_pools():
     sim = Simulation(load("spiking", None, ["box.height_nm=200", "physics.particles=40000"]), seed=2)
     sim.step(int(200 / sim.dt_ns))
@@ -103,6 +135,8 @@ def test_a_trial_puts_the_equations_beside_the_cell_from_its_own_state():
     assert tr.t_ns[0] == 0.0 and tr.t_ns[-1] == pytest.approx(50.0)
     assert tr.v_mV.shape == tr.v_theory_mV.shape == tr.t_ns.shape
     assert tr.v_theory_mV[0] == pytest.approx(tr.rest_mV) and tr.v_mV[0] == tr.rest_mV
+    # the equations' pores start with the charge the particles' pores hold, gate state by gate state
+    assert tr.pore_theory_e[0] == pytest.approx(tr.pore_e[0], abs=1e-9)
     assert sim.electrode_e - electrode == pytest.approx(400.0 * 5.0 * theory.E_PER_NS_PER_PA, rel=1e-6)
     jump = 400.0 * 5.0 * theory.E_PER_NS_PER_PA / 0.25        # the pulse alone, 50 mV
     k = int(np.searchsorted(tr.t_ns, 5.0))
@@ -128,4 +162,15 @@ def test_live_a_pulse_brings_the_equations_beside_v_once_the_pores_are_measured(
     t, v = session.trace.prediction
     assert t[0] == pytest.approx(now) and t[-1] == pytest.approx(now + PREDICT_NS)
     assert v[0] == pytest.approx(v_now)
+    # under a held current the pulse's prediction keeps it on, through the pulse and after
+    session.intervene("hold", -100.0)
+    session.pulse()
+    _, held = session.trace.prediction
+    unit = session.unit_meter.unit(session.sim).nm2_per_ns
+    pump = session.unit_meter.pump_cycles_per_ns(session.sim)
+    pulse_pA = session.pulse_pA * session.cell_scale
+    # no step since: the state the equations started from is the state now
+    expected = session.sim.deterministic_response([(pulse_pA - 100.0, session.pulse_ns),
+                                                   (-100.0, PREDICT_NS - session.pulse_ns)], unit, pump)
+    assert held[-1] == pytest.approx(expected["V_mV"][-1], abs=1e-6)
     assert v.max() > v[0] + 20, "the pulse moves the equations' V"

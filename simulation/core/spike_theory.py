@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from membrane import theory
-from membrane.voltage import inside_charge
 from particles.species import CHARGE, Species
 from simulation.core.spikes import Spike, find_spikes
 
@@ -98,7 +97,8 @@ class Trial:
     rest_mV: float            # V when the stimulus began
     spikes: list[Spike]
     spikes_theory: list[Spike]
-    band_e: np.ndarray        # the charge the ions in the membrane band induce on the inside (e), at each t
+    pore_e: np.ndarray        # the charge the ions in the gated channels' pores induce on the inside (e), at each t
+    pore_theory_e: np.ndarray  # the same in the deterministic cell
 
 
 def trial(sim, protocol: list[tuple[float, float]], unit_nm2_per_ns: float, every_ns: float = 0.5,
@@ -109,7 +109,7 @@ def trial(sim, protocol: list[tuple[float, float]], unit_nm2_per_ns: float, ever
     rest = sim.v_mV
     t0 = sim.time_ns
     k = max(1, int(round(every_ns / sim.dt_ns)))
-    t, v, band = [0.0], [rest], [band_charge_e(sim)]
+    t, v, pore = [0.0], [rest], [gated_pore_charge_e(sim)]
     end = 0.0
     for pA, ns in protocol:
         if pA:
@@ -119,17 +119,17 @@ def trial(sim, protocol: list[tuple[float, float]], unit_nm2_per_ns: float, ever
             sim.step(k)
             t.append(sim.time_ns - t0)
             v.append(sim.v_mV)
-            band.append(band_charge_e(sim))
+            pore.append(gated_pore_charge_e(sim))
     t, v = np.array(t), np.array(v)
     v_th = np.interp(t, theory_run["t_ns"], theory_run["V_mV"])
-    return Trial(t, v, v_th, rest, find_spikes(t, v), find_spikes(t, v_th), np.array(band))
+    pore_th = (np.interp(t, theory_run["t_ns"], theory_run["pore_e"]) if "pore_e" in theory_run
+               else np.zeros(t.size))
+    return Trial(t, v, v_th, rest, find_spikes(t, v), find_spikes(t, v_th), np.array(pore), pore_th)
 
 
-def band_charge_e(sim) -> float:
-    """Q_in's share from the particles in the membrane band (ions in a pore, or held still in a
-    closed one, or by a pump), counted as V counts them (`membrane.voltage.inside_charge`): the
-    part of V that ions on their way through the pores make, which the deterministic cell, whose
-    ions are either inside or outside, leaves out."""
-    g, s = sim.geometry, sim.state
-    m = (s.x >= g.x_left_nm) & (s.x <= g.x_right_nm)
-    return float(inside_charge(s.x[m], s.species[m], s.flags[m], sim.kinds.charge, g.x_left_nm, g.x_right_nm))
+def gated_pore_charge_e(sim) -> float:
+    """The charge (e) the ions in the voltage-gated channels' pores, open or closed, induce on the
+    inside now, counted as V counts them (`Simulation.pore_charge_e`): what the deterministic
+    cell's pores hold (`theory.deterministic_response`'s `pore_e`)."""
+    held = sim.pore_charge_e()
+    return float(sum(held[t.name].sum() for t, _ in sim.channels.gated()))
