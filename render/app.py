@@ -18,7 +18,7 @@ import numpy as np
 import pygame
 
 from membrane.transporters import TABLE as TRANSPORTERS
-from particles.species import LABEL, NAMES, PERMEANT_NAMES, TABLE
+from particles.species import LABEL, NAMES, PERMEANT_NAMES, TABLE, Species
 from render import style
 from render.audio import AudioMonitor
 from render.controls import MOUSE_HELP, Action, keymap, layout_buttons, plan_buttons
@@ -407,6 +407,10 @@ class App:
             notes.append("X- : impermeant anions that keep a side neutral")
         if c_in["Y"] > 0 or c_out["Y"] > 0:
             notes.append("Y+ : impermeant cations that keep a side neutral")
+        if sim.config["perfusion.enabled"]:
+            made = sim.perfusion_exchanged
+            notes.append(f"perfused bath: the far outside keeps the saline's make-up "
+                         f"({abs(int(made[Species['K']]))} K+ exchanged so far)")
         draw_readouts(surf, self.readout_rect, f, self.text, th, {
             "c_in": c_in, "c_out": c_out, "rates": rates, "rate_window_ns": window,
             # relative to the K+ leak's unit: shown for every type but a K+ leak that is that unit

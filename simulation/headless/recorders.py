@@ -18,7 +18,7 @@ import numpy as np
 
 from membrane import theory
 from membrane.transporters import TABLE as TRANSPORTERS
-from particles.species import CHARGE, NAMES, PERMEANT_NAMES
+from particles.species import CHARGE, DIFFUSING_NAMES, NAMES, PERMEANT_NAMES, Species
 from simulation.core.observe import PA_PER_E_PER_US, column_names
 from simulation.core.statistics import (MAX_TRANSIENT_SHARE, MIN_EFFECTIVE_SAMPLES, detect_equilibration, drift,
                                         flux_factors, mean_and_sem, measured_permeability, permeability_ratio_sem)
@@ -285,6 +285,8 @@ def summarise(sim, samples: dict[str, np.ndarray], window: tuple[int, int] | Non
         "fillers_placed": {side: {ion: {"particles": n, "mM": n * (k_in if side == "inside" else k_out)}
                                   for ion, n in counts.items() if n > 0}
                            for side, counts in sim.fillers.items()},
+        "perfusion_exchanged": ({name: int(sim.perfusion_exchanged[Species[name]]) for name in DIFFUSING_NAMES
+                                 if sim.perfusion_exchanged[Species[name]]} if sim.config["perfusion.enabled"] else None),
         "channels_per_unit_permeability_used": sim.channels_per_unit,
         "pumps": sim.pump_count,
         "mM_per_particle": {"in": k_in, "out": k_out},  # converts the file's counts to mM
