@@ -110,9 +110,9 @@ def test_a_held_current_starts_when_asked_and_lasts_to_the_end():
     sim = Simulation(load("mammalian", None, sets), seed=1)
     v0 = sim.v_mV
     sim.step(int(round(1.0 / sim.dt_ns)))
-    assert sim.stimulus_pA == pytest.approx(300.0)
+    assert sim.stimulus_pA == pytest.approx(300.0) and sim.held_pA == 0.0
     sim.step(int(round(1.5 / sim.dt_ns)))
-    assert sim.stimulus_pA == pytest.approx(260.0)
+    assert sim.stimulus_pA == pytest.approx(260.0) and sim.held_pA == -40.0
     sim.step(int(round(7.5 / sim.dt_ns)))                  # 10 ns in all
     assert sim.stimulus_pA == pytest.approx(-40.0)
     injected = e_of(300, 3.0) + e_of(-40, 8.0)
@@ -135,7 +135,7 @@ def test_a_live_held_current_runs_until_changed_and_is_logged_and_checked():
     sim.hold(120.0)
     assert sim.events[-1].label == "hold +120 pA" and sim.config["stimulus.hold_pA"] == 120.0
     sim.step(int(round(4.0 / sim.dt_ns)))
-    assert sim.stimulus_pA == pytest.approx(120.0)
+    assert sim.stimulus_pA == pytest.approx(120.0) and sim.held_pA == 120.0
     sim.hold(-30.0)                                # replaces it
     sim.step(int(round(2.0 / sim.dt_ns)))
     sim.hold(0.0)

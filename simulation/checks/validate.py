@@ -293,7 +293,7 @@ def check_gated(seed: int = 1, steps: int = 150_000, free: bool = True) -> list[
             continue
         _, ts = run_case("k-only", SMALL + extra, steps, seed)
         v, e, sem = v_against(ts, "E_K_mV", steps // 2)
-        checks.append(Check(f"  ... free: V against E_K", v, e, sem, informative=True))
+        checks.append(Check("  ... free: V against E_K", v, e, sem, informative=True))
     return checks
 
 
@@ -358,8 +358,8 @@ def check_purkinje(seed: int = 1, steps: int = 60_000) -> list[Check]:
         w = samples["step"] >= samples["step"][0] + steps // 2
         d, d_sem, _ = mean_and_sem(samples["V_mV"][w] - samples["V_GHK_mV"][w])
         th = float(np.mean(samples["V_GHK_mV"][w]))
-        checks.append(Check(f"  ... emergent V = the Kir zero-current potential", th + d, th, d_sem))
-        checks.append(Check(f"  ... emergent V against Miura 1977", summary["V_mean_mV"], measured,
+        checks.append(Check("  ... emergent V = the Kir zero-current potential", th + d, th, d_sem))
+        checks.append(Check("  ... emergent V against Miura 1977", summary["V_mean_mV"], measured,
                             summary["V_sem_mV"], informative=True))
     return checks
 
@@ -374,9 +374,11 @@ SPIKING_SIZES = {0.5: ["box.height_nm=400", "physics.capacitance_e_per_mV=0.5", 
                        "membrane.channels_per_unit_permeability=16"]}
 SPIKE_PULSE = (1250.0, 5.0)      # pA, ns per unit of size: 1.5 times the equations' threshold (750...900 pA)
 SPIKE_REST_NS, SPIKE_UNIT_NS, SPIKE_AFTER_NS = 900.0, 300.0, 400.0
+AHP_WINDOW_NS = (250.0, 550.0)   # after the peak: the after-hyperpolarisation (check_spike)
 
 
-def spike_trials(size: float, seeds: range, extra: tuple[str, ...] = ()) -> tuple[list, object]:
+def spike_trials(size: float, seeds: range, extra: tuple[str, ...] = (),
+                 after_ns: float = SPIKE_AFTER_NS) -> tuple[list, object]:
     """Each seed's cell rested, the unit of permeability measured over its last `SPIKE_UNIT_NS` of
     rest (pooled over the seeds), then a pulse and the trial against the deterministic cell."""
     from simulation.core.model import Simulation
@@ -391,7 +393,7 @@ def spike_trials(size: float, seeds: range, extra: tuple[str, ...] = ()) -> tupl
     trials = []
     for sim in cells:
         pump = sim.pump_totals[0] / sim.time_ns     # the pumps' mean rate over the rest, cycles/ns
-        trials.append(trial(sim, [(SPIKE_PULSE[0] * size, SPIKE_PULSE[1]), (0.0, SPIKE_AFTER_NS)], unit.nm2_per_ns,
+        trials.append(trial(sim, [(SPIKE_PULSE[0] * size, SPIKE_PULSE[1]), (0.0, after_ns)], unit.nm2_per_ns,
                             pump_cycles_per_ns=pump))
     return trials, unit
 
@@ -410,12 +412,12 @@ def _paired(trials, key) -> tuple[float, float, float, float]:
 
 def check_spike(seeds: int = 10) -> list[Check]:
     """The spikes of `seeds` cells against the deterministic cell's from each one's own state (its
-    V, gates and ions when the pulse came): peak, latency (the pulse to the −20 mV crossing) and
-    width at half height, as paired differences; the tolerance is three standard errors of the
-    mean difference. Shown beside them, not judged: the charge the ions in the membrane band
-    induce at the peak, above what they did when the pulse came — the part of V the equations
-    leave out (they count an ion inside or outside, never on its way)."""
-    trials, unit = spike_trials(1.0, range(1, seeds + 1))
+    V, gates, ions and the charge in its channels' pores when the pulse came): peak, latency (the
+    pulse to the −20 mV crossing) and width at half height, as paired differences; the tolerance
+    is three standard errors of the mean difference. Then the charge the ions in the gated
+    channels' pores induce at each one's peak, above what they held when the pulse came: the
+    part of V that ions on their way make (the equations' pores: `theory.open_pore_charge_e`)."""
+    trials, unit = spike_trials(1.0, range(1, seeds + 1), after_ns=AHP_WINDOW_NS[1] + 250.0)
     checks = []
     fired = sum(bool(t.spikes) for t in trials)
     checks.append(Check(f"spiking: a pulse of {SPIKE_PULSE[0]:g} pA for {SPIKE_PULSE[1]:g} ns fires (cells of {seeds})",
@@ -426,12 +428,26 @@ def check_spike(seeds: int = 10) -> list[Check]:
         sto, det, sem, n = _paired(trials, key)
         checks.append(Check(f"  ... {label}: mean of {n} against the deterministic cell", sto, det, sem, unit=unit_label,
                             note=note))
-    held = [float(np.interp(t.spikes[0].peak_ns, t.t_ns, t.band_e) - t.band_e[0]) for t in trials if t.spikes]
-    if len(held) >= 2:
-        mv = np.array(held) / spike_capacitance()
-        checks.append(Check("  ... charge in the pores at the peak, above rest (mV of V)", float(mv.mean()), 0.0,
-                            float(mv.std(ddof=1) / math.sqrt(mv.size)), informative=True,
-                            note="ions on their way through the pores: in V, not in the equations"))
+    lo, hi = AHP_WINDOW_NS
+    after = [(float(np.mean(t.v_mV[(t.t_ns >= t.spikes[0].peak_ns + lo) & (t.t_ns < t.spikes[0].peak_ns + hi)])),
+              float(np.mean(t.v_theory_mV[(t.t_ns >= t.spikes_theory[0].peak_ns + lo)
+                                          & (t.t_ns < t.spikes_theory[0].peak_ns + hi)])))
+             for t in trials if t.spikes and t.spikes_theory and t.spikes[0].peak_ns + hi <= t.t_ns[-1]]
+    if len(after) >= 2:
+        a, b = np.array(after).T
+        rest = float(np.mean([t.rest_mV for t in trials]))
+        checks.append(Check(f"  ... after-hyperpolarisation: V {lo:g}-{hi:g} ns after the peak, mean of {a.size}", float(a.mean()),
+                            float(b.mean()), float((a - b).std(ddof=1) / math.sqrt(a.size)),
+                            note=f"V was {rest:.1f} mV on average when the pulses came"))
+    pairs = [(float(np.interp(t.spikes[0].peak_ns, t.t_ns, t.pore_e) - t.pore_e[0]),
+              float(np.interp(t.spikes_theory[0].peak_ns, t.t_ns, t.pore_theory_e) - t.pore_theory_e[0]))
+             for t in trials if t.spikes and t.spikes_theory]
+    if len(pairs) >= 2:
+        a, b = np.array(pairs).T
+        c = spike_capacitance()
+        checks.append(Check("  ... charge in the gated pores at the peak, above rest (mV of V)", float(a.mean()) / c,
+                            float(b.mean()) / c, float((a - b).std(ddof=1) / math.sqrt(a.size)) / c,
+                            note="ions on their way through the pores: in V, and in the equations"))
     return checks
 
 

@@ -69,6 +69,7 @@ class Key:
 # Ca²⁺ and Mg²⁺ are absent unless a config gives them (SPEC: default 0).
 DEFAULT_mM = {"K": (140.0, 5.0), "Na": (15.0, 145.0), "Cl": (10.0, 150.0), "Ca": (0.0, 0.0), "Mg": (0.0, 0.0)}
 # The default cell: a 25 nm cytoplasm and a 40 nm bath either side of a 20 nm membrane.
+PERFUSION_MIN_nm = 5.0   # the perfused bath starts this far from the membrane at least (beyond pores, pumps and steps)
 DEFAULT_WIDTH_nm = 85.0
 DEFAULT_MEMBRANE_X_nm = 35.0
 
@@ -136,6 +137,13 @@ SCHEMA: dict[str, Any] = {
         "ramp_nm": Key(2.0, float, lo=0.0, lo_open=True),
         "D_factor": Key(16.0, float, lo=1.0, hi=100.0),
     },
+    # A perfused bath (simulation.core.perfusion): every every_ns the outside's ions beyond
+    # from_nm of the membrane are re-labelled so the outside keeps the saline's composition.
+    "perfusion": {
+        "enabled": Key(False, bool),
+        "from_nm": Key(20.0, float, lo=0.0, lo_open=True),
+        "every_ns": Key(1.0, float, lo=0.0, lo_open=True, hi=1e6),
+    },
     # A voltage clamp (simulation.core.model.Simulation.set_clamp): V held at a command potential,
     # the electrode supplying the charge the ions carry. The protocol runs from the first step,
     # each entry held for its duration; after it (or without one) V is held at command_mV.
@@ -157,6 +165,10 @@ SCHEMA: dict[str, Any] = {
         # number, so that `sweep --vary stimulus.hold_pA=...` draws an f-I curve)
         "hold_pA": Key(0.0, float, lo=-MAX_STIMULUS_pA, hi=MAX_STIMULUS_pA),
         "hold_from_ns": Key(0.0, float, lo=0.0, hi=1e9),
+        # the live pulse (key E; Q/U change it) a session starts with: a spiking cell's preset sets
+        # one that fires it
+        "live_pulse_pA": Key(2000.0, float, lo=10.0, hi=1e5),
+        "live_pulse_ns": Key(2.0, float, lo=0.0, lo_open=True, hi=1000.0),
     },
 }
 
@@ -572,6 +584,16 @@ def _validate_all(data: dict, where: str) -> dict:
         if stir["from_nm"] < reach:
             raise ConfigError(f"{where}: stirring.from_nm must be >= {reach:.3g} nm (the longest stirred step, so no "
                               f"stirred step reaches the membrane), got {stir['from_nm']:g}")
+    perf = data["perfusion"]
+    if perf["enabled"]:
+        outside = box["width_nm"] - box["membrane_x_nm"] - box["membrane_thickness_nm"] / 2
+        if not PERFUSION_MIN_nm <= perf["from_nm"] <= outside - PERFUSION_MIN_nm:
+            raise ConfigError(f"{where}: perfusion.from_nm must lie between {PERFUSION_MIN_nm:g} nm from the membrane "
+                              f"and {PERFUSION_MIN_nm:g} nm from the far wall (the outside is {outside:g} nm wide), "
+                              f"got {perf['from_nm']:g}")
+        if perf["every_ns"] < phys["dt_ns"]:
+            raise ConfigError(f"{where}: perfusion.every_ns must be at least one step ({phys['dt_ns']:g} ns), "
+                              f"got {perf['every_ns']:g}")
     if mem["pore_width_nm"] >= mem["site_spacing_nm"]:
         raise ConfigError(f"{where}: membrane.pore_width_nm ({mem['pore_width_nm']:g}) must be smaller than "
                           f"membrane.site_spacing_nm ({mem['site_spacing_nm']:g}) so walls separate the pores")

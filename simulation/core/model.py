@@ -14,7 +14,6 @@ its config and its events.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numba
@@ -29,10 +28,11 @@ from membrane.voltage import IN, OUT, inside_charge, mid_line_charge, region_cou
 from particles.diffusion import NO_STIRRING, step_half_width_nm, stirring
 from particles.rng import STREAM_PLACE, uniform_array
 from particles.species import (ANION_FILLER, CATION_FILLER, CHARGE, DIFFUSING_NAMES, FIXED_ANION, NAMES, N_SPECIES,
-                               PERMEANT, PERMEANT_NAMES, SOLUTES, TABLE, Species, charges_array)
+                               PERMEANT_NAMES, SOLUTES, TABLE, Species, charges_array)
 from particles.state import (FAR_IN, FAR_OUT, HELD, ParticleState, SpeciesArrays, compartment_counts, filler_counts,
                              place, species_totals)
 from simulation.core.config import Config, ConfigError, channel_plan
+from simulation.core.perfusion import bath_shares, perfuse
 from simulation.core.observe import PA_PER_E_PER_US, Observation, charge_e, timeseries_columns
 from simulation.core.stepper import Counters, Membrane, StepParams, advance
 from simulation.core.threads import ThreadGovernor
@@ -133,6 +133,13 @@ class Simulation:
         if d["clamp"]["enabled"]:
             self._engage(self._protocol[0][2] if self._protocol else d["clamp"]["command_mV"])
         self._near = None   # the move pass's list of ions within the transporters' reach (see _advance)
+        # a perfused bath (simulation.core.perfusion): the outside's composition as placed, kept
+        perf = d["perfusion"]
+        self.perfusion_exchanged = np.zeros(N_SPECIES, dtype=np.int64)
+        self._perfusion = None
+        if perf["enabled"]:
+            every = max(1, int(round(perf["every_ns"] / self.dt_ns)))
+            self._perfusion = (float(perf["from_nm"]), every, bath_shares(self.region_counts()[:, OUT]))
         self._hard = None   # its scratch: the moves that need the whole crossing rule
         self.threads = ThreadGovernor(numba.get_num_threads())   # 1 or all, whichever is faster now
         self.events: list[Event] = []
@@ -195,6 +202,12 @@ class Simulation:
         self._apply(new, f"hold {current_pA:+.0f} pA" if current_pA else "hold off", changes)
 
     @property
+    def held_pA(self) -> float:
+        """The steady current held now (pA; 0 before `stimulus.hold_from_ns` or when none is)."""
+        held = float(self.config["stimulus.hold_pA"])
+        return held if self.time_ns >= self.config["stimulus.hold_from_ns"] - 1e-9 else 0.0
+
+    @property
     def stimulus_pA(self) -> float:
         """The current the stimulus injects at this step (pA)."""
         return self._stimulus_e() * PA_PER_E_PER_US * 1e3 / self.dt_ns
@@ -235,8 +248,19 @@ class Simulation:
             self._stimulus = [s for s in self._stimulus if s[1] > now]
             for first, end, _ in self._stimulus:
                 n = min(n, end - now if first <= now else first - now)
+            if self._perfusion is not None:        # stop where the bath is next renewed
+                n = min(n, self._perfusion[1] - now % self._perfusion[1])
             self.threads.advance(self._advance, n)
             k -= n
+            if self._perfusion is not None and self.step_count % self._perfusion[1] == 0:
+                self._perfuse()
+
+    def _perfuse(self) -> None:
+        """Renew the far bath (`simulation.core.perfusion`): only kinds change, far from the
+        membrane, so V, Q_in and every count of charge stay as they are."""
+        from_nm, _, shares = self._perfusion
+        s = self.state
+        perfuse(s.x, s.species, s.flags, self.geometry.x_right_nm, from_nm, shares, self.perfusion_exchanged)
 
     def _advance(self, k: int) -> None:
         clamped = self.clamp_mV is not None
@@ -438,7 +462,8 @@ class Simulation:
         return resting_potentials(self.channels.types, self.channels.effective_permeability(), c_in, c_out,
                                   self.temperature_C, PUMP_RATIO)
 
-    def deterministic_cell(self, unit_nm2_per_ns: float, pump_cycles_per_ns: float = 0.0) -> theory.DeterministicCell:
+    def deterministic_cell(self, unit_nm2_per_ns: float, pump_cycles_per_ns: float = 0.0,
+                           pores: bool = True) -> theory.DeterministicCell:
         """This cell as a Hodgkin–Huxley model (`theory.DeterministicCell`): its placed leak and
         gated permeabilities made absolute by `unit_nm2_per_ns` (the permeability, nm²/ns, of one
         unit of the config's relative permeability: a property of the pores, measured from a run's
@@ -451,24 +476,55 @@ class Simulation:
         gated = []
         for t, p in ch.gated():
             k = ch.index[t.name]
+            n = ch.counts()[t.name]
             gated.append(theory.GatedCurrent(
                 t.ion, p * unit_nm2_per_ns,
-                lambda v, e, c, k=k: gating.rates_per_ns(ch.table, k, v, e, c)))
+                lambda v, e, c, k=k: gating.rates_per_ns(ch.table, k, v, e, c),
+                theory.Pores(n, g.pore_width_nm, g.thickness_nm, ch.d_nm2_per_ns[t.ion] * t.pore_D_factor)
+                if pores and n else None))
         return theory.DeterministicCell(self.capacitance_e_per_mV, self.temperature_C, g.area_in_nm2,
-                                        g.area_out_nm2, self.mM_per_density, leak, tuple(gated), pump_cycles_per_ns)
+                                        g.area_out_nm2, self.mM_per_density, leak, tuple(gated), pump_cycles_per_ns,
+                                        bath_held=self._perfusion is not None)
 
     def deterministic_response(self, protocol: list[tuple[float, float]], unit_nm2_per_ns: float,
-                               pump_cycles_per_ns: float = 0.0, every_ns: float = 1.0) -> dict:
+                               pump_cycles_per_ns: float = 0.0, every_ns: float = 1.0, pores: bool = True) -> dict:
         """What the deterministic cell does from this moment — V now, each gated type's gates open
         the fractions its channels' are now, the bulks' ions now — under a stimulus `protocol` of
         (pA, ns) segments: `theory.deterministic_response`'s arrays, times from now."""
-        cell = self.deterministic_cell(unit_nm2_per_ns, pump_cycles_per_ns)
+        cell = self.deterministic_cell(unit_nm2_per_ns, pump_cycles_per_ns, pores)
         fractions = self.channels.gate_fractions()
         gates0 = [fractions[t.name] for t, _ in self.channels.gated()]
         counts = self.region_counts()
         n_in = {ion: float(counts[Species[ion], IN]) for ion in PERMEANT_NAMES}
         n_out = {ion: float(counts[Species[ion], OUT]) for ion in PERMEANT_NAMES}
-        return theory.deterministic_response(cell, self.v_mV, gates0, n_in, n_out, protocol, every_ns)
+        held = self.pore_charge_e()
+        closed = [held[t.name] for t, _ in self.channels.gated()]
+        return theory.deterministic_response(cell, self.v_mV, gates0, n_in, n_out, protocol, every_ns,
+                                             closed_pore_e=closed)
+
+    def pore_charge_e(self) -> dict[str, np.ndarray]:
+        """Per channel type, the charge (e) the ions in its pores induce on the inside now,
+        counted as V counts them (by depth in the band), by the pores' gate state: a gated type's
+        indexed by its gates' open bits (as `ChannelSet` stores them: all set is open), a leak
+        type's by closed (0) and open (1)."""
+        g, s, pores, ch = self.geometry, self.state, self.channels.pores, self.channels
+        m = (s.x >= g.x_left_nm) & (s.x <= g.x_right_nm) & ((s.flags & HELD) == 0)
+        x, y = s.x[m], s.y[m]
+        q = self.kinds.charge[s.species[m]] * (g.x_right_nm - x) / (g.x_right_nm - g.x_left_nm)
+        if pores.y0.size:
+            j = np.minimum(np.searchsorted(pores.y1, y), pores.y0.size - 1)   # the first pore whose top is above y
+            in_pore = (y >= pores.y0[j]) & (y <= pores.y1[j])
+        else:
+            j, in_pore = np.zeros(y.size, dtype=np.int64), np.zeros(y.size, dtype=bool)
+        out = {}
+        for k, t in enumerate(ch.types):
+            mine = in_pore & (pores.kind[j] == k)
+            if t.leak:
+                out[t.name] = np.bincount(pores.is_open[j[mine]], weights=q[mine], minlength=2).astype(float)
+            else:
+                states = 1 << int(ch.table.n_gates[k])
+                out[t.name] = np.bincount(pores.gates[j[mine]], weights=q[mine], minlength=states).astype(float)
+        return out
 
     def donnan_mV(self) -> float:
         """The Gibbs–Donnan potential this box would reach with the pumps stopped for good.

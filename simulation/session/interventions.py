@@ -110,7 +110,8 @@ def _pulse_apply(session, key: str, v: tuple[float, float]) -> str:
     [ and ]) like its capacitance, so it moves V the same."""
     current_pA, duration_ns = v[0] * session.cell_scale, v[1]
     sim = session.sim
-    why_not = session.predict([(current_pA, duration_ns)]) if not sim.clamped else ""
+    held = sim.held_pA                      # a current held goes on through the pulse and after it
+    why_not = session.predict([(current_pA + held, duration_ns)], then_pA=held) if not sim.clamped else ""
     sim.inject(current_pA, duration_ns)
     said = f"pulse {current_pA:+.0f} pA for {duration_ns:g} ns: " + pulse_words(current_pA, duration_ns,
                                                                                  sim.capacitance_e_per_mV)

@@ -42,8 +42,7 @@ RATE_MIN_NS = 50.0      # ... and not shown before this much has passed since a 
                          # at rest: fewer, and two equal rates read 30 % apart)
 FAST_FRAME_S = 0.25     # fast-forward: step this long between frames
 CLAMP_STEP_mV = 10.0    # the clamp's command moves in steps of this
-PULSE_pA, PULSE_ns = 2000.0, 2.0   # the live pulse (E) at start: 25 charges, +12 mV on the default membrane
-PULSE_MIN_pA, PULSE_MAX_pA = 10.0, 1e5
+PULSE_MIN_pA, PULSE_MAX_pA = 10.0, 1e5   # the live pulse (E): its start is the config's stimulus.live_pulse_pA
 TRAIL_LENGTH = 160      # positions of the followed ion kept for its trail
 SPIKE_SMOOTH_NS = 4.0   # a cell with gated channels: its thick trace averages over at most this (a spike rises in ~30 ns)
 PREDICT_NS = 600.0      # after a pulse, the equations' V is drawn this far ahead
@@ -69,7 +68,7 @@ class Session:
         self.frame = 0
         self.show_donnan = False
         self.ouabain_given = False
-        self.pulse_pA, self.pulse_ns = PULSE_pA, PULSE_ns
+        self.pulse_pA, self.pulse_ns = config["stimulus.live_pulse_pA"], config["stimulus.live_pulse_ns"]
         # the channel type 9 and 0 act on (Y selects): the first declared type, else the K+ leak
         declared = [t.name for t in config.channel_types() if t.name != t.ion]
         self.selected_type = declared[0] if declared else "K"
