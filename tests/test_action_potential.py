@@ -44,13 +44,16 @@ def test_all_or_none_refractory_ahp_ttx_and_tea():
     averaged −77.5): a pulse at half the threshold is a bump, one at 2.4 times it a spike that
     overshoots 0 mV, falls below rest through the after-hyperpolarisation and comes back (the
     equations' threshold for 5 ns from their rest at −75 mV: 530 pA; measured, seed 7: 265 pA →
-    a bump to −64 mV, 1250 pA → a spike to +37 mV, 114 ns wide, V −83 mV 400–600 ns after the
-    peak). A second pulse 300 ns after the first gives no overshoot (−46 mV: the h gates still
+    a bump to −64 mV, 800 pA (1.5 times) → a spike to +40 mV, and the rest with 1250 pA, which
+    fired 9 of validate's 10 cells from wherever their noise had taken V: a spike to +37 mV, 114 ns
+    wide, V −83 mV 400–600 ns after the peak). A second pulse 300 ns after the first gives no overshoot (−46 mV: the h gates still
     shut); TTX (Nav blocked) leaves only the pulse's own bump (−35 mV); TEA (Kv blocked) widens
     the spike (348 against 114 ns at half height)."""
     cell = rested(seed=7)
     _, t, v = respond(265.0, sim=copy.deepcopy(cell), after_ns=300.0)     # +8 mV on a sealed membrane
     assert find_spikes(t, v) == [] and v.max() < -50, f"a bump expected, V reached {v.max():.0f} mV"
+    _, t, v = respond(800.0, sim=copy.deepcopy(cell), after_ns=300.0)      # 1.5 times the threshold
+    assert [s.peak_mV > 0 for s in find_spikes(t, v)] == [True], f"a spike expected, V reached {v.max():.0f} mV"
     control = copy.deepcopy(cell)
     rest = control.v_mV
     _, t, v = respond(1250.0, sim=control, after_ns=300.0)        # +39 mV on a sealed membrane
