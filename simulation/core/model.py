@@ -474,9 +474,10 @@ class Simulation:
         g = self.geometry
         leak = {ion: p * unit_nm2_per_ns for ion, p in ch.leak_permeability().items() if p > 0}
         gated = []
+        counts = ch.counts()
         for t, p in ch.gated():
             k = ch.index[t.name]
-            n = ch.counts()[t.name]
+            n = counts[t.name]
             gated.append(theory.GatedCurrent(
                 t.ion, p * unit_nm2_per_ns,
                 lambda v, e, c, k=k: gating.rates_per_ns(ch.table, k, v, e, c),
@@ -497,8 +498,10 @@ class Simulation:
         counts = self.region_counts()
         n_in = {ion: float(counts[Species[ion], IN]) for ion in PERMEANT_NAMES}
         n_out = {ion: float(counts[Species[ion], OUT]) for ion in PERMEANT_NAMES}
-        held = self.pore_charge_e()
-        closed = [held[t.name] for t, _ in self.channels.gated()]
+        closed = None
+        if pores:                                  # the charge each gate state's pores hold now
+            held = self.pore_charge_e()
+            closed = [held[t.name] for t, _ in self.channels.gated()]
         return theory.deterministic_response(cell, self.v_mV, gates0, n_in, n_out, protocol, every_ns,
                                              closed_pore_e=closed)
 
