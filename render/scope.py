@@ -113,8 +113,8 @@ class Oscilloscope:
         sm = tr.smoothed(t, v)
         lo, hi = style.SCOPE_RANGE_mV
         values = [x for x, *_ in lines if abs(x) <= AXIS_LIMIT_mV]
-        if v.size:
-            values += [float(v.min()), float(v.max())]
+        if v.size:   # the thick trace too: at the live end its fitted line can run past the samples
+            values += [float(v.min()), float(v.max()), float(sm.min()), float(sm.max())]
         while values and min(values) < lo and lo > -AXIS_LIMIT_mV:
             lo -= 20.0
         while values and max(values) > hi and hi < AXIS_LIMIT_mV:
@@ -186,15 +186,19 @@ class Oscilloscope:
             last = float(sm[-1])
             if not lo <= last <= hi:   # beyond the axis: an arrow at the edge with the value (below the markers' labels)
                 down = last < lo
-                ye = plot.bottom - 4 if down else max(plot.y + 4, labels_bottom + 4)
                 a = max(8, small.get_linesize() // 2)
+                half = max(a, small.get_linesize()) / 2 + 2   # the taller of the arrow and its label, halved
+                # the arrow's middle far enough in that the whole label (taller than the arrow)
+                # stays inside the plot and below the markers' labels
+                mid = plot.bottom - half if down else max(plot.y + half, labels_bottom + half)
+                ye = mid + a / 2 if down else mid - a / 2
                 xe = plot.right - a - 4
                 tip = (xe, ye)
                 base = ye - a if down else ye + a
                 pygame.draw.polygon(surf, th.marker, [tip, (xe - a, base), (xe + a, base)])
                 label = f"V {minus(f'{last:+.0f}')} mV"
                 text.draw(surf, small, label, th.marker, region=rect, background=th.background,
-                          midright=(xe - a - 4, (ye + base) / 2))
+                          midright=(xe - a - 4, mid))
             if current is not None:
                 self._draw_current(surf, tr, current, small, text, th, t, q, held, t0, t1, rect)
             self._draw_time_axis(surf, tr, current if current is not None else plot, small, text, th, t0, t1, rect)

@@ -101,6 +101,41 @@ def test_no_text_overlaps_in_any_preset_at_projector_size(theme):
     assert not problems, "\n".join(problems[:20])
 
 
+@pytest.mark.parametrize("direction", ["down", "up"])
+def test_the_off_scale_arrows_value_clears_the_markers_and_the_axis(direction, monkeypatch):
+    """V beyond the axis' limit (here lowered to 100 mV so a small cell gets there): the arrow's
+    label, taller than the arrow, overlaps neither the label of a marker just set above it nor the
+    time axis below it, and stays inside the plot's panel."""
+    from tests.cells import TINY
+    import render.scope
+    monkeypatch.setattr(render.scope, "AXIS_LIMIT_mV", 100.0)
+    leaks = [] if direction == "down" else ["channels.K.relative_permeability=0", "channels.Na.relative_permeability=1"]
+    app = App(load("k-only", None, TINY + leaks), preset="k-only", size=(1920, 1080), seed=3, theme="hall")
+    try:
+        app.run(frames=10)
+        for key in (pygame.K_o, pygame.K_f):            # two markers: the pump on, the field off
+            press(app, key, frames=2)
+        arrow = []
+        for _ in range(60):
+            app.run(frames=10)
+            arrow = [b for b in app.text.boxes if b.text.startswith("V ") and b.text.endswith(" mV")]
+            if arrow:
+                break
+        assert arrow, f"V {app.sim.v_mV:.0f} mV never went past the axis"
+        for _ in range(2):                              # markers at the right edge, over the arrow
+            press(app, pygame.K_o, frames=1)
+        app.run(frames=1)
+        assert (app.sim.v_mV > 0) == (direction == "up")
+        assert not boxes_problems(app)
+        (label,) = [b for b in app.text.boxes if b.text.startswith("V ") and b.text.endswith(" mV")]
+        markers = [b for b in app.text.boxes if b.text in ("pump on", "ouabain: pump blocked", "field off")]
+        assert len(markers) >= 3
+        if direction == "up":                           # below every row of markers' labels
+            assert label.rect.top >= max(b.rect.bottom for b in markers), (label.rect, [b.rect for b in markers])
+    finally:
+        pygame.display.quit()
+
+
 @pytest.mark.parametrize("theme", sorted(style.THEMES))
 def test_text_colours_have_enough_contrast(theme):
     th = style.THEMES[theme]
