@@ -69,6 +69,44 @@ def test_the_action_potential_lecture_plays_to_its_end_headless():
     assert player.session.spikes_seen >= 1, "the pulse past threshold fired"
 
 
+def test_a_smaller_cell_keeps_its_pump():
+    """The `spiking` cell has one pump: at half or a quarter size it keeps one (round(0.5) would
+    have left none, and the lecture's pump steps would have had nothing to show); channels,
+    ions and capacitance scale as before; a cell without pumps gets none."""
+    from simulation.session.session import scale_cell
+    spiking = load("spiking")
+    for scale in (0.25, 0.5, 2.0):
+        d = scale_cell(spiking, scale).data
+        assert d["pump"]["count"] == max(1, round(spiking.data["pump"]["count"] * scale))
+        assert d["physics"]["capacitance_e_per_mV"] == spiking.data["physics"]["capacitance_e_per_mV"] * scale
+    assert scale_cell(load("mammalian", None, ["pump.count=0"]), 0.5).data["pump"]["count"] == 0
+    assert scale_cell(load("mammalian"), 0.5).data["pump"]["count"] == round(load("mammalian").data["pump"]["count"] / 2)
+
+
+def test_a_caption_gives_the_pumps_work_since_its_step_began():
+    """{pump_Na_out}, {pump_rate}, {Na_excess} and {restore_us}: counted from the pumps' cycles
+    since the step began (3 Na+ each), the Na+ inside (as the panel counts them) above what the
+    scenario's cell started with, and the time that pace needs for them; "?" before a cycle has run."""
+    player = Player(load_scenario("pump"), cell_scale=0.25)
+    s = player.session
+    sim = s.sim
+    assert sim.pump_count > 0 and sim.pumps_on
+    sim.set_concentration("inside", "Na", 2 * s.base_config["inside.Na"])
+    player.begin(player.k)
+    assert player.live_values()["pump_rate"] == "?"
+    cycles0, t0 = int(sim.pump_totals[0]), sim.time_ns
+    s.step(8000)
+    values = player.live_values()
+    cycles = int(sim.pump_totals[0]) - cycles0
+    assert cycles > 0
+    assert values["pump_Na_out"] == str(3 * cycles)
+    rate = cycles / ((sim.time_ns - t0) * 1e-3)
+    assert values["pump_rate"] == f"{rate:.0f}"
+    excess = (s.concentrations[0]["Na"] - s.base_config["inside.Na"]) / sim.mM_per_particle[0]   # as the panel
+    assert excess > 0 and values["Na_excess"] == f"{excess:.0f}"
+    assert values["restore_us"] == f"{excess / (3 * rate):.0f}"
+
+
 def test_going_back_restores_the_state_a_step_began_in():
     player = Player(load_scenario("emerges"), cell_scale=0.25)
     s = player.session

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from membrane.transporters import BY_NAME
 from particles.species import PERMEANT_NAMES, SOLUTES
 from simulation.core.observe import PA_PER_E_PER_US
 from simulation.session.interventions import E_LINES, find
@@ -261,11 +262,12 @@ class Player:
             out["V_Donnan"] = mv(sim.donnan_mV())
         out["clamp"] = mv(sim.clamp_mV) if sim.clamped else "off"
         # the current since this step began (a step changes it)
-        t0, carried0 = self._step_counts or self._counts()
-        t1, carried1 = self._counts()
+        t0, carried0, cycles0 = self._step_counts or self._counts()
+        t1, carried1, cycles1 = self._counts()
         span_us = (t1 - t0) * 1e-3
         ok = span_us > 0.005
         out["I"] = mv(-(carried1 - carried0) / span_us * PA_PER_E_PER_US if ok else math.nan)
+        out.update(self._pump_work(cycles1 - cycles0, span_us if ok else 0.0, c_in))
         # the crossings per µs the panel shows: the same window (since the step began or the last
         # change, at most the last 500 ns)
         rates, _, _ = s.rates()              # none yet in the step's first RATE_MIN_NS: "?"
@@ -274,7 +276,22 @@ class Player:
             out[f"{ion}_efflux"], out[f"{ion}_influx"] = mv(d[0]), mv(d[1])
         return out
 
-    def _counts(self) -> tuple[float, float]:
-        """(model time, charge carried in so far by channels and pumps)."""
+    def _counts(self) -> tuple[float, float, int]:
+        """(model time, charge carried in so far by channels and pumps, pump cycles so far)."""
         sim = self.session.sim
-        return sim.time_ns, float(sim.charge_carried_in.sum()) + sim.pump_charge_in
+        return sim.time_ns, float(sim.charge_carried_in.sum()) + sim.pump_charge_in, int(sim.pump_totals[0])
+
+    def _pump_work(self, cycles: int, span_us: float, c_in: dict) -> dict:
+        """The Na/K pumps' work since the step began: the Na+ they carried out, their cycles per
+        µs, and how long that pace would take to bring [Na+] inside back to what the cell started
+        with (the scenario's cell), in µs of model time ("?" while nothing is in excess or no
+        cycle has run)."""
+        sim = self.session.sim
+        na_per_cycle = -BY_NAME["pump"].stoichiometry["Na"]
+        rate = cycles / span_us if span_us > 0 else math.nan
+        excess = (c_in["Na"] - self.session.base_config["inside.Na"]) / sim.mM_per_particle[0]   # ions
+        restore = excess / (rate * na_per_cycle) if excess > 0 and rate > 0 else math.nan
+        return {"pump_Na_out": f"{cycles * na_per_cycle:.0f}",
+                "pump_rate": "?" if not math.isfinite(rate) else f"{rate:.0f}",
+                "Na_excess": f"{max(excess, 0.0):.0f}",
+                "restore_us": "?" if not math.isfinite(restore) else f"{restore:.0f}"}

@@ -63,8 +63,11 @@ MAX_STEP_S = 3600.0      # a step's declared length, at most (seconds)
 def placeholders(config: Config) -> tuple[str, ...]:
     """The live values a caption may name in this cell: V, theory (every E_<ion>, E_NCX), the
     concentrations, each channel type's permeability (P_<type>), the clamp's command and current
-    (pA, outward +), and each ion's crossings per µs out and in (both since the step began)."""
+    (pA, outward +), each ion's crossings per µs out and in (both since the step began), and the
+    pumps' work since the step began (Na+ out, cycles per µs, the Na+ inside above the cell's start
+    and the µs that pace needs to take it out)."""
     return (("V", "t") + E_LINES + ("V_GHK", "V_MN", "V_Donnan", "pump_share", "step", "clamp", "I")
+            + ("pump_Na_out", "pump_rate", "Na_excess", "restore_us")
             + tuple(f"{i}_{side}" for i in SOLUTES for side in ("in", "out"))
             + tuple(f"P_{t.name}" for t in config.channel_types())
             + tuple(f"{i}_{way}" for i in PERMEANT_NAMES for way in ("efflux", "influx")))

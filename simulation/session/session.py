@@ -506,22 +506,27 @@ class Session:
 
 def scale_cell(cfg: Config, scale: float) -> Config:
     """The cell `scale` times as large: membrane length, ions, capacitance, pumps, exchangers and
-    channels together, so the resting V is the same and its noise ∝ 1/√scale."""
+    channels together, so the resting V is the same and its noise ∝ 1/√scale. A cell with any
+    pumps (exchangers) keeps at least one: a smaller `spiking` cell (one pump) still has its pump,
+    at a higher density."""
     if scale == 1.0:
         return cfg
     d = cfg.data
+
+    def agents(n: int) -> int:
+        return max(1, int(round(n * scale))) if n > 0 else 0
     changes = {
         "box.height_nm": d["box"]["height_nm"] * scale,
         "physics.particles": int(d["physics"]["particles"] * scale),
         "physics.capacitance_e_per_mV": d["physics"]["capacitance_e_per_mV"] * scale,
-        "pump.count": int(round(d["pump"]["count"] * scale)),
+        "pump.count": agents(d["pump"]["count"]),
         "membrane.channels_per_unit_permeability": max(1, int(round(
             d["membrane"]["channels_per_unit_permeability"] * scale))),
         "membrane.min_channels_per_type": max(1, int(round(d["membrane"]["min_channels_per_type"] * scale))),
     }
     for t in TRANSPORTERS[1:]:
         if t.name in d:
-            changes[f"{t.name}.count"] = int(round(d[t.name]["count"] * scale))
+            changes[f"{t.name}.count"] = agents(d[t.name]["count"])
     return cfg.replace(changes, f"cell x{scale:g}")
 
 
