@@ -1,9 +1,12 @@
 """A handout of a lecture scenario: its captions and a still of every step, as a Markdown page.
 
 The scenario is played headless, by model time (as `Player.play` does: a step that waits for the
-presenter begins after AUTO_KEY_NS), drawn offscreen; as each step ends, the picture and its
-caption (with the numbers of that moment) are kept. The page says which run it shows: the numbers
-are that run's, and a live class will see others within the noise.
+presenter begins after AUTO_KEY_NS), drawn offscreen; as each step ends, a picture and its
+caption (with the numbers of that moment) are kept: the step's last frame whose scope still shows
+the moment the step began (a pulse at a step's start, in a step longer than the scope's window,
+would have scrolled away by its end: the still would show a flat trace under a caption about a
+spike). The page says which run it shows: the numbers are that run's, and a live class will see
+others within the noise.
 """
 from __future__ import annotations
 
@@ -22,6 +25,12 @@ MAX_FRAMES_PER_STEP = 20_000     # a step whose wait is never met ends the hando
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "step"
+
+
+def _shows_start(player: Player) -> bool:
+    """Whether the scope shows the moment the current step began (always, in whole-run view)."""
+    t, _ = player.session.trace.series()
+    return t.size == 0 or t[0] <= player.began_ns
 
 
 def write_handout(scenario: Scenario, out: Path, *, size=(1280, 720), theme: str = "light", seed: int = 0,
@@ -44,7 +53,7 @@ def write_handout(scenario: Scenario, out: Path, *, size=(1280, 720), theme: str
         if progress is not None:
             progress(k + 1, len(scenario.steps))
 
-    last = None
+    last = whole = None          # the step's last frame; its last frame showing where it began
     frames = 0
     while not player.finished:
         if player.session.paused:           # a step that pauses waits for the presenter: go on
@@ -55,14 +64,19 @@ def write_handout(scenario: Scenario, out: Path, *, size=(1280, 720), theme: str
         caption, t_ns = player.caption(), player.session.sim.time_ns
         frames += 1
         if player.finished:                           # the last step, at its end
-            keep(k, picture, caption, t_ns, True)
+            if whole is None or _shows_start(player):
+                whole = (picture, caption, t_ns)
+            keep(k, *whole, True)
         elif player.k != k:                           # step k ended with the frame before this one
-            keep(k, *(last or (picture, caption, t_ns)), True)
+            keep(k, *(whole or last or (picture, caption, t_ns)), True)
             frames = 0
+            whole = None
         elif frames >= MAX_FRAMES_PER_STEP:
             keep(k, picture, caption, t_ns, False)
             break
         last = (picture, caption, t_ns)
+        if _shows_start(player):
+            whole = last
     pygame.display.quit()
 
     lines = [f"# {scenario.name}", ""]

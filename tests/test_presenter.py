@@ -79,6 +79,29 @@ def test_the_handout_is_a_page_of_captions_with_a_still_of_every_step(tmp_path):
     assert "seed 0, cell x0.25" in text
 
 
+def test_a_handouts_still_shows_where_its_step_began(tmp_path):
+    """A pulse at the start of a step longer than the scope's window: the still is the step's last
+    frame whose scope still shows that start (so the spike its caption talks about is in it), not
+    its last frame, where the trace would have scrolled past it."""
+    import re
+    from render.handout import write_handout
+    f = tmp_path / "long.toml"
+    f.write_text('preset = "k-only"\nset = ["box.height_nm=120", "physics.particles=4000", '
+                 '"physics.capacitance_e_per_mV=0.4"]\n'
+                 '[[step]]\ntitle = "rest"\nwait = 0\n'
+                 '[[step]]\ntitle = "pulse"\nwait = 50\nset = { pulse = [300, 2] }\ncaption = "V = {V} mV"\n'
+                 '[[step]]\ntitle = "after"\nwait = 1000\n')
+    sc = load_scenario(str(f))
+    page = write_handout(sc, tmp_path / "long.md", size=(640, 360))
+    times = [float(x) for x in re.findall(r"model time (\d+) ns", page.read_text())]
+    assert len(times) == 3
+    from simulation.session.player import Player
+    s = Player(sc).session
+    span = s.trace.capacity * s.sim.dt_ns * s.steps_per_frame      # the scope's window, ns
+    assert 50 < times[1] <= 50 + span + 1, (times, span)     # the pulse step: its start still in view
+    assert times[1] < 1000 + 50 - span                        # well before that step ended
+
+
 def test_a_handout_to_a_missing_folder_is_one_line_and_exit_2(tmp_path):
     r = subprocess.run([sys.executable, str(ROOT / "main.py"), "handout", "emerges", "--out",
                         str(tmp_path / "nowhere" / "x.md")], capture_output=True, text=True, timeout=120)
