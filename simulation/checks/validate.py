@@ -372,7 +372,7 @@ SPIKING_SIZES = {0.5: ["box.height_nm=400", "physics.capacitance_e_per_mV=0.5", 
                  1.0: [],
                  2.0: ["box.height_nm=1600", "physics.capacitance_e_per_mV=2", "physics.particles=320000",
                        "membrane.channels_per_unit_permeability=16"]}
-SPIKE_PULSE = (1250.0, 5.0)      # pA, ns per unit of size: 1.5 times the equations' threshold (750...900 pA)
+SPIKE_PULSE = (1250.0, 5.0)      # pA, ns per unit of size: ~2.4 times the equations' threshold (530 pA for 5 ns)
 SPIKE_REST_NS, SPIKE_UNIT_NS, SPIKE_AFTER_NS = 900.0, 300.0, 400.0
 AHP_WINDOW_NS = (250.0, 550.0)   # after the peak: the after-hyperpolarisation (check_spike)
 
@@ -455,39 +455,79 @@ def spike_capacitance() -> float:
     return float(load("spiking")["physics.capacitance_e_per_mV"])
 
 
-def robust_sd(x) -> float:
-    """1.4826 × the median absolute deviation: the SD of a normal spread, unmoved by a few cells
-    whose upstroke lingered near threshold (their latencies of several hundred ns are the tail,
-    not the jitter)."""
-    x = np.asarray(x, dtype=float)
-    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+JITTER_PULSE = (2000.0, 5.0)     # pA per unit of size, ns: ~4x the equations' threshold (jitter row)
+JITTER_HOLD_NS = 400.0           # each trial starts from this long at the cells' mean resting V
+JITTER_LEVEL_mV = 0.0            # a spike's time: its upward crossing of 0 mV (the overshoot)
+
+
+def jitter_times(size: float, seeds: range, hold_mV: float | None = None) -> tuple[list[float], float]:
+    """Repeated trials of one stimulus, as in a recording of spike-time reliability: each seed's
+    cell (no pump) rested, then held by the clamp for `JITTER_HOLD_NS` at `hold_mV` (None: these
+    cells' mean V over the last `SPIKE_UNIT_NS` of rest) — every trial from the same V, its gates
+    at their equilibrium there — and released with the `JITTER_PULSE`; the time of each spike's
+    upward crossing of `JITTER_LEVEL_mV` (NaN: no spike in 150 ns). Returns (the times, the held mV)."""
+    from simulation.core.model import Simulation
+    from simulation.core.spikes import find_spikes
+    cells, v_rest = [], []
+    for seed in seeds:
+        sim = Simulation(load("spiking", None, SPIKING_SIZES[size] + ["pump.count=0"]), seed=seed)
+        sim.step(int((SPIKE_REST_NS - SPIKE_UNIT_NS) / sim.dt_ns))
+        k = max(1, int(round(1.0 / sim.dt_ns)))
+        for _ in range(int(SPIKE_UNIT_NS)):
+            sim.step(k)
+            v_rest.append(sim.v_mV)
+        cells.append(sim)
+    hold = round(float(np.mean(v_rest)), 1) if hold_mV is None else hold_mV
+    times = []
+    for sim in cells:
+        sim.set_clamp(True, hold)
+        sim.step(int(JITTER_HOLD_NS / sim.dt_ns))
+        sim.set_clamp(False)
+        t0, k = sim.time_ns, max(1, int(round(0.5 / sim.dt_ns)))
+        sim.inject(JITTER_PULSE[0] * size, JITTER_PULSE[1])
+        t, v = [0.0], [sim.v_mV]
+        while t[-1] < 150.0:
+            sim.step(k)
+            t.append(sim.time_ns - t0)
+            v.append(sim.v_mV)
+        spikes = find_spikes(np.array(t), np.array(v), detect_mV=JITTER_LEVEL_mV)
+        times.append(spikes[0].time_ns if spikes else math.nan)
+    return times, hold
 
 
 def check_jitter(seeds: int = 10) -> list[Check]:
-    """Channel noise no formula shows: the spread of spike times across seeds (the robust SD of
-    the time to peak, `robust_sd`) falls as the channel count N grows, as 1/√N: cells of 0.5, 1
-    and 2 times the preset's membrane (same equations per length; no pump: one pump cannot be
-    halved, and at half size it held the cell near −100 mV, where 4 of 10 did not fire). The
-    slope of log SD against log N, with its standard error from the spreads' own (var(log MAD)
-    ≈ 1.36/n for a normal spread), against −1/2. (The plain SD read 14, 112 and 19 ns for one
-    set of cells: one latency of 397 ns.)"""
+    """Channel noise no formula shows: the spread (SD) of spike times over repeated trials of one
+    stimulus falls as the channel count N grows, as 1/√N: cells of 0.5, 1 and 2 times the preset's
+    membrane (the same equations per length; no pump: one pump cannot be halved), each trial from
+    the same held V (`jitter_times`), the full-size cells' mean resting V for every size (the
+    smaller cell's own mean rests lower, the larger's higher: −82.4, −76.7 and −73.6 mV for seeds
+    1–10, a different distance to threshold). The slope of log SD against log N, its standard
+    error from the SDs' own (var(log SD) ≈ 1/(2(n−1)) for a normal spread), against −1/2. The
+    pulse is strong
+    (~4 times threshold): 1/√N is the small-noise law, where a spike's time moves in proportion to
+    the noise; nearer threshold a small cell's noise is a large part of the distance to it, its
+    latency grows without bound as it nears it, and the spread falls faster than 1/√N (the README
+    gives those figures)."""
     xs, ys, ws = [], [], []
     detail = {}
-    for size in SPIKING_SIZES:
-        trials, _ = spike_trials(size, range(1, seeds + 1), ("pump.count=0",))
-        times = [t.spikes[0].peak_ns for t in trials if t.spikes]
-        if len(times) < 3:
-            return [Check("spike-time jitter against channel count", math.nan, -0.5, math.nan, unit="slope")]
-        sd = robust_sd(times)
-        detail[size] = (sd, len(times))
+    hold = None
+    for size in sorted(SPIKING_SIZES, key=lambda k: k != 1.0):     # the full size first: its rest
+        times, hold = jitter_times(size, range(1, seeds + 1), hold)
+        fired = [x for x in times if math.isfinite(x)]
+        if len(fired) < 3:
+            return [Check("spike-time jitter against channel count", math.nan, -0.5, math.nan, unit="slope",
+                          note=f"N×{size:g}: {len(fired)} of {len(times)} fired")]
+        sd = float(np.std(fired, ddof=1))
+        detail[size] = (sd, len(fired), len(times), hold)
         xs.append(math.log(size))
         ys.append(math.log(sd))
-        ws.append(len(times) / 1.36)             # 1 / var(log MAD)
+        ws.append(2.0 * (len(fired) - 1))          # 1 / var(log SD)
     x, y, w = np.array(xs), np.array(ys), np.array(ws)
     xm = (w * x).sum() / w.sum()
     slope = float((w * (x - xm) * (y - (w * y).sum() / w.sum())).sum() / (w * (x - xm) ** 2).sum())
     sem = float(1.0 / math.sqrt((w * (x - xm) ** 2).sum()))
-    note = ", ".join(f"N×{k:g}: SD {sd:.1f} ns ({n})" for k, (sd, n) in detail.items())
+    note = (", ".join(f"N×{k:g}: SD {detail[k][0]:.1f} ns ({detail[k][1]}/{detail[k][2]} fired)"
+                      for k in sorted(detail)) + f"; held at {hold:.1f} mV")
     return [Check("spike-time jitter ∝ N^slope (channel noise)", slope, -0.5, sem, unit="slope", note=note)]
 
 
