@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from membrane.gating import MODELS, clock_factor
 from membrane.transporters import COUNTERS, TABLE as TRANSPORTERS
 from particles.species import LABEL, NAMES, PERMEANT_NAMES
 from particles.state import HELD
@@ -72,7 +73,7 @@ class Session:
         # the channel type 9 and 0 act on (Y selects): the first declared type, else the K+ leak
         declared = [t.name for t in config.channel_types() if t.name != t.ion]
         self.selected_type = declared[0] if declared else "K"
-        self.trace = VTrace()
+        self.trace = VTrace(capacity=trace_capacity(config, self.steps_per_frame))
         self.tracked: int | None = None
         self.trail: deque = deque(maxlen=TRAIL_LENGTH)
         self.view_request: tuple[str, Any] | None = None   # ("follow", i) or ("whole", None) for a view
@@ -502,6 +503,23 @@ class Session:
         self._theory = {}
         if rebuilt:
             self.generation += 1
+
+
+SPIKE_SPAN_HH_MS = 12.0   # an HH spike and its after-hyperpolarisation, in HH's ms at 6.3 °C
+
+
+def trace_capacity(config: Config, steps_per_frame: int, least: int = 900) -> int:
+    """The scope's ring in samples (one a frame): `least`, or, for a cell that can fire (a type
+    whose gating inactivates, as Nav's h does), enough for a whole spike and its
+    after-hyperpolarisation at `steps_per_frame` (SPIKE_SPAN_HH_MS on the cell's clock: 820 ns in
+    the spiking preset, where 900 frames held 225 ns and its start had scrolled away before V
+    came back)."""
+    firing = [MODELS[t.gating] for t in config.channel_types() if MODELS[t.gating].inactivation is not None]
+    if not firing:
+        return least
+    span_ns = SPIKE_SPAN_HH_MS / clock_factor(firing[0], config["physics.temperature_C"],
+                                              config["membrane.hh_time_scale_ns_per_ms"])
+    return max(least, int(np.ceil(span_ns / (steps_per_frame * config["physics.dt_ns"]))))
 
 
 def scale_cell(cfg: Config, scale: float) -> Config:
