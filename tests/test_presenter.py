@@ -90,16 +90,16 @@ def test_a_handouts_still_shows_where_its_step_began(tmp_path):
                  '"physics.capacitance_e_per_mV=0.4"]\n'
                  '[[step]]\ntitle = "rest"\nwait = 0\n'
                  '[[step]]\ntitle = "pulse"\nwait = 50\nset = { pulse = [300, 2] }\ncaption = "V = {V} mV"\n'
-                 '[[step]]\ntitle = "after"\nwait = 1000\n')
+                 '[[step]]\ntitle = "after"\nwait = 600\n')
     sc = load_scenario(str(f))
-    page = write_handout(sc, tmp_path / "long.md", size=(640, 360))
+    page = write_handout(sc, tmp_path / "long.md", size=(320, 180))
     times = [float(x) for x in re.findall(r"model time (\d+) ns", page.read_text())]
     assert len(times) == 3
     from simulation.session.player import Player
     s = Player(sc).session
     span = s.trace.capacity * s.sim.dt_ns * s.steps_per_frame      # the scope's window, ns
     assert 50 < times[1] <= 50 + span + 1, (times, span)     # the pulse step: its start still in view
-    assert times[1] < 1000 + 50 - span                        # well before that step ended
+    assert times[1] < 600 + 50 - span                         # well before that step ended
 
 
 def test_a_handout_to_a_missing_folder_is_one_line_and_exit_2(tmp_path):
