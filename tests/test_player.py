@@ -47,12 +47,12 @@ def test_every_shipped_scenario_plays_to_its_end_headless():
 
 def test_the_action_potential_lecture_plays_to_its_end_headless():
     """`spike`, on a quarter cell (its pulses and held current scaled with it) and its waits cut to
-    at most 300 ns (the mechanics, not the physics: that is test_action_potential's): every wait
+    at most 200 ns (the mechanics, not the physics: that is test_action_potential's): every wait
     met, every change applied and none refused; it ends with the held current off and the Nav and
     Kv channels back, having fired."""
     from dataclasses import replace
     sc = load_scenario("spike")
-    sc = replace(sc, steps=[replace(st, wait=min(st.wait, 300.0)) if isinstance(st.wait, float) else st
+    sc = replace(sc, steps=[replace(st, wait=min(st.wait, 200.0)) if isinstance(st.wait, float) else st
                             for st in sc.steps])
     player = Player(sc, cell_scale=0.25, auto=True, key_wait_ns=20.0)
     player.session.steps_per_frame = 200
