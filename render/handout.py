@@ -53,7 +53,7 @@ def write_handout(scenario: Scenario, out: Path, *, size=(1280, 720), theme: str
         if progress is not None:
             progress(k + 1, len(scenario.steps))
 
-    last = whole = None          # the step's last frame; its last frame showing where it began
+    whole = None          # the step's last frame whose scope shows where it began (its first frame does)
     frames = 0
     while not player.finished:
         if player.session.paused:           # a step that pauses waits for the presenter: go on
@@ -68,15 +68,14 @@ def write_handout(scenario: Scenario, out: Path, *, size=(1280, 720), theme: str
                 whole = (picture, caption, t_ns)
             keep(k, *whole, True)
         elif player.k != k:                           # step k ended with the frame before this one
-            keep(k, *(whole or last or (picture, caption, t_ns)), True)
+            keep(k, *(whole or (picture, caption, t_ns)), True)
             frames = 0
             whole = None
         elif frames >= MAX_FRAMES_PER_STEP:
             keep(k, picture, caption, t_ns, False)
             break
-        last = (picture, caption, t_ns)
         if _shows_start(player):
-            whole = last
+            whole = (picture, caption, t_ns)
     pygame.display.quit()
 
     lines = [f"# {scenario.name}", ""]

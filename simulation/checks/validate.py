@@ -503,11 +503,10 @@ def check_jitter(seeds: int = 10) -> list[Check]:
     smaller cell's own mean rests lower, the larger's higher: −82.4, −76.7 and −73.6 mV for seeds
     1–10, a different distance to threshold). The slope of log SD against log N, its standard
     error from the SDs' own (var(log SD) ≈ 1/(2(n−1)) for a normal spread), against −1/2. The
-    pulse is strong
-    (~4 times threshold): 1/√N is the small-noise law, where a spike's time moves in proportion to
-    the noise; nearer threshold a small cell's noise is a large part of the distance to it, its
-    latency grows without bound as it nears it, and the spread falls faster than 1/√N (the README
-    gives those figures)."""
+    pulse is strong (~4 times threshold): 1/√N is the small-noise law, where a spike's time moves
+    in proportion to the noise; nearer threshold a small cell's noise is a large part of the
+    distance to it, its latency grows without bound as it nears it, and the spread falls faster
+    than 1/√N (the README gives those figures)."""
     xs, ys, ws = [], [], []
     detail = {}
     hold = None
@@ -518,7 +517,7 @@ def check_jitter(seeds: int = 10) -> list[Check]:
             return [Check("spike-time jitter against channel count", math.nan, -0.5, math.nan, unit="slope",
                           note=f"N×{size:g}: {len(fired)} of {len(times)} fired")]
         sd = float(np.std(fired, ddof=1))
-        detail[size] = (sd, len(fired), len(times), hold)
+        detail[size] = (sd, len(fired), len(times))
         xs.append(math.log(size))
         ys.append(math.log(sd))
         ws.append(2.0 * (len(fired) - 1))          # 1 / var(log SD)
