@@ -46,7 +46,7 @@ from numba import njit, prange
 
 from membrane.channels import pore_index
 from particles.diffusion import propose_step, stirred_acceptance, stirred_scale
-from particles.rng import STREAM_METROPOLIS, STREAM_MOVE, draw, step_key, unit
+from particles.rng import STREAM_MOVE, step_key
 from particles.state import FAR_IN, FAR_OUT, HELD
 
 N_BLOCKS = 64            # blocks of particles with a row of counters each (fixed: results do not depend on threads)
@@ -56,6 +56,7 @@ N_BLOCKS = 64            # blocks of particles with a row of counters each (fixe
 # of work are even.
 BLOCK_ORDER = np.array([int(format(k, "06b")[::-1], 2) for k in range(N_BLOCKS)], dtype=np.int64)
 LIST_ONLY, WHOLE_RULE = 1, 2   # marks the first pass leaves in `hard` for the second
+CHUNK = 256              # particles the first pass takes at a time (of one species, nearly always)
 EFFLUX, INFLUX = 0, 1    # first index of a row of Transits.counts and of the crossing counters
 
 
@@ -121,70 +122,49 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
     copied in after the loop.)
 
     Each block is done in two passes over its particles. The first, without branches (so the
-    compiler vectorises it), makes every plain move: a free particle moving bulk to bulk on one
-    side (with the stirred bulk's Metropolis–Hastings factor, unless a wall is within reach) and
-    crossing no transit margin for the first time. It marks in `hard` (uint8[≥ n], scratch) the
-    plain moves that ended within a pump's reach of the face their species binds at (LIST_ONLY)
-    and every other particle (WHOLE_RULE: under 1 % in the default cell). The second lists the
-    first for the pumps and applies the whole rule to the others (`_whole_rule`). Both draw the
-    same random numbers for a particle, so the result is exactly what the whole rule alone gives.
-    A block of fixed anions only has its marks cleared.
+    compiler vectorises it), makes every plain move (`_plain_move`), a chunk of particles at a
+    time: a free particle moving bulk to bulk on one side (with the stirred bulk's
+    Metropolis–Hastings factor, unless a wall is within reach) and crossing no transit margin for
+    the first time, or trying to enter the band where no site has a pore (rejected). It marks in
+    `hard` (uint8[≥ n], scratch) the plain moves that ended within a pump's reach of the face their
+    species binds at (LIST_ONLY) and every other particle (WHOLE_RULE: 0.3 % in the default cell).
+    The second lists the first for the pumps and applies the whole rule to the others
+    (`_whole_rule`). Both draw the same random numbers for a particle (one hash: the step and the
+    Metropolis test), so the result is exactly what the whole rule alone gives. A chunk of fixed
+    anions only has its marks cleared.
     """
-    x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
+    species = particles.species
     step_a = kinds.step_a_nm
-    width, height = band.width_nm, band.height_nm
-    x_left, x_right = band.x_left_nm, band.x_right_nm
-    far_in = x_left - band.margin_nm
-    far_out = x_right + band.margin_nm
     a_reach = step_a.max() * (1.0 + stirring.extra_scale)   # the longest step anywhere
+    # what a plain move reads of the band: its faces, the box, the transit margins, how far from
+    # a wall a change of step length may be taken as uniform squares, the pumps' reach; 1 / the
+    # sites' pitch and (a hair wider, so rounding never hides a pore) the share of it a pore spans
+    geo = (band.x_left_nm, band.x_right_nm, band.width_nm, band.height_nm, band.x_left_nm - band.margin_nm,
+           band.x_right_nm + band.margin_nm, 2.0 * a_reach, near.reach_nm,
+           1.0 / band.site_pitch_nm, (band.pore_half_nm + 1e-6) / band.site_pitch_nm)
     key = step_key(seed, step, STREAM_MOVE)
-    mkey = step_key(seed, step, STREAM_METROPOLIS)
-    reach, faces = near.reach_nm, near.faces
-    n = x.size
+    faces = near.faces if near.reach_nm >= 0.0 else np.zeros_like(near.faces)   # the pumps are off: no face
+    n = species.size
     dq_block = np.zeros(N_BLOCKS)
     listed_block = np.zeros(N_BLOCKS, dtype=np.int64)
     for slot in prange(N_BLOCKS):
         b = BLOCK_ORDER[slot]
         start = b * n // N_BLOCKS
         end = (b + 1) * n // N_BLOCKS
-        # 1. the plain moves (none in a block of fixed anions: _all_still clears its marks)
-        if not _all_still(start, end, species, step_a, hard):
-            # unsigned indices: Numba then skips the negative-index wraparound on every array access
-            for i in range(np.uint64(start), np.uint64(end)):
-                f = flags[i]
-                s = species[i]
-                a = step_a[s]
-                xo = x[i]
-                yo = y[i]
-                half = a * stirred_scale(stirring, max(x_left - xo, xo - x_right, 0.0))
-                xn, yn, _ = propose_step(key, i, xo, yo, half, width, height)
-                depth_n = max(x_left - xn, xn - x_right)
-                half_n = a * stirred_scale(stirring, depth_n)
-                one_side = ((xn < x_left) & (xo < x_left)) | ((xn > x_right) & (xo > x_right))
-                # where the stirring changes, Metropolis–Hastings; away from the walls its factor is
-                # that of two uniform squares (the whole rule does the rest)
-                same_scale = half_n == half
-                simple_mh = same_scale | (min(xo, width - xo, yo, height - yo) > 2.0 * a_reach)
-                ratio = half / max(half_n, 1e-300)
-                accepted = same_scale | ((max(abs(xn - xo), abs(yn - yo)) <= half_n)
-                                         & ((ratio * ratio >= 1.0) | (unit(draw(mkey, i)) < ratio * ratio)))
-                xf = xn if accepted else xo
-                depth_f = max(x_left - xf, xf - x_right)
-                marks_kept = (not accepted) | (((xn >= far_in) | ((f & FAR_IN) != 0)) & ((xn <= far_out) | ((f & FAR_OUT) != 0)))
-                fs = faces[s]
-                # on a side whose face its species is not bound at, or farther from the face than reach
-                unreachable = ((reach < 0.0) | (fs == 0) | (depth_f > reach) | (((fs & OUTER_FACE) == 0) & (xf > x_right))
-                               | (((fs & INNER_FACE) == 0) & (xf < x_left)))
-                simple = ((f & HELD) == 0) & one_side & simple_mh & marks_kept
-                moved = simple & accepted
-                x[i] = xn if moved else xo
-                y[i] = yn if moved else yo
-                # 0: done; LIST_ONLY: done, but it ended within a pump's reach; WHOLE_RULE: not done
-                hard[i] = 0 if ((simple & unreachable) | (a == 0.0)) else (LIST_ONLY if simple else WHOLE_RULE)
+        # 1. the plain moves, a chunk at a time: in a chunk of one species (nearly all: particles are
+        # stored by species) its step and faces are constants of the loop, which then needs no gathers
+        c = start
+        while c < end:
+            ce = min(c + CHUNK, end)
+            s = species[c]
+            if _one_species(species, c, ce, s):
+                _plain_chunk(c, ce, particles, hard, step_a[s], faces[s], key, geo, stirring)
+            else:
+                _plain_mixed(c, ce, particles, hard, step_a, faces, key, geo, stirring)
+            c = ce
         # 2. the whole rule for the rest, in a function of its own: written here, in the prange
         # body, its code kept the first pass from vectorising (1250 µs a step instead of 290)
-        dq_b, listed = _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, (key, mkey),
-                                   transits, near)
+        dq_b, listed = _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, key, transits, near)
         dq_block[b] = dq_b
         listed_block[b] = listed
     dq = 0.0
@@ -194,12 +174,78 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
     return dq
 
 
+@njit(cache=True, inline="always")
+def _plain_move(key, i, xo, yo, f, a, fs, geo, stirring):
+    """Particle i's move if it is plain, without branches (so the loops around it vectorise):
+    returns its position after the step and its mark (0: done; LIST_ONLY: done, but it ended
+    within a pump's reach of the face its species binds at, `fs`; WHOLE_RULE: not done, the
+    position is unchanged). Plain: a free particle moving bulk to bulk on one side, with the
+    stirred bulk's Metropolis–Hastings factor unless a wall is within reach, crossing no transit
+    margin for the first time; or one that would enter the band where it has no pore (rejected).
+    It draws what the whole rule draws, so the result is the same."""
+    x_left, x_right, width, height, far_in, far_out, clear, reach, per_pitch, pore_share = geo
+    depth_o = max(x_left - xo, xo - x_right)      # from the nearer face; < 0 in the band
+    half = a * stirred_scale(stirring, depth_o)
+    xn, yn, u = propose_step(key, i, xo, yo, half, width, height)
+    depth_n = max(x_left - xn, xn - x_right)
+    half_n = a * stirred_scale(stirring, depth_n)
+    one_side = min(depth_o, depth_n) > 0.0        # both in the bulk: one side (no step spans the band)
+    # from the bulk into the band where no site has a pore: the band is a wall there, the move is rejected
+    site = yn * per_pitch   # (a product: a division would check for 0 and keep the loop from vectorising)
+    into_wall = (depth_o > 0.0) & (depth_n <= 0.0) & (abs(site - np.floor(site) - 0.5) > pore_share)
+    # where the stirring changes, Metropolis–Hastings; away from the walls its factor is that of
+    # two uniform squares, (half / half_n)² (the whole rule does the rest)
+    same_scale = half_n == half
+    simple_mh = same_scale | (min(xo, width - xo, yo, height - yo) > clear)
+    accepted = one_side & (same_scale | ((max(abs(xn - xo), abs(yn - yo)) <= half_n)
+                                         & ((half >= half_n) | (u * half_n * half_n < half * half))))
+    xf = xn if accepted else xo
+    depth_f = depth_n if accepted else depth_o
+    marks_kept = (not accepted) | (((xn >= far_in) | ((f & FAR_IN) != 0)) & ((xn <= far_out) | ((f & FAR_OUT) != 0)))
+    # on a side whose face its species is not bound at, or farther from the face than reach
+    unreachable = ((fs == 0) | (depth_f > reach) | (((fs & OUTER_FACE) == 0) & (xf > x_right))
+                   | (((fs & INNER_FACE) == 0) & (xf < x_left)))
+    simple = ((f & HELD) == 0) & ((one_side & simple_mh & marks_kept) | into_wall)
+    moved = simple & accepted
+    mark = 0 if (simple & unreachable) | (a == 0.0) else (LIST_ONLY if simple else WHOLE_RULE)
+    return (xn if moved else xo), (yn if moved else yo), mark
+
+
 @njit(cache=True)
-def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, keys, transits, near):
+def _plain_chunk(start, end, particles, hard, a, fs, key, geo, stirring):
+    """The first pass over particles [start, end) of one species (step half-width `a`, faces `fs`)."""
+    x, y, flags = particles.x, particles.y, particles.flags
+    if a == 0.0:   # fixed anions: nothing moves
+        hard[start:end] = 0
+        return
+    # unsigned indices: Numba then skips the negative-index wraparound on every array access
+    for i in range(np.uint64(start), np.uint64(end)):
+        x[i], y[i], hard[i] = _plain_move(key, i, x[i], y[i], flags[i], a, fs, geo, stirring)
+
+
+@njit(cache=True)
+def _plain_mixed(start, end, particles, hard, step_a, faces, key, geo, stirring):
+    """The first pass over particles [start, end) of several species."""
+    x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
+    for i in range(np.uint64(start), np.uint64(end)):
+        s = species[i]
+        x[i], y[i], hard[i] = _plain_move(key, i, x[i], y[i], flags[i], step_a[s], faces[s], geo, stirring)
+
+
+@njit(cache=True)
+def _one_species(species, start, end, s):
+    """Whether every particle in [start, end) is of species s."""
+    other = 0
+    for i in range(start, end):
+        other += species[i] != s
+    return other == 0
+
+
+@njit(cache=True)
+def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, key, transits, near):
     """Block b's second pass: lists the LIST_ONLY marks for the pumps and applies the whole
-    crossing rule to the WHOLE_RULE marks (`keys`: the step's move and Metropolis keys); returns
+    crossing rule to the WHOLE_RULE marks (`key`: the step's move key); returns
     (dQ_in, ions listed for the pumps in near.index), in particle order."""
-    key, mkey = keys
     x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
     tally, carried, type_carried = transits.counts, transits.charge, transits.type_charge
     n = x.size
@@ -254,7 +300,7 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
         # the step's scale from the depth in the bulk (0 in the band), without branches
         depth_o = max(x_left - xo, xo - x_right, 0.0)
         half = a * stirred_scale(stirring, depth_o)
-        xn, yn, _ = propose_step(key, i, xo, yo, half, width, height)
+        xn, yn, u = propose_step(key, i, xo, yo, half, width, height)
         if (xn < x_left and xo < x_left) or (xn > x_right and xo > x_right):
             # bulk to bulk: Brownian motion; Metropolis–Hastings where the stirring changes
             depth_n = max(x_left - xn, xn - x_right)
@@ -267,7 +313,7 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
                     accept = (half / half_n) ** 2
                 else:
                     accept = stirred_acceptance(xo, yo, xn, yn, half, half_n, width, height)
-                if accept < 1.0 and unit(draw(mkey, i)) >= accept:
+                if accept < 1.0 and u >= accept:
                     continue
             x[i] = xn
             y[i] = yn
@@ -310,7 +356,7 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
             de = dq * (v_mV + 0.5 * dq * mv_per_e)
             if de > 0.0:
                 accept *= np.exp(-de / vt_mV)
-        if accept < 1.0 and unit(draw(mkey, i)) >= accept:
+        if accept < 1.0 and u >= accept:
             continue
         x[i] = xn
         y[i] = yn
@@ -318,20 +364,3 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
         carried[b, s] += dq
         type_carried[b, pore_kind[j]] += dq
     return dq_b, listed
-
-
-@njit(cache=True)
-def _all_still(start, end, species, step_a, hard):
-    """Whether no particle in [start, end) can move (fixed anions); then their marks are cleared."""
-    if start >= end:
-        return True
-    if step_a[species[start]] != 0.0:
-        return False
-    longest = 0.0
-    for i in range(start, end):
-        longest = max(longest, step_a[species[i]])
-    if longest != 0.0:
-        return False
-    for i in range(start, end):
-        hard[i] = 0
-    return True

@@ -35,6 +35,8 @@ class Band(NamedTuple):
     x_right_nm: float
     x_mid_nm: float
     margin_nm: float   # transits are counted between the reservoirs beyond this distance
+    site_pitch_nm: float   # the sites' spacing along y (site k at (k + 1/2) · pitch) ...
+    pore_half_nm: float    # ... and half a pore's width: a pore spans its site's y ± this
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ class MembraneGeometry:
 
     def band(self, margin_nm: float) -> Band:
         return Band(float(self.width_nm), float(self.height_nm), float(self.x_left_nm), float(self.x_right_nm),
-                    float(self.x_mid_nm), float(margin_nm))
+                    float(self.x_mid_nm), float(margin_nm), float(self.height_nm / self.n_sites),
+                    float(self.pore_width_nm / 2))
 
     @property
     def x_mid_nm(self) -> float:
