@@ -17,7 +17,7 @@ from simulation.lab import Lab, changes, iv, load_config, sweep
 from tests.cells import TINY
 
 ROOT = Path(__file__).resolve().parent.parent
-WALL_CLOCK = ("wall_s", "startup_s", "particle_steps_per_s")
+WALL_CLOCK = ("wall_s", "startup_s", "particle_steps_per_s", "threads")   # how it ran, not what it found
 
 
 def test_the_same_seed_gives_the_command_lines_numbers_bit_for_bit(tmp_path):

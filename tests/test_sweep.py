@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from simulation.core.config import ConfigError, load
-from simulation.headless.sweep import parse_vary, plan, sweep
+from simulation.headless.sweep import parse_vary, plan, sweep, worker_threads
 from tests.cells import TINY
 
 
@@ -79,6 +79,14 @@ def test_parquet_tables(tmp_path):
     t = pq.read_table(tmp_path / "sweep.parquet")
     assert t.num_rows == 2 and "V_mean_mV" in t.column_names
     assert t.schema.metadata[b"version"]
+    # one worker has every core as Numba threads
+    assert t.column("threads").to_pylist() == [os.cpu_count()] * 2
+
+
+def test_workers_share_the_cores_as_numba_threads(finished):
+    out, _ = finished   # two workers
+    assert {int(r["threads"]) for r in _rows(out / "sweep.csv")} == {max(1, os.cpu_count() // 2)}
+    assert worker_threads(3, cores=8) == 2 and worker_threads(4, cores=2) == 1
 
 
 def test_bad_vary_values_fail_before_anything_runs(tmp_path):

@@ -191,7 +191,8 @@ def summary_columns(summary: dict) -> tuple[Column, ...]:
              Column("hold_rate_per_us", "1/µs", get("spikes", "hold", "rate_per_us")),
              Column("hold_interval_ns", "ns", get("spikes", "hold", "interval_mean_ns"))]
     cols += [Column("mM_per_density", "mM·nm²", get("mM_per_density")),
-             Column("window_span_ns", "ns", get("window_span_ns")), Column("wall_s", "s", get("wall_s"))]
+             Column("window_span_ns", "ns", get("window_span_ns")), Column("wall_s", "s", get("wall_s")),
+             Column("threads", "", get("threads"))]
     return tuple(cols)
 
 

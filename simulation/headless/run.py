@@ -202,6 +202,7 @@ def summary_of(config: Config, sim, rec, steps: int, seed: int, every: int, inte
         "wall_s": wall_s,
         "startup_s": startup_s,
         "particle_steps_per_s": sim.n_particles * done / wall_s if sim is not None and wall_s > 0 and done else None,
+        "threads": sim.threads.max_threads if sim is not None else None,   # Numba threads it could step on
         "pump_cycles": int(sim.pump_totals[0]) if sim is not None else 0,
         "atp_spent": int(sim.pump_totals[1]) if sim is not None else 0,
         "events": [e.__dict__ for e in sim.events] if sim is not None else [],

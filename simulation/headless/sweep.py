@@ -93,9 +93,11 @@ def plan(base: Config, vary: list[tuple[str, list]], seeds: int, first_seed: int
 def run_task(task: Task, steps: int, runs_dir: str, sample_every: int | None) -> dict:
     """Run one point in a temporary directory, rename it into place, return its result row.
 
-    Runs in a worker process: one Numba thread, since the sweep runs one task per core."""
+    Runs in a worker process, on the Numba threads its environment gives it (NUMBA_NUM_THREADS:
+    the local cluster sets cores / workers, so workers × threads = cores), or on one where that is
+    not set (a worker started by hand: one per core is the safe guess)."""
     import numba
-    numba.set_num_threads(1)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS if "NUMBA_NUM_THREADS" in os.environ else 1)
     from simulation.headless.run import run
     final = Path(runs_dir) / task.name
     if finished_fingerprint(final) == task_fingerprint(task, steps, sample_every):
@@ -397,6 +399,11 @@ def connect(address: str, timeout_s: float):
     return client
 
 
+def worker_threads(workers: int, cores: int | None = None) -> int:
+    """Numba threads for each of `workers` worker processes on a machine of `cores`: its share of them."""
+    return max(1, (cores or os.cpu_count() or 1) // max(1, workers))
+
+
 def _run_on_dask(todo, steps, runs_dir, sample_every, workers, client, out: Path, bar) -> list[dict]:
     from dask.distributed import Client, LocalCluster, as_completed
     cluster = None
@@ -406,9 +413,12 @@ def _run_on_dask(todo, steps, runs_dir, sample_every, workers, client, out: Path
         import dask
         # Dask's scratch and lock files in DIR (removed at the end), not in the system temp directory
         with guard.children_ignore_terminal_signals(), dask.config.set({"temporary-directory": str(scratch)}):
-            # silence_logs: stopping a busy worker on Ctrl-C is expected, not a warning worth a screen
+            # silence_logs: stopping a busy worker on Ctrl-C is expected, not a warning worth a screen;
+            # env: each worker's Numba threads, set as it starts (before Numba is imported there): the
+            # cores shared out, so workers × threads = cores
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                   local_directory=str(scratch), silence_logs=logging.ERROR)
+                                   local_directory=str(scratch), silence_logs=logging.ERROR,
+                                   env={"NUMBA_NUM_THREADS": str(worker_threads(n))})
         client = Client(cluster)
     rows, futures = [], []
     try:
