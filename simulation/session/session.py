@@ -66,6 +66,7 @@ class Session:
         self.steps_per_frame = 10
         self.paused = self.slow = self.fast = False
         self.fast_factor = 1.0
+        self.clock: Callable[[], float] = time.perf_counter   # seconds: the pace of fast-forward (a test injects one)
         self.frame = 0
         self.show_donnan = False
         self.ouabain_given = False
@@ -139,13 +140,13 @@ class Session:
         """One frame's worth of model steps, by the pace (paused, slow, fast, steps per frame);
         returns the steps made."""
         self.frame += 1
-        now = time.perf_counter()
+        now = self.clock()
         if self.paused:
             return 0
         if self.fast:
             # as many steps as the model makes in FAST_FRAME_S, sampled for the trace as usual
             done, t_end = 0, now + FAST_FRAME_S
-            while time.perf_counter() < t_end:
+            while self.clock() < t_end:
                 self.step(self.steps_per_frame)
                 done += self.steps_per_frame
             self._step_log.append((now, done))
