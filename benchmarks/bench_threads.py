@@ -6,14 +6,20 @@ For each size (the default preset with `physics.particles` set): steps per secon
 on every thread, and as `Simulation.step` runs them (the thread governor choosing, trials and all,
 from a fresh start), each over about `--seconds`, in calls of `--calls-of` steps (a headless run
 steps in calls of up to 2000, the live view in calls of 10). Then the same with a competing
-process spinning on one core (a stand-in for a browser or a projector driver).
+process spinning on one core (a stand-in for a browser or a projector driver). Last, what a user
+sees: `main.py run` as a whole process, with every thread (NUMBA_NUM_THREADS = all cores, the
+governor choosing) against one (NUMBA_NUM_THREADS=1), in turn, `--pairs` pairs of runs of at least
+10 s each with the rival spinning; their wall-time ratio, pair by pair, and its median (below 1:
+more threads were faster).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -40,11 +46,41 @@ def rate(sim: Simulation, seconds: float, calls_of: int, threads: int | None) ->
     return done / (time.perf_counter() - t0)
 
 
+def run_wall(threads: int, particles: int, steps: int, out: str) -> float:
+    """Wall seconds of `main.py run` as a whole process on `threads` Numba threads."""
+    env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
+    cmd = [sys.executable, os.path.join(os.path.dirname(__file__), "..", "main.py"), "run", "--steps", str(steps),
+           "--set", f"physics.particles={particles}", "--out", out, "--overwrite", "--no-progress"]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def pairs(particles: int, steps: int, n: int, most: int) -> None:
+    """n pairs of whole runs, all threads then one, with a rival spinning on one core."""
+    rival = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        ratios = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for _ in range(n):
+                many = run_wall(most, particles, steps, os.path.join(tmp, "many"))
+                one = run_wall(1, particles, steps, os.path.join(tmp, "one"))
+                ratios.append(many / one)
+                print(f"{particles:>10} {steps:>8} {many:>9.1f} s {one:>9.1f} s {many / one:>8.3f}", flush=True)
+        print(f"median wall ratio, {most} threads / 1 thread, busy: {statistics.median(ratios):.3f}")
+    finally:
+        rival.kill()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="20000,160000")
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--calls-of", type=int, default=500)
+    p.add_argument("--pairs", type=int, default=3, help="pairs of whole runs, all threads against one (0: none)")
+    p.add_argument("--pair-particles", type=int, default=20000)
+    p.add_argument("--pair-steps", type=int, default=120000, help="long enough for 10 s on one thread")
     args = p.parse_args()
     most = numba.config.NUMBA_NUM_THREADS
     print(f"# {os.cpu_count()} cores, numba {numba.__version__}, "
@@ -68,6 +104,10 @@ def main() -> None:
         finally:
             if rival is not None:
                 rival.kill()
+    if args.pairs:
+        print(f"\n# main.py run as a whole process, a rival spinning on one core: {most} threads, then 1")
+        print(f"{'particles':>10} {'steps':>8} {f'{most} threads':>11} {'1 thread':>11} {'ratio':>8}")
+        pairs(args.pair_particles, args.pair_steps, args.pairs, most)
 
 
 if __name__ == "__main__":

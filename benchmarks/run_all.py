@@ -4,9 +4,11 @@ caches or threads):
     .venv/bin/python benchmarks/run_all.py
 
 bench_model (full model against bare NumPy and bare Numba diffusion, by size), bench_threads
-(thread scaling, quiet and with a busy rival), bench_phases (time per phase of a step, and the
-ratio to a bare kernel with a porous membrane), bench_fps (live view frames per second at 10⁴,
-10⁵, 10⁶ particles and for the quiet cell), bench_notebook (the notebook view's updates per second).
+(thread scaling, quiet and with a busy rival, and whole runs on every thread against one with the
+rival), bench_phases (time per phase of a step, and the ratio to a bare kernel with a porous
+membrane), bench_fps (live view frames per second at 10⁴, 10⁵, 10⁶ particles and for the quiet
+cell), bench_notebook (the notebook view's updates per second), bench_iv (the README's 17-point
+I–V curve, start to finish).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = ("bench_model.py", "bench_threads.py", "bench_phases.py", "bench_fps.py", "bench_notebook.py")
+SCRIPTS = ("bench_model.py", "bench_threads.py", "bench_phases.py", "bench_fps.py", "bench_notebook.py", "bench_iv.py")
 
 
 def main() -> int:
