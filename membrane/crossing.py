@@ -46,7 +46,7 @@ from numba import njit, prange
 
 from membrane.channels import pore_index
 from particles.diffusion import propose_step, stirred_acceptance, stirred_scale
-from particles.rng import STREAM_MOVE, step_key
+from particles.rng import STREAM_METROPOLIS, STREAM_MOVE, draw, step_key, unit
 from particles.state import FAR_IN, FAR_OUT, HELD
 
 N_BLOCKS = 64            # blocks of particles with a row of counters each (fixed: results do not depend on threads)
@@ -129,8 +129,9 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
     `hard` (uint8[≥ n], scratch) the plain moves that ended within a pump's reach of the face their
     species binds at (LIST_ONLY) and every other particle (WHOLE_RULE: 0.3 % in the default cell).
     The second lists the first for the pumps and applies the whole rule to the others
-    (`_whole_rule`). Both draw the same random numbers for a particle (one hash: the step and the
-    Metropolis test), so the result is exactly what the whole rule alone gives. A chunk of fixed
+    (`_whole_rule`). Both draw the same random numbers for a particle (the step, and the
+    Metropolis test where the first pass needs it), so the result is exactly what the whole rule
+    alone gives. A chunk of fixed
     anions only has its marks cleared.
     """
     species = particles.species
@@ -142,7 +143,7 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
     geo = (band.x_left_nm, band.x_right_nm, band.width_nm, band.height_nm, band.x_left_nm - band.margin_nm,
            band.x_right_nm + band.margin_nm, 2.0 * a_reach, near.reach_nm,
            1.0 / band.site_pitch_nm, (band.pore_half_nm + 1e-6) / band.site_pitch_nm)
-    key = step_key(seed, step, STREAM_MOVE)
+    keys = (step_key(seed, step, STREAM_MOVE), step_key(seed, step, STREAM_METROPOLIS))
     faces = near.faces if near.reach_nm >= 0.0 else np.zeros_like(near.faces)   # the pumps are off: no face
     n = species.size
     dq_block = np.zeros(N_BLOCKS)
@@ -158,13 +159,13 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
             ce = min(c + CHUNK, end)
             s = species[c]
             if _one_species(species, c, ce, s):
-                _plain_chunk(c, ce, particles, hard, step_a[s], faces[s], key, geo, stirring)
+                _plain_chunk(c, ce, particles, hard, step_a[s], faces[s], keys, geo, stirring)
             else:
-                _plain_mixed(c, ce, particles, hard, step_a, faces, key, geo, stirring)
+                _plain_mixed(c, ce, particles, hard, step_a, faces, keys, geo, stirring)
             c = ce
         # 2. the whole rule for the rest, in a function of its own: written here, in the prange
         # body, its code kept the first pass from vectorising (1250 µs a step instead of 290)
-        dq_b, listed = _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, key, transits, near)
+        dq_b, listed = _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, keys, transits, near)
         dq_block[b] = dq_b
         listed_block[b] = listed
     dq = 0.0
@@ -175,7 +176,7 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
 
 
 @njit(cache=True, inline="always")
-def _plain_move(key, i, xo, yo, f, a, fs, geo, stirring):
+def _plain_move(keys, i, xo, yo, f, a, fs, geo, stirring):
     """Particle i's move if it is plain, without branches (so the loops around it vectorise):
     returns its position after the step and its mark (0: done; LIST_ONLY: done, but it ended
     within a pump's reach of the face its species binds at, `fs`; WHOLE_RULE: not done, the
@@ -184,9 +185,10 @@ def _plain_move(key, i, xo, yo, f, a, fs, geo, stirring):
     margin for the first time; or one that would enter the band where it has no pore (rejected).
     It draws what the whole rule draws, so the result is the same."""
     x_left, x_right, width, height, far_in, far_out, clear, reach, per_pitch, pore_share = geo
+    key, mkey = keys
     depth_o = max(x_left - xo, xo - x_right)      # from the nearer face; < 0 in the band
     half = a * stirred_scale(stirring, depth_o)
-    xn, yn, u = propose_step(key, i, xo, yo, half, width, height)
+    xn, yn, _ = propose_step(key, i, xo, yo, half, width, height)
     depth_n = max(x_left - xn, xn - x_right)
     half_n = a * stirred_scale(stirring, depth_n)
     one_side = min(depth_o, depth_n) > 0.0        # both in the bulk: one side (no step spans the band)
@@ -197,8 +199,9 @@ def _plain_move(key, i, xo, yo, f, a, fs, geo, stirring):
     # two uniform squares, (half / half_n)² (the whole rule does the rest)
     same_scale = half_n == half
     simple_mh = same_scale | (min(xo, width - xo, yo, height - yo) > clear)
+    ratio = half / max(half_n, 1e-300)
     accepted = one_side & (same_scale | ((max(abs(xn - xo), abs(yn - yo)) <= half_n)
-                                         & ((half >= half_n) | (u * half_n * half_n < half * half))))
+                                         & ((ratio * ratio >= 1.0) | (unit(draw(mkey, i)) < ratio * ratio))))
     xf = xn if accepted else xo
     depth_f = depth_n if accepted else depth_o
     marks_kept = (not accepted) | (((xn >= far_in) | ((f & FAR_IN) != 0)) & ((xn <= far_out) | ((f & FAR_OUT) != 0)))
@@ -212,7 +215,7 @@ def _plain_move(key, i, xo, yo, f, a, fs, geo, stirring):
 
 
 @njit(cache=True)
-def _plain_chunk(start, end, particles, hard, a, fs, key, geo, stirring):
+def _plain_chunk(start, end, particles, hard, a, fs, keys, geo, stirring):
     """The first pass over particles [start, end) of one species (step half-width `a`, faces `fs`)."""
     x, y, flags = particles.x, particles.y, particles.flags
     if a == 0.0:   # fixed anions: nothing moves
@@ -220,16 +223,16 @@ def _plain_chunk(start, end, particles, hard, a, fs, key, geo, stirring):
         return
     # unsigned indices: Numba then skips the negative-index wraparound on every array access
     for i in range(np.uint64(start), np.uint64(end)):
-        x[i], y[i], hard[i] = _plain_move(key, i, x[i], y[i], flags[i], a, fs, geo, stirring)
+        x[i], y[i], hard[i] = _plain_move(keys, i, x[i], y[i], flags[i], a, fs, geo, stirring)
 
 
 @njit(cache=True)
-def _plain_mixed(start, end, particles, hard, step_a, faces, key, geo, stirring):
+def _plain_mixed(start, end, particles, hard, step_a, faces, keys, geo, stirring):
     """The first pass over particles [start, end) of several species."""
     x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
     for i in range(np.uint64(start), np.uint64(end)):
         s = species[i]
-        x[i], y[i], hard[i] = _plain_move(key, i, x[i], y[i], flags[i], step_a[s], faces[s], geo, stirring)
+        x[i], y[i], hard[i] = _plain_move(keys, i, x[i], y[i], flags[i], step_a[s], faces[s], geo, stirring)
 
 
 @njit(cache=True)
@@ -242,10 +245,11 @@ def _one_species(species, start, end, s):
 
 
 @njit(cache=True)
-def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, key, transits, near):
+def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, keys, transits, near):
     """Block b's second pass: lists the LIST_ONLY marks for the pumps and applies the whole
-    crossing rule to the WHOLE_RULE marks (`key`: the step's move key); returns
+    crossing rule to the WHOLE_RULE marks (`keys`: the step's move and Metropolis keys); returns
     (dQ_in, ions listed for the pumps in near.index), in particle order."""
+    key, mkey = keys
     x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
     tally, carried, type_carried = transits.counts, transits.charge, transits.type_charge
     n = x.size
@@ -300,7 +304,7 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
         # the step's scale from the depth in the bulk (0 in the band), without branches
         depth_o = max(x_left - xo, xo - x_right, 0.0)
         half = a * stirred_scale(stirring, depth_o)
-        xn, yn, u = propose_step(key, i, xo, yo, half, width, height)
+        xn, yn, _ = propose_step(key, i, xo, yo, half, width, height)
         if (xn < x_left and xo < x_left) or (xn > x_right and xo > x_right):
             # bulk to bulk: Brownian motion; Metropolis–Hastings where the stirring changes
             depth_n = max(x_left - xn, xn - x_right)
@@ -313,7 +317,7 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
                     accept = (half / half_n) ** 2
                 else:
                     accept = stirred_acceptance(xo, yo, xn, yn, half, half_n, width, height)
-                if accept < 1.0 and u >= accept:
+                if accept < 1.0 and unit(draw(mkey, i)) >= accept:
                     continue
             x[i] = xn
             y[i] = yn
@@ -356,7 +360,7 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
             de = dq * (v_mV + 0.5 * dq * mv_per_e)
             if de > 0.0:
                 accept *= np.exp(-de / vt_mV)
-        if accept < 1.0 and u >= accept:
+        if accept < 1.0 and unit(draw(mkey, i)) >= accept:
             continue
         x[i] = xn
         y[i] = yn

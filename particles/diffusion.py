@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from particles.rng import STREAM_MOVE, draw, move_uniforms, step_key
+from particles.rng import STREAM_MOVE, draw, hi_symmetric, lo_symmetric, step_key
 
 
 class Stirring(NamedTuple):
@@ -90,10 +90,9 @@ def reflect(v, upper):
 
 @njit(cache=True, inline="always")
 def propose_step(key, i, x, y, a, width, height):
-    """Proposed position of particle i under the step key, with the outer walls reflecting, and
-    the uniform in [0, 1) its Metropolis test draws (all from one hash)."""
-    ux, uy, u = move_uniforms(draw(key, i))
-    return reflect(x + a * ux, width), reflect(y + a * uy, height), u
+    """Proposed position of particle i under the step key, with the outer walls reflecting."""
+    h = draw(key, i)
+    return reflect(x + a * hi_symmetric(h), width), reflect(y + a * lo_symmetric(h), height), h
 
 
 @njit(cache=True, parallel=True)

@@ -16,12 +16,10 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _INV_2_32 = 1.0 / 4294967296.0
 _INV_2_53 = 1.0 / 9007199254740992.0
-_INV_2_21 = 1.0 / 2097152.0
-_INV_2_20 = 1.0 / 1048576.0
 
 # Streams: one per kind of draw.
 STREAM_MOVE = 1
-# (2: the Metropolis draws of moves, now the low bits of the move's own hash)
+STREAM_METROPOLIS = 2
 STREAM_GATING = 3
 STREAM_PUMP = 4
 STREAM_RELEASE = 5
@@ -61,18 +59,6 @@ def hi_symmetric(h):
 def lo_symmetric(h):
     """Lower 32 bits as a uniform in (-1, 1), exactly symmetric about 0."""
     return ((np.float64(h & np.uint64(0xFFFFFFFF)) + 0.5) * _INV_2_32) * 2.0 - 1.0
-
-
-@njit(cache=True, inline="always")
-def move_uniforms(h):
-    """Three uniforms from one hash, for one Brownian move: a step along x and one along y in
-    (-1, 1), exactly symmetric about 0, from the top 22 bits and the next 22, and u in [0, 1) from
-    the low 20 bits, for the move's Metropolis test. (22 bits resolve a step to 2⁻²¹ of its
-    length; 20 bits an acceptance probability to 10⁻⁶.)"""
-    ux = (np.float64(h >> np.uint64(42)) + 0.5) * _INV_2_21 - 1.0
-    uy = (np.float64((h >> np.uint64(20)) & np.uint64(0x3FFFFF)) + 0.5) * _INV_2_21 - 1.0
-    u = np.float64(h & np.uint64(0xFFFFF)) * _INV_2_20
-    return ux, uy, u
 
 
 @njit(cache=True, inline="always")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from membrane.crossing import INNER_FACE, N_BLOCKS, OUTER_FACE, WHOLE_RULE, _whole_rule, move_particles
-from particles.rng import STREAM_MOVE, step_key
+from particles.rng import STREAM_METROPOLIS, STREAM_MOVE, step_key
 from simulation.core.config import load
 from simulation.core.model import Simulation
 from simulation.checks.validate import EXCHANGER, EXCHANGER_SALINES, SMALL
@@ -42,13 +42,13 @@ def _candidates(sim: Simulation) -> list[int]:
 def _whole_rule_only(sim: Simulation, v_mV: float) -> float:
     """One move pass by the whole rule on every particle, block by block as the kernel takes them."""
     sim._hard[:] = WHOLE_RULE
-    # as a uint64: a key that came back from Numba as a Python int below 2**63 would be typed int64,
+    # as uint64: a key that came back from Numba as a Python int below 2**63 would be typed int64,
     # and int64 + uint64 is a float in Numba
-    key = np.uint64(step_key(sim.seed, sim.step_count, STREAM_MOVE))
+    keys = tuple(np.uint64(step_key(sim.seed, sim.step_count, s)) for s in (STREAM_MOVE, STREAM_METROPOLIS))
     dq = 0.0
     for b in range(N_BLOCKS):
         d, listed = _whole_rule(b, sim._hard, sim.state, sim.kinds, sim.band, sim.channels.pores, sim.field,
-                                sim.stirring, v_mV, key, sim.counters.transits, sim._near)
+                                sim.stirring, v_mV, keys, sim.counters.transits, sim._near)
         sim._near.count[b] = listed
         dq += d
     return dq
