@@ -131,8 +131,7 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
     The second lists the first for the pumps and applies the whole rule to the others
     (`_whole_rule`). Both draw the same random numbers for a particle (the step, and the
     Metropolis test where the first pass needs it), so the result is exactly what the whole rule
-    alone gives. A chunk of fixed
-    anions only has its marks cleared.
+    alone gives. A chunk of fixed anions only has its marks cleared.
     """
     species = particles.species
     step_a = kinds.step_a_nm
