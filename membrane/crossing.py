@@ -45,7 +45,7 @@ import numpy as np
 from numba import njit, prange
 
 from membrane.channels import pore_index
-from particles.diffusion import propose_step, stirred_acceptance, stirred_scale
+from particles.diffusion import propose_step, stirred_accepts, stirred_scale, stirred_weights
 from particles.rng import STREAM_METROPOLIS, STREAM_MOVE, draw, step_key, unit
 from particles.state import FAR_IN, FAR_OUT, HELD
 
@@ -138,10 +138,17 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
     a_reach = step_a.max() * (1.0 + stirring.extra_scale)   # the longest step anywhere
     # what a plain move reads of the band: its faces, the box, the transit margins, how far from
     # a wall a change of step length may be taken as uniform squares, the pumps' reach; 1 / the
-    # sites' pitch and (a hair wider, so rounding never hides a pore) the share of it a pore spans
+    # sites' pitch and (a hair wider, so rounding never hides a pore) the share of it a pore spans;
+    # whether a move whose step changes (from the membrane's faces to the ramp's end and a step
+    # beyond) can come within `clear` of the box's side walls: a thin box, where the first pass
+    # then takes the walls' reflections into the Metropolis–Hastings factor too
+    clear = 2.0 * a_reach
+    changing_nm = stirring.from_nm + (1.0 / stirring.per_ramp_nm if stirring.per_ramp_nm > 0.0 else 0.0) + a_reach
+    thin = (stirring.extra_scale != 0.0) & ((band.x_left_nm - changing_nm <= clear)
+                                            | (band.width_nm - band.x_right_nm - changing_nm <= clear))
     geo = (band.x_left_nm, band.x_right_nm, band.width_nm, band.height_nm, band.x_left_nm - band.margin_nm,
-           band.x_right_nm + band.margin_nm, 2.0 * a_reach, near.reach_nm,
-           1.0 / band.site_pitch_nm, (band.pore_half_nm + 1e-6) / band.site_pitch_nm)
+           band.x_right_nm + band.margin_nm, clear, near.reach_nm,
+           1.0 / band.site_pitch_nm, (band.pore_half_nm + 1e-6) / band.site_pitch_nm, thin)
     keys = (step_key(seed, step, STREAM_MOVE), step_key(seed, step, STREAM_METROPOLIS))
     faces = near.faces if near.reach_nm >= 0.0 else np.zeros_like(near.faces)   # the pumps are off: no face
     n = species.size
@@ -175,15 +182,15 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
 
 
 @njit(cache=True, inline="always")
-def _plain_move(keys, i, xo, yo, f, a, fs, geo, stirring):
+def _plain_move(keys, i, xo, yo, f, a, fs, geo, stirring, walls):
     """Particle i's move if it is plain, without branches (so the loops around it vectorise):
     returns its position after the step and its mark (0: done; LIST_ONLY: done, but it ended
     within a pump's reach of the face its species binds at, `fs`; WHOLE_RULE: not done, the
     position is unchanged). Plain: a free particle moving bulk to bulk on one side, with the
-    stirred bulk's Metropolis–Hastings factor unless a wall is within reach, crossing no transit
-    margin for the first time; or one that would enter the band where it has no pore (rejected).
-    It draws what the whole rule draws, so the result is the same."""
-    x_left, x_right, width, height, far_in, far_out, clear, reach, per_pitch, pore_share = geo
+    stirred bulk's Metropolis–Hastings factor (unless a wall is within reach and not `walls`),
+    crossing no transit margin for the first time; or one that would enter the band where it has
+    no pore (rejected). It draws what the whole rule draws, so the result is the same."""
+    x_left, x_right, width, height, far_in, far_out, clear, reach, per_pitch, pore_share, _ = geo
     key, mkey = keys
     depth_o = max(x_left - xo, xo - x_right)      # from the nearer face; < 0 in the band
     half = a * stirred_scale(stirring, depth_o)
@@ -194,13 +201,19 @@ def _plain_move(keys, i, xo, yo, f, a, fs, geo, stirring):
     # from the bulk into the band where no site has a pore: the band is a wall there, the move is rejected
     site = yn * per_pitch   # (a product: a division would check for 0 and keep the loop from vectorising)
     into_wall = (depth_o > 0.0) & (depth_n <= 0.0) & (abs(site - np.floor(site) - 0.5) > pore_share)
-    # where the stirring changes, Metropolis–Hastings; away from the walls its factor is that of
-    # two uniform squares, (half / half_n)² (the whole rule does the rest)
+    # where the stirring changes, Metropolis–Hastings: away from the walls its factor is that of
+    # two uniform squares, (half / half_n)²; near them, the ratio of the reflected proposals' densities
+    # (`walls`, a constant where it is called: near the walls too, where the box is thin; or only
+    # away from them, the rest to the whole rule, which saves the paths' arithmetic in a wide box)
     same_scale = half_n == half
-    simple_mh = same_scale | (min(xo, width - xo, yo, height - yo) > clear)
-    ratio = half / max(half_n, 1e-300)
-    accepted = one_side & (same_scale | ((max(abs(xn - xo), abs(yn - yo)) <= half_n)
-                                         & ((ratio * ratio >= 1.0) | (unit(draw(mkey, i)) < ratio * ratio))))
+    clear_of_walls = min(xo, width - xo, yo, height - yo) > clear
+    if walls:
+        num, den = stirred_weights(xo, yo, xn, yn, half, half_n, width, height, clear_of_walls)
+        simple_mh = True
+    else:
+        num, den = stirred_weights(xo, yo, xn, yn, half, half_n, width, height, True)
+        simple_mh = same_scale | clear_of_walls
+    accepted = one_side & (same_scale | stirred_accepts(num, den, unit(draw(mkey, i))))
     xf = xn if accepted else xo
     depth_f = depth_n if accepted else depth_o
     marks_kept = (not accepted) | (((xn >= far_in) | ((f & FAR_IN) != 0)) & ((xn <= far_out) | ((f & FAR_OUT) != 0)))
@@ -213,7 +226,7 @@ def _plain_move(keys, i, xo, yo, f, a, fs, geo, stirring):
     return (xn if moved else xo), (yn if moved else yo), mark
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")   # no zero checks on divisions: they would stop vectorisation
 def _plain_chunk(start, end, particles, hard, a, fs, keys, geo, stirring):
     """The first pass over particles [start, end) of one species (step half-width `a`, faces `fs`)."""
     x, y, flags = particles.x, particles.y, particles.flags
@@ -221,17 +234,21 @@ def _plain_chunk(start, end, particles, hard, a, fs, keys, geo, stirring):
         hard[start:end] = 0
         return
     # unsigned indices: Numba then skips the negative-index wraparound on every array access
-    for i in range(np.uint64(start), np.uint64(end)):
-        x[i], y[i], hard[i] = _plain_move(keys, i, x[i], y[i], flags[i], a, fs, geo, stirring)
+    if geo[10]:
+        for i in range(np.uint64(start), np.uint64(end)):
+            x[i], y[i], hard[i] = _plain_move(keys, i, x[i], y[i], flags[i], a, fs, geo, stirring, True)
+    else:
+        for i in range(np.uint64(start), np.uint64(end)):
+            x[i], y[i], hard[i] = _plain_move(keys, i, x[i], y[i], flags[i], a, fs, geo, stirring, False)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _plain_mixed(start, end, particles, hard, step_a, faces, keys, geo, stirring):
     """The first pass over particles [start, end) of several species."""
     x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
     for i in range(np.uint64(start), np.uint64(end)):
         s = species[i]
-        x[i], y[i], hard[i] = _plain_move(keys, i, x[i], y[i], flags[i], step_a[s], faces[s], geo, stirring)
+        x[i], y[i], hard[i] = _plain_move(keys, i, x[i], y[i], flags[i], step_a[s], faces[s], geo, stirring, True)
 
 
 @njit(cache=True)
@@ -309,14 +326,9 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
             depth_n = max(x_left - xn, xn - x_right)
             half_n = a * stirred_scale(stirring, depth_n)
             if half_n != half:
-                if min(xo, width - xo, yo, height - yo) > 2.0 * a_reach:
-                    # no wall within reach of either proposal: uniform squares of side 2·half
-                    if max(abs(xn - xo), abs(yn - yo)) > half_n:
-                        continue
-                    accept = (half / half_n) ** 2
-                else:
-                    accept = stirred_acceptance(xo, yo, xn, yn, half, half_n, width, height)
-                if accept < 1.0 and unit(draw(mkey, i)) >= accept:
+                num, den = stirred_weights(xo, yo, xn, yn, half, half_n, width, height,
+                                           min(xo, width - xo, yo, height - yo) > 2.0 * a_reach)
+                if not stirred_accepts(num, den, unit(draw(mkey, i))):
                     continue
             x[i] = xn
             y[i] = yn

@@ -12,7 +12,7 @@ stands for what a 2D strip of cytoplasm lacks: the volume of a real cell, which 
 away from a channel's mouth in three dimensions, so the bulk stays well mixed and the membrane, not
 the diffusion to it, limits the fluxes. A move between places of different scale is proposed from
 a wider or narrower step than its reverse, so it is accepted with the Metropolis–Hastings ratio
-of the two proposal densities (`stirred_acceptance`): the uniform distribution of the bulk stays
+of the two proposal densities (`stirred_weights`): the uniform distribution of the bulk stays
 stationary, as without stirring. Near the membrane (and in it) the scale is 1, so nothing
 changes where the field acts.
 """
@@ -49,28 +49,36 @@ def stirred_scale(stir, depth):
 
 
 @njit(cache=True, inline="always")
-def _proposal_density(v_new, v_old, half, upper):
-    """Density (per unit length, × 2·half) of proposing v_new from v_old with a uniform step of
-    half-width `half` and reflecting walls at 0 and `upper` (one reflection: steps << box)."""
-    n = 0.0
-    if abs(v_new - v_old) <= half:
-        n += 1.0
-    if v_new + v_old <= half:
-        n += 1.0
-    if 2.0 * upper - v_new - v_old <= half:
-        n += 1.0
-    return n / half
+def _paths(v_new, v_old, half, upper):
+    """In how many ways (0 to 3) a uniform step of half-width `half` with reflecting walls at 0
+    and `upper` (one reflection: steps << box) leads from v_old to v_new: the proposal's density
+    there is this / (2·half). (Without branches: the move pass's vectorised loop computes it.)"""
+    return ((1.0 if abs(v_new - v_old) <= half else 0.0) + (1.0 if v_new + v_old <= half else 0.0)
+            + (1.0 if 2.0 * upper - v_new - v_old <= half else 0.0))
 
 
 @njit(cache=True, inline="always")
-def stirred_acceptance(xo, yo, xn, yn, half_old, half_new, width, height):
-    """Metropolis–Hastings factor of a bulk move whose step half-width differs at its two ends:
-    q(reverse) / q(forward), capped at 1 (0 when the reverse cannot be proposed)."""
-    fwd = _proposal_density(xn, xo, half_old, width) * _proposal_density(yn, yo, half_old, height)
-    rev = _proposal_density(xo, xn, half_new, width) * _proposal_density(yo, yn, half_new, height)
-    if fwd <= 0.0:
-        return 0.0
-    return min(1.0, rev / fwd)
+def stirred_weights(xo, yo, xn, yn, half_old, half_new, width, height, clear):
+    """The Metropolis–Hastings factor q(reverse) / q(forward) of a bulk move whose step half-width
+    differs at its two ends, as (num, den): accept when den > 0 and u · den < num (u uniform on
+    [0, 1); num ≥ den: always). Uniform squares of side 2·half, so q = paths / (2·half)²; `clear`:
+    no wall within reach of either proposal, so one path each way, or none outside the reverse's
+    square. (Without divisions or branches: the move pass's vectorised loop computes it for every
+    particle, and a division costs as much as the rest.)"""
+    if clear:
+        inside = max(abs(xn - xo), abs(yn - yo)) <= half_new
+        fwd, rev = 1.0, (1.0 if inside else 0.0)
+    else:
+        fwd = _paths(xn, xo, half_old, width) * _paths(yn, yo, half_old, height)
+        rev = _paths(xo, xn, half_new, width) * _paths(yo, yn, half_new, height)
+    return rev * (half_old * half_old), fwd * (half_new * half_new)
+
+
+@njit(cache=True, inline="always")
+def stirred_accepts(num, den, u):
+    """Whether a move with Metropolis–Hastings factor num / den (`stirred_weights`) is accepted
+    given a uniform u; both move rules decide with this one expression, so they agree bit for bit."""
+    return (den > 0.0) & ((num >= den) | (u * den < num))
 
 
 def step_half_width_nm(d_nm2_per_ns: np.ndarray, dt_ns: float) -> np.ndarray:

@@ -19,6 +19,9 @@ CELLS = {
     "purkinje (thin membrane, Kir)": ("purkinje", ["physics.particles=30000"]),
     "exchangers only": ("k-only", SMALL + EXCHANGER + EXCHANGER_SALINES[0][1]),
     "spiking": ("spiking", ["physics.particles=30000"]),
+    # compartments 6 and 10 nm wide: the stirring's ramp is within reach of the side walls, so the
+    # first pass takes their reflections into the Metropolis-Hastings factor
+    "thin box": ("ouabain", ["box.width_nm=36.25", "box.membrane_x_nm=16.25", "physics.particles=10000"]),
 }
 
 
