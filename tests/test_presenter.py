@@ -132,6 +132,6 @@ def test_the_hall_panel_shows_what_the_step_is_about():
 def test_a_lecture_in_python_gives_the_speaker_notes_of_its_step():
     from simulation.lab import Lecture
     lecture = Lecture("pump", scale=0.25)
-    assert "step 1/5: Leaks and pumps" in lecture.notes and "electrogenic" in lecture.notes
+    assert "step 1/6: Leaks and pumps" in lecture.notes and "electrogenic" in lecture.notes
     lecture.next()
-    assert "step 2/5: The pump's share" in lecture.notes and "next: Ouabain (on your key)" in lecture.notes
+    assert "step 2/6: The pump's share" in lecture.notes and "next: Ouabain (on your key)" in lecture.notes
