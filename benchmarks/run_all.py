@@ -8,7 +8,7 @@ bench_model (full model against bare NumPy and bare Numba diffusion, by size), b
 rival), bench_phases (time per phase of a step, and the ratio to a bare kernel with a porous
 membrane), bench_fps (live view frames per second at 10⁴, 10⁵, 10⁶ particles and for the quiet
 cell), bench_notebook (the notebook view's updates per second), bench_iv (the README's 17-point
-I–V curve, start to finish).
+I–V curve, start to finish), bench_ouabain (the ouabain run-down to within 5 mV of Donnan).
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = ("bench_model.py", "bench_threads.py", "bench_phases.py", "bench_fps.py", "bench_notebook.py", "bench_iv.py")
+SCRIPTS = ("bench_model.py", "bench_threads.py", "bench_phases.py", "bench_fps.py", "bench_notebook.py", "bench_iv.py",
+           "bench_ouabain.py")
 
 
 def main() -> int:
