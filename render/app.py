@@ -495,8 +495,14 @@ class App:
 
     def _draw_legend(self):
         f, surf, r, th = self.fonts, self.screen, self.legend_rect, self.theme
-        present = np.bincount(self.sim.state.species, minlength=len(NAMES)) > 0
-        names = [n for k, n in enumerate(NAMES) if present[k]]
+        # which species the box holds changes only with an intervention (a logged event) or a new
+        # cell: counted again only then (a count over a large cell's particles each frame cost ~1 ms)
+        key = (id(self.sim), self.sim.state.n, len(self.sim.events))
+        if getattr(self, "_legend_key", None) != key:
+            present = np.bincount(self.sim.state.species, minlength=len(NAMES)) > 0
+            self._legend_names = [n for k, n in enumerate(NAMES) if present[k]]
+            self._legend_key = key
+        names = self._legend_names
         font = f["body"]
         rad = max(4, font.get_linesize() // 3)
 
