@@ -78,3 +78,13 @@ def test_under_a_held_current_the_summary_counts_from_its_start():
     assert hold["rate_per_us"] == pytest.approx(3 / (1999.5 - 800.0) * 1e3)
     assert hold["interval_mean_ns"] == pytest.approx(300.0, abs=0.1)
     assert "hold" not in summary(t, synthetic(t, [100.0]))
+
+
+def test_a_cell_drifting_across_the_detection_level_has_no_spike():
+    """A cell running down toward its Donnan potential (ouabain) crosses -20 mV slowly, with its
+    noise: no upstroke, no spike (the run of the `ouabain` preset reported one before)."""
+    rng = np.random.default_rng(3)
+    t = np.arange(0, 20_000, 0.5)
+    v = -30 + 15 * t / t[-1] + 4 * rng.standard_normal(t.size)     # -30 to -15 mV over 20 µs
+    assert find_spikes(t, v) == []
+    assert len(find_spikes(t, v + synthetic(t, [15_000.0], rest=0.0, peak=60.0))) == 1   # a real one on top still counts

@@ -9,7 +9,9 @@ spike's time (the upward crossing, interpolated), its peak, its width at half he
 upward and downward crossings of the level halfway from its threshold to its peak) and its
 threshold, the value where the upstroke's rate of
 rise, coming up from the lowest V in the `upstroke_ns` before the crossing, first reaches a tenth
-of its largest.
+of its largest. A crossing whose peak is less than `MIN_RISE_mV` above that lowest V is not an
+upstroke but a cell drifting across the level (a cell running down toward Donnan after ouabain
+crosses −20 mV with noise, not with a spike), and is not counted.
 A stimulus's own jump can be part of that rise: a threshold read after a strong pulse is the
 pulse's foot, so the summary says how it was read. Pure numpy: headless runs, the live view and
 tests share it.
@@ -26,6 +28,7 @@ SMOOTH_ns = 4.0   # V's thermal noise in a small cell (±5 mV at 1 e/mV) would o
 RISE_FRACTION = 0.1
 REARM_mV = 20.0
 UPSTROKE_ns = 100.0
+MIN_RISE_mV = 40.0   # an upstroke rises at least this much to its peak (a depolarised cell's drift across the level does not)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ def find_spikes(t_ns: np.ndarray, v_mV: np.ndarray, detect_mV: float = DETECT_mV
         # the upstroke: from the lowest smoothed V in the upstroke_ns before the crossing
         first_i = max(last_end, int(np.searchsorted(t, t[u] - upstroke_ns)))
         start = first_i + int(np.argmin(s[first_i:u + 1]))
+        if s[p] - s[start] < MIN_RISE_mV:
+            continue                      # a drift across the level, not an upstroke (not a spike: it re-arms nothing)
         rise = np.diff(s[start:p + 1]) / np.maximum(np.diff(t[start:p + 1]), 1e-12)
         if rise.size:
             first = int(np.flatnonzero(rise >= RISE_FRACTION * rise.max())[0])
