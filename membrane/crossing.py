@@ -138,17 +138,17 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
     a_reach = step_a.max() * (1.0 + stirring.extra_scale)   # the longest step anywhere
     # what a plain move reads of the band: its faces, the box, the transit margins, how far from
     # a wall a change of step length may be taken as uniform squares, the pumps' reach; 1 / the
-    # sites' pitch and (a hair wider, so rounding never hides a pore) the share of it a pore spans;
-    # whether a move whose step changes (from the membrane's faces to the ramp's end and a step
-    # beyond) can come within `clear` of the box's side walls: a thin box, where the first pass
-    # then takes the walls' reflections into the Metropolis–Hastings factor too
+    # sites' pitch and (a hair wider, so rounding never hides a pore) the share of it a pore spans.
+    # `thin`: a move whose step changes (from the membrane's faces to the ramp's end and a step
+    # beyond) can come within `clear` of the box's side walls, so the first pass takes the walls'
+    # reflections into the Metropolis–Hastings factor too
     clear = 2.0 * a_reach
     changing_nm = stirring.from_nm + (1.0 / stirring.per_ramp_nm if stirring.per_ramp_nm > 0.0 else 0.0) + a_reach
     thin = (stirring.extra_scale != 0.0) & ((band.x_left_nm - changing_nm <= clear)
                                             | (band.width_nm - band.x_right_nm - changing_nm <= clear))
     geo = (band.x_left_nm, band.x_right_nm, band.width_nm, band.height_nm, band.x_left_nm - band.margin_nm,
            band.x_right_nm + band.margin_nm, clear, near.reach_nm,
-           1.0 / band.site_pitch_nm, (band.pore_half_nm + 1e-6) / band.site_pitch_nm, thin)
+           1.0 / band.site_pitch_nm, (band.pore_half_nm + 1e-6) / band.site_pitch_nm)
     keys = (step_key(seed, step, STREAM_MOVE), step_key(seed, step, STREAM_METROPOLIS))
     faces = near.faces if near.reach_nm >= 0.0 else np.zeros_like(near.faces)   # the pumps are off: no face
     n = species.size
@@ -165,7 +165,7 @@ def move_particles(particles, kinds, band, pores, field, stirring, v_mV, seed, s
             ce = min(c + CHUNK, end)
             s = species[c]
             if _one_species(species, c, ce, s):
-                _plain_chunk(c, ce, particles, hard, step_a[s], faces[s], keys, geo, stirring)
+                _plain_chunk(c, ce, particles, hard, step_a[s], faces[s], keys, geo, stirring, thin)
             else:
                 _plain_mixed(c, ce, particles, hard, step_a, faces, keys, geo, stirring)
             c = ce
@@ -190,7 +190,7 @@ def _plain_move(keys, i, xo, yo, f, a, fs, geo, stirring, walls):
     stirred bulk's Metropolis–Hastings factor (unless a wall is within reach and not `walls`),
     crossing no transit margin for the first time; or one that would enter the band where it has
     no pore (rejected). It draws what the whole rule draws, so the result is the same."""
-    x_left, x_right, width, height, far_in, far_out, clear, reach, per_pitch, pore_share, _ = geo
+    x_left, x_right, width, height, far_in, far_out, clear, reach, per_pitch, pore_share = geo
     key, mkey = keys
     depth_o = max(x_left - xo, xo - x_right)      # from the nearer face; < 0 in the band
     half = a * stirred_scale(stirring, depth_o)
@@ -227,14 +227,15 @@ def _plain_move(keys, i, xo, yo, f, a, fs, geo, stirring, walls):
 
 
 @njit(cache=True, error_model="numpy")   # no zero checks on divisions: they would stop vectorisation
-def _plain_chunk(start, end, particles, hard, a, fs, keys, geo, stirring):
-    """The first pass over particles [start, end) of one species (step half-width `a`, faces `fs`)."""
+def _plain_chunk(start, end, particles, hard, a, fs, keys, geo, stirring, thin):
+    """The first pass over particles [start, end) of one species (step half-width `a`, faces `fs`),
+    in a `thin` box with the side walls' reflections (two loops: `walls` a constant in each)."""
     x, y, flags = particles.x, particles.y, particles.flags
     if a == 0.0:   # fixed anions: nothing moves
         hard[start:end] = 0
         return
     # unsigned indices: Numba then skips the negative-index wraparound on every array access
-    if geo[10]:
+    if thin:
         for i in range(np.uint64(start), np.uint64(end)):
             x[i], y[i], hard[i] = _plain_move(keys, i, x[i], y[i], flags[i], a, fs, geo, stirring, True)
     else:

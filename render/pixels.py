@@ -61,10 +61,10 @@ def _draw(pix, x, y, species, frame, disks, visible):
 
 @njit(cache=True)
 def _in_view_rows(y, frame, disks, visible):
-    """The particles (every stride-th) whose disks may reach the view's rows, into `visible`, and how many: the
-    one comparison that passes over most particles of a zoomed view (in nm, a pixel wider than
-    the disks reach), once for both layers and without branches (a large cell holds 640 000
-    particles, of which a zoomed view shows 18 000)."""
+    """The particles (every stride-th) whose disks may reach the view's rows, into `visible`, and
+    how many: the one comparison that passes over most particles of a zoomed view (in nm, a pixel
+    wider than the disks reach), once for both layers and without branches (a large cell holds
+    640 000 particles, of which a zoomed view shows 18 000)."""
     radius, stride = disks.radius, disks.stride
     y_lo = frame.y0_nm - (radius + 1) / frame.px_per_nm
     y_hi = frame.y0_nm + (frame.height + radius + 1) / frame.px_per_nm

@@ -28,7 +28,7 @@ SMOOTH_ns = 4.0   # V's thermal noise in a small cell (±5 mV at 1 e/mV) would o
 RISE_FRACTION = 0.1
 REARM_mV = 20.0
 UPSTROKE_ns = 100.0
-MIN_RISE_mV = 40.0   # an upstroke rises at least this much to its peak (a depolarised cell's drift across the level does not)
+MIN_RISE_mV = 40.0   # an upstroke rises at least this much to its peak (a depolarised cell's drift does not)
 
 
 @dataclass(frozen=True)
