@@ -54,6 +54,7 @@ class Pores(NamedTuple):
     p_move: np.ndarray    # float64: acceptance of a move in the pore (its D relative to the bulk's)
     kind: np.ndarray      # int64: the channel type (its index in the cell's list of types)
     gates: np.ndarray     # uint8: a gated channel's gates, bit g set when gate g is open
+    at_site: np.ndarray   # int32[membrane site]: the pore at the site, or -1 (`pore_at`)
 
 
 @dataclass(frozen=True)
@@ -268,6 +269,22 @@ def pore_index(y, pore_y0, pore_y1):
     return -1
 
 
+@njit(cache=True, inline="always")
+def pore_at(y, per_pitch, at_site, pore_y0, pore_y1):
+    """`pore_index` without the search: a pore lies inside its site (narrower than the sites'
+    pitch, centred on the site), so only the pore at y's site can hold y. Where y is within
+    rounding of a site's edge (or at the top wall), the search decides."""
+    s = y * per_pitch
+    k = int(s)
+    f = s - k
+    if f < 1e-9 or f > 1.0 - 1e-9 or k >= at_site.size:
+        return pore_index(y, pore_y0, pore_y1)
+    j = at_site[k]
+    if j >= 0 and pore_y0[j] <= y and y <= pore_y1[j]:
+        return j
+    return -1
+
+
 class ChannelSet:
     """The membrane's channels: their types, pores, gates and permeabilities."""
 
@@ -345,9 +362,11 @@ class ChannelSet:
                 g = self.gating[t.name] if self.has_type[t.name] else Gating(1.0, 1.0)
                 p_close[mine], p_open[mine] = step_probabilities(g.open_probability, g.mean_open_time_ns, self.dt_ns)
         self.sites = sites
+        at_site = np.full(self.geometry.n_sites, -1, dtype=np.int32)
+        at_site[sites] = np.arange(sites.size)
         self.pores = Pores(y - half, y + half, ions[kind] if kind.size else np.zeros(0, dtype=np.int8),
                            self._site_open[sites].astype(np.uint8), p_close, p_open, p_move, kind,
-                           self._site_gates[sites].astype(np.uint8))
+                           self._site_gates[sites].astype(np.uint8), at_site)
 
     # ---- reading ------------------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from membrane.channels import pore_index
+from membrane.channels import pore_at
 from particles.diffusion import propose_step, stirred_accepts, stirred_scale, stirred_weights
 from particles.rng import STREAM_METROPOLIS, STREAM_MOVE, draw, step_key, unit
 from particles.state import FAR_IN, FAR_OUT, HELD
@@ -278,7 +278,8 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
     width, height = band.width_nm, band.height_nm
     x_left, x_right = band.x_left_nm, band.x_right_nm
     pore_y0, pore_y1, pore_species, pore_open, pore_p_move = pores.y0, pores.y1, pores.species, pores.is_open, pores.p_move
-    pore_kind = pores.kind
+    pore_kind, at_site = pores.kind, pores.at_site
+    per_pitch = 1.0 / band.site_pitch_nm
     vt_mV, mv_per_e, field_on, selective = field.vt_mV, field.mV_per_e, field.on, field.selective
     far_in = x_left - band.margin_nm
     far_out = x_right + band.margin_nm
@@ -349,7 +350,7 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
         if not old_in and not new_in:
             continue  # a jump over the band: rejected (unreachable while a < thickness)
         if old_in:
-            jo = pore_index(yo, pore_y0, pore_y1)
+            jo = pore_at(yo, per_pitch, at_site, pore_y0, pore_y1)
             if jo < 0 or pore_open[jo] == 0:
                 continue  # a closed pore holds its ions still
             j = jo
@@ -359,7 +360,7 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
                 elif yn > pore_y1[jo]:
                     yn = 2.0 * pore_y1[jo] - yn
         else:
-            j = pore_index(yn, pore_y0, pore_y1)
+            j = pore_at(yn, per_pitch, at_site, pore_y0, pore_y1)
             if j < 0 or pore_open[j] == 0 or not permeant[s]:
                 continue
             if selective and pore_species[j] != s:

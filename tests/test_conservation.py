@@ -4,7 +4,7 @@ except through an open pore of its own species or in a pump."""
 import numpy as np
 import pytest
 
-from membrane.crossing import pore_index
+from membrane.channels import pore_index
 from particles.state import HELD
 from simulation.core.model import Simulation
 
