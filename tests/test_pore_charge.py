@@ -8,6 +8,7 @@ import pytest
 from membrane import theory
 from simulation.core.config import load
 from simulation.core.model import Simulation
+from simulation.core.statistics import mean_and_sem
 
 # a K+-only membrane of the spiking cell's thickness, small and without pumps, with many pores
 K_ONLY = ["box.height_nm=200", "box.width_nm=60", "box.membrane_x_nm=25", "box.membrane_thickness_nm=5",
@@ -56,7 +57,8 @@ def test_an_open_pore_at_the_reversal_potential_holds_the_boltzmann_profile(k_ou
     assert abs(measured.mean() - field_free.mean()) > 10 * sem      # the field shapes it (1.7 against 3.7 e at 5 mM)
     assert measured.mean() == pytest.approx(expected.mean(), abs=3 * sem)
     e_k = sim.theory(donnan=False)["E_K_mV"]
-    assert rows[:, 0].mean() == pytest.approx(e_k, abs=3.0)       # it was at the reversal potential
+    v, v_sem, _ = mean_and_sem(rows[:, 0])        # V wanders slowly at rest: its own error bar
+    assert abs(v - e_k) < max(3.0, 3 * v_sem)      # it was at the reversal potential
 
 
 def test_the_charge_by_gate_state_adds_up_to_the_ions_in_the_pores():

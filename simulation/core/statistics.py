@@ -2,7 +2,8 @@
 
 Samples of V are correlated in time, so the standard error of their mean is
 sqrt(var · 2 τ_int / n), with τ_int the integrated autocorrelation time in samples, estimated with
-Sokal's self-consistent window (M ≥ 5 τ_int). A window shorter than ~50 τ_int gives a SEM that
+Sokal's self-consistent window (M ≥ 5 τ_int) on autocorrelations corrected for the sample mean,
+and never less than the error of 8 batch means. A window shorter than ~50 τ_int gives a SEM that
 is itself uncertain; `effective_samples` says how many independent samples there were.
 
 The averaging window starts where the transient ends, found from the data by MSER-5, the
@@ -24,7 +25,14 @@ from membrane import theory
 
 
 def integrated_autocorrelation_time(x: np.ndarray, c: float = 5.0) -> float:
-    """τ_int = 1/2 + Σ_{t=1}^{M} ρ(t), in samples (1/2 for uncorrelated samples)."""
+    """τ_int = 1/2 + Σ_{t=1}^{M} ρ(t), in samples (1/2 for uncorrelated samples), Sokal's window
+    M ≥ c·τ_int, on autocorrelations corrected for the series' own mean.
+
+    Subtracting the sample mean, whose variance is σ²·2τ_int/n, lowers every autocovariance by
+    about that much: ρ̂(t) ≈ (ρ(t) − b)/(1 + b), b = 2τ_int/n. Uncorrected, a series only ten or
+    thirty times its slowest correlation time gets τ_int, and so its error bar, too small (V's
+    ~90-ns wander at rest: 750-ns windows gave 4.4 mV where the truth was 6–7; issue 25). The
+    correction is applied self-consistently (b from τ_int, a few rounds)."""
     x = np.asarray(x, dtype=np.float64)
     n = x.size
     if n < 4:
@@ -36,15 +44,44 @@ def integrated_autocorrelation_time(x: np.ndarray, c: float = 5.0) -> float:
     f = np.fft.rfft(y, 2 * n)
     acf = np.fft.irfft(f * np.conj(f))[:n] / (var * n)
     tau = 0.5
-    for m in range(1, n):
-        tau += acf[m]
-        if m >= c * tau:
+    for _ in range(MEAN_CORRECTION_ROUNDS):
+        b = min(2.0 * tau / n, 1.0)
+        rho = (acf + b) / (1.0 + b)
+        t = 0.5
+        for m in range(1, n):
+            t += rho[m]
+            if m >= c * t:
+                break
+        if abs(t - tau) < 1e-3 * tau:
+            tau = t
             break
+        tau = max(0.5, t)
     return max(0.5, float(tau))
 
 
+MEAN_CORRECTION_ROUNDS = 6
+
+
+BATCHES = 8   # batch means: the second estimate of the standard error
+
+
+def batch_means(x: np.ndarray, batches: int) -> np.ndarray:
+    """The means of `batches` equal consecutive batches of x (the remainder at the end left out)."""
+    x = np.asarray(x, dtype=np.float64)
+    m = x.size // batches
+    return x[:m * batches].reshape(batches, m).mean(axis=1)
+
+
 def mean_and_sem(x: np.ndarray) -> tuple[float, float, float]:
-    """(mean, standard error, effective number of independent samples)."""
+    """(mean, standard error, effective number of independent samples).
+
+    The standard error is the larger of two estimates: Sokal's (from τ_int, which sees the
+    correlations within its window of ~5 τ_int) and that of 8 batch means, which sees any
+    correlation shorter than an eighth of the series. V has components slower than Sokal's
+    window sees (a K⁺-only membrane: the lateral spread of K⁺ along the outside and the pores'
+    contents, ~70 ns and longer): there the batches give the larger, honest error (issue 25: a
+    750-ns run missed E_K by 2.5 mV with a Sokal error of 0.77 mV). The effective count is then
+    var / SEM². What neither sees (correlations as long as a batch) `slow_wander` flags."""
     x = np.asarray(x, dtype=np.float64)
     n = x.size
     if n == 0:
@@ -53,7 +90,31 @@ def mean_and_sem(x: np.ndarray) -> tuple[float, float, float]:
         return float(x[0]), math.nan, 1.0
     tau = integrated_autocorrelation_time(x)
     n_eff = n / (2.0 * tau)
-    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(max(n_eff, 1.0))), float(n_eff)
+    sd = float(x.std(ddof=0)) * math.sqrt(1.0 + min(2.0 * tau / n, 1.0))   # the variance about the true mean
+    sem = sd / math.sqrt(max(n_eff, 1.0))
+    if n >= 4 * BATCHES:
+        sem_b = float(batch_means(x, BATCHES).std(ddof=1)) / math.sqrt(BATCHES)
+        if sem_b > sem:
+            sem = sem_b
+            n_eff = (sd / sem) ** 2 if sem > 0 else n_eff
+    return float(x.mean()), sem, float(min(n_eff, n))
+
+
+WANDER_BATCHES = 16
+WANDER_LIMIT = 0.5     # lag-1 correlation of 16 batch means above this: ~2 of its standard errors (1/√16)
+
+
+def slow_wander(x: np.ndarray) -> float:
+    """The lag-1 correlation of 16 consecutive batch means: near 0 when the series forgets
+    within a sixteenth of its length, near 1 when it wanders on a time scale as long as the batches
+    (then no estimate from this series alone is a firm standard error). NaN when too short."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size < 4 * WANDER_BATCHES:
+        return math.nan
+    b = batch_means(x, WANDER_BATCHES)
+    b = b - b.mean()
+    den = float(b @ b)
+    return float(b[:-1] @ b[1:]) / den if den > 0 else math.nan
 
 
 def flux_factors(z: int, v_samples_mV: np.ndarray, temperature_C: float) -> tuple[np.ndarray, np.ndarray]:

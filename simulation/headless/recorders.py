@@ -20,8 +20,9 @@ from membrane import theory
 from membrane.transporters import TABLE as TRANSPORTERS
 from particles.species import CHARGE, DIFFUSING_NAMES, NAMES, PERMEANT_NAMES, Species
 from simulation.core.observe import PA_PER_E_PER_US, column_names
-from simulation.core.statistics import (MAX_TRANSIENT_SHARE, MIN_EFFECTIVE_SAMPLES, detect_equilibration, drift,
-                                        flux_factors, mean_and_sem, measured_permeability, permeability_ratio_sem)
+from simulation.core.statistics import (MAX_TRANSIENT_SHARE, MIN_EFFECTIVE_SAMPLES, WANDER_BATCHES, WANDER_LIMIT,
+                                        detect_equilibration, drift, flux_factors, mean_and_sem, measured_permeability,
+                                        permeability_ratio_sem, slow_wander)
 
 
 class TimeseriesRecorder:
@@ -119,6 +120,12 @@ def choose_window(samples: dict[str, np.ndarray], window: tuple[int, int] | None
     if n_eff < MIN_EFFECTIVE_SAMPLES:
         warnings.append(f"only {n_eff:.0f} independent samples of {what} in the window (fewer than "
                         f"{MIN_EFFECTIVE_SAMPLES}): its standard error is itself uncertain; run longer")
+    wander = slow_wander(x[sel])
+    if math.isfinite(wander) and wander > WANDER_LIMIT:
+        span = (steps[sel][-1] - steps[sel][0]) / WANDER_BATCHES
+        warnings.append(f"{what} wanders on a time scale of a sixteenth of the window or more ({span:.0f} steps; "
+                        f"successive sixteenths correlate {wander:+.2f}): its standard error is a lower bound; "
+                        f"run longer")
     if math.isfinite(d) and d_sem > 0 and abs(d) > 3 * d_sem:
         warnings.append(f"{what} drifts by {d:+.2f} ± {d_sem:.2f} {unit} between the halves of the window: "
                         f"not yet steady (gradients running down, or still settling)")
