@@ -324,6 +324,7 @@ def cmd_live(args) -> int:
         return EXIT_BAD_INPUT
     from simulation.core import config as cfgmod
     cfg = cfgmod.load(args.preset, args.config, args.overrides)
+    _say_notes(cfg)
     reason = _no_display_reason()
     no_display = ("cannot open the live window: {}; for a headless run use "
                   f"`{_interpreter()} main.py run --steps 30000 --out runs/first`\n")
@@ -444,6 +445,7 @@ def cmd_sweep(args) -> int:
     from simulation.headless.sweep import parse_vary
     base = cfgmod.load(args.preset, args.config, args.overrides)
     vary = parse_vary(args.vary)
+    _say_notes(base)
     code, info = _run_sweep(args, base, vary, args.steps)
     if info is not None:
         print(f"{info['runs']} runs ({info['skipped']} already done, {info['ran']} run now, {info['wall_s']:.0f} s); "
@@ -455,6 +457,7 @@ def cmd_iv(args) -> int:
     from simulation.core import config as cfgmod
     from simulation.headless import iv
     base = iv.clamped_base(cfgmod.load(args.preset, args.config, args.overrides))
+    _say_notes(base)
     vary = [("clamp.command_mV", iv.commands(args.v_from, args.v_to, args.v_step))]
     code, info = _run_sweep(args, base, vary, args.steps_per_point, report=iv.report(args.steps_per_point))
     if info is not None:
@@ -494,6 +497,13 @@ def _run_sweep(args, base, vary, steps: int, report=None) -> tuple[int, dict | N
         return EXIT_BAD_INPUT, None
     for name in info["redone"]:
         say(f"note: runs/{name} had no readable summary.json; it was run again")
+    for line in info["notes"]:
+        say(f"note: {line}")
+    unsettled = info["unsettled"]
+    if unsettled:
+        shown = ", ".join(unsettled[:8]) + (f" and {len(unsettled) - 8} more" if len(unsettled) > 8 else "")
+        say(f"note: {len(unsettled)} of {info['runs']} runs did not settle in their window (settled = false and "
+            f"their warnings in sweep.{args.format}; drawn hollow in the figure): {shown}")
     if guard.received():
         say(f"{guard.signal_name()} received while the tables were written; they are complete")
         return guard.exit_code(), info
@@ -522,9 +532,16 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def _say_notes(cfg) -> None:
+    """What the config did that its keys do not show (physics.particles' density), on stderr."""
+    for line in cfg.notes:
+        say(f"note: {line}")
+
+
 def cmd_run(args) -> int:
     from simulation.core import config as cfgmod
     cfg = cfgmod.load(args.preset, args.config, args.overrides)
+    _say_notes(cfg)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         say(f"--out {args.out}: exists and is not a directory")
         return EXIT_BAD_INPUT

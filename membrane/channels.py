@@ -38,9 +38,15 @@ from membrane import theory
 from membrane.geometry import MembraneGeometry, SiteLayout
 from particles.rng import STREAM_GATING, STREAM_PLACE, draw, step_key, unit, uniform_array
 from particles.species import PERMEANT_NAMES, Species
-from particles.state import HELD, ParticleState
+from particles.state import FAR_IN, FAR_OUT, HELD, ParticleState
 
 REFERENCE = "K"   # relative permeabilities are relative to this ion's leak type
+# What an open channel conducts over what its pore alone would (D·w/L); the rest is the access to
+# its two mouths. Measured: K⁺ permeability from the fluxes over open channels, in units of the
+# pore's D·w/L, in the k-only cell (see tests/test_pore_fill.py, which measures it again). Used
+# only to fill the pores at the start (`ChannelSet.fill_pores`); a cell of another geometry fills
+# a little off and relaxes the rest in its pores' own time.
+PORE_CONDUCTANCE_SHARE = 0.80
 
 
 class Pores(NamedTuple):
@@ -107,10 +113,12 @@ class ChannelPlan:
 
 
 def resting_potentials(types: list[ChannelType], permeability: dict[str, float], c_in: dict, c_out: dict,
-                       temperature_C: float, pump_ratio: float) -> tuple[float, float]:
-    """(GHK, Mullins–Noda) of a membrane with these types and per-type permeabilities (relative;
-    gated ones all open): the classic closed forms when every type is a leak, else the
-    zero-current potentials with each gated type at its steady-state open probability."""
+                       temperature_C: float, pump_ratio: float) -> tuple[float, float, float]:
+    """(GHK, Mullins–Noda, zero current with the 3:2 pump) of a membrane with these types and
+    per-type permeabilities (relative; gated ones all open): the closed forms when every type is
+    a leak, else the zero-current potentials with each gated type at its steady-state open
+    probability. Mullins–Noda counts the K⁺ and Na⁺ channels only; the pump's zero current
+    every ion's (`theory.pump_zero_current_mV`)."""
     leak = {ion: 0.0 for ion in PERMEANT_NAMES}
     gated = []
     for t in types:
@@ -123,12 +131,18 @@ def resting_potentials(types: list[ChannelType], permeability: dict[str, float],
             gated.append((t.ion, p, lambda v, e, t=t: gm.open_probability(t.gating, t.params, v, e, c_out[t.ion])))
     leak = {ion: p for ion, p in leak.items() if p > 0}
     if gated:
+        def na_k(d):
+            return {ion: p for ion, p in d.items() if ion in ("K", "Na")}
+        mn_gated = [g for g in gated if g[0] in ("K", "Na")]
         return (theory.gated_zero_current_mV(leak, gated, c_in, c_out, temperature_C),
+                theory.gated_zero_current_mV(na_k(leak), mn_gated, c_in, c_out, temperature_C, pump_ratio)
+                if na_k(leak) or mn_gated else math.nan,
                 theory.gated_zero_current_mV(leak, gated, c_in, c_out, temperature_C, pump_ratio))
     if not leak:
-        return math.nan, math.nan
+        return math.nan, math.nan, math.nan
     return (theory.ghk_voltage_mV(leak, c_in, c_out, temperature_C),
-            theory.mullins_noda_mV(leak, c_in, c_out, temperature_C, pump_ratio))
+            theory.mullins_noda_mV(leak, c_in, c_out, temperature_C, pump_ratio),
+            theory.pump_zero_current_mV(leak, c_in, c_out, temperature_C, pump_ratio))
 
 
 MANY = 1e12   # more channels than any membrane has sites for: the caller refuses such a plan
@@ -367,6 +381,68 @@ class ChannelSet:
         self.pores = Pores(y - half, y + half, ions[kind] if kind.size else np.zeros(0, dtype=np.int8),
                            self._site_open[sites].astype(np.uint8), p_close, p_open, p_move, kind,
                            self._site_gates[sites].astype(np.uint8), at_site)
+
+    def fill_pores(self, state: ParticleState, charge: np.ndarray, v_mV: float, vt_mV: float) -> int:
+        """Give every leak pore the ions it holds in the steady state, so a placed permeability
+        holds from the first step (a voltage-gated type's permeability is its gates' business; its
+        pores fill when they first open, in a few ns): an open pore's profile at `v_mV` between the bulks' densities
+        (`theory.pore_profile`; a closed pore holds still what it held, so a gated pore's content
+        is an open one's), a Poisson number per pore, each ion taken from the bulk it came in from
+        (the profile's share of that side at its depth) and put at its depth, anywhere across the
+        pore, marked as in transit from that side (so the tally of transits runs at its steady rate
+        from the start too: a Na⁺ ion takes ~1 µs through a pore open 13 % of the time). Without
+        this the pores start empty and a rarely open type (P_Na/P_K = 0.02 over
+        eight channels open 13 % of the time) takes a microsecond to fill: its flux, and so its
+        measured permeability, ran at less than half for the first 750 ns (issue 25). Returns
+        the ions moved into pores."""
+        g = self.geometry
+        x0, length = g.x_left_nm, g.thickness_nm
+        width = self.pores.y1 - self.pores.y0
+        free = (state.flags & HELD) == 0
+        sides = (free & (state.x < x0), free & (state.x > g.x_right_nm))
+        areas = (x0 * g.height_nm, (g.width_nm - g.x_right_nm) * g.height_nm)
+        rng = np.random.Generator(np.random.Philox(key=[self.seed & (2**64 - 1), STREAM_PLACE]))
+        grid = np.linspace(0.0, 1.0, 1025)
+        moved = 0
+        leak = np.array([self.types[k].leak for k in self.pores.kind], dtype=np.bool_)
+        for s in np.unique(self.pores.species[leak]):
+            pores = np.flatnonzero((self.pores.species == s) & leak)
+            pool = [np.flatnonzero(side & (state.species == s)) for side in sides]
+            n_in, n_out = (p.size / a for p, a in zip(pool, areas))
+            a = float(charge[s]) * v_mV / vt_mV
+            # the ions from each bulk, apart (the equations are linear in the bulks' densities)
+            mouths_in = theory.pore_mouths(a, n_in, 0.0, PORE_CONDUCTANCE_SHARE)
+            mouths_out = theory.pore_mouths(a, 0.0, n_out, PORE_CONDUCTANCE_SHARE)
+            per = theory.pore_occupancy(a, *mouths_in) + theory.pore_occupancy(a, *mouths_out)
+            counts = rng.poisson(per * width[pores] * length)
+            total = int(counts.sum())
+            if total == 0:
+                continue
+            part_in = theory.pore_profile(a, *mouths_in, grid)
+            part_out = theory.pore_profile(a, *mouths_out, grid)
+            both = part_in + part_out
+            cdf = np.concatenate(([0.0], np.cumsum(0.5 * (both[1:] + both[:-1]))))
+            depth = np.interp(rng.random(total) * cdf[-1], cdf, grid)
+            depth = np.clip(depth, 1e-6, 1.0 - 1e-6)
+            share_in = np.interp(depth, grid, part_in / np.maximum(both, 1e-300))
+            from_in = rng.random(total) < share_in
+            which = np.repeat(pores, counts)
+            order = [rng.permutation(p) for p in pool]
+            taken = [0, 0]
+            for k in range(total):
+                side = 0 if from_in[k] else 1
+                if taken[side] >= order[side].size:      # that bulk has no more of this ion: the other's
+                    side = 1 - side
+                    if taken[side] >= order[side].size:
+                        break
+                i = order[side][taken[side]]
+                taken[side] += 1
+                j = which[k]
+                state.x[i] = x0 + depth[k] * length
+                state.y[i] = self.pores.y0[j] + width[j] * rng.uniform(0.02, 0.98)
+                state.flags[i] = FAR_IN if side == 0 else FAR_OUT   # in transit from where it came
+                moved += 1
+        return moved
 
     # ---- reading ------------------------------------------------------------------------------
 

@@ -71,9 +71,19 @@ def ghk_voltage_mV(perm, c_in, c_out, temperature_C: float) -> float:
 
 
 def mullins_noda_mV(perm, c_in, c_out, temperature_C: float, r: float = PUMP_RATIO) -> float:
-    """Steady state with an electrogenic 3:2 pump balancing the Na⁺ and K⁺ leaks (Mullins & Noda
-    1963): the zero-current potential with K⁺'s current weighted by r (for monovalent ions, the GHK
-    equation with P_K weighted by r). The pump's own current makes up the difference."""
+    """Mullins & Noda (1963): the steady state of a membrane whose electrogenic 3:2 pump balances
+    its Na⁺ and K⁺ leaks, V = V_T ln((r P_K [K]o + P_Na [Na]o) / (r P_K [K]i + P_Na [Na]i)),
+    r = 3/2. K⁺ and Na⁺ only, as they wrote it (other ions are taken to be at equilibrium;
+    `pump_zero_current_mV` keeps them)."""
+    return _weighted_zero_current_mV({ion: p for ion, p in perm.items() if ion in ("K", "Na")},
+                                     c_in, c_out, temperature_C, r)
+
+
+def pump_zero_current_mV(perm, c_in, c_out, temperature_C: float, r: float = PUMP_RATIO) -> float:
+    """The zero-current potential with the 3:2 pump balancing the Na⁺ and K⁺ leaks while every
+    other leak (Cl⁻, Ca²⁺, ...) carries its GHK current as it is: K⁺'s current weighted by r (for
+    monovalent ions, the GHK equation with P_K weighted by r). Equals Mullins–Noda once those
+    ions have redistributed to V (E_Cl = V); before, it is where V heads."""
     return _weighted_zero_current_mV(perm, c_in, c_out, temperature_C, r)
 
 
@@ -180,6 +190,40 @@ def donnan_mV(totals: Mapping[str, float], charge: Mapping[str, int], fixed_in: 
 
 
 E_PER_NS_PER_PA = 1e-21 / 1.602176634e-19   # 1 pA for 1 ns is 0.00624 e (e: CODATA 2018, exact)
+
+
+def pore_profile(a: float, n0: float, n1: float, depth: np.ndarray) -> np.ndarray:
+    """The steady constant-field profile through an open pore between its mouths' densities n0
+    (inside) and n1 (outside): n(s) = [n0 (e^a − e^(as)) + n1 (e^(as) − 1)] / (e^a − 1) at depth s
+    (0 inside, 1 outside), a = zV/V_T (→ linear as a → 0; Boltzmann, n0 e^(as), at equilibrium)."""
+    s = np.asarray(depth, dtype=np.float64)
+    if abs(a) < 1e-9:
+        return n0 * (1.0 - s) + n1 * s
+    den = math.expm1(a)
+    grow = np.expm1(a * s)                     # e^(as) − 1
+    return (n0 * (den - grow) + n1 * grow) / den
+
+
+def pore_occupancy(a: float, n0: float, n1: float) -> float:
+    """∫₀¹ `pore_profile` ds: the mean density in the pore."""
+    if abs(a) < 1e-9:
+        return 0.5 * (n0 + n1)
+    den = math.expm1(a)
+    m = math.expm1(a) / a - 1.0                # ∫₀¹ (e^(as) − 1) ds
+    return (n0 * (den - m) + n1 * m) / den
+
+
+def pore_mouths(a: float, n_in: float, n_out: float, conductance_share: float) -> tuple[float, float]:
+    """The densities at an open pore's two mouths while it carries its steady flux: the bulks'
+    less (more) what the access from each bulk drops across it. `conductance_share` is what the
+    channel conducts over what its pore alone would (D·w/L), the rest being the two mouths'
+    access in series, taken as equal (as `open_pore_charge_e` takes it)."""
+    if conductance_share >= 1.0:
+        return n_in, n_out
+    side = 2.0 * conductance_share / (1.0 - conductance_share)    # each mouth's access / the pore's
+    eff, inf = ghk_efflux_factor(1, a), ghk_influx_factor(1, a)
+    flux = (n_in * eff - n_out * inf) / (1.0 + (eff + inf) / side)   # outward, in the pore's units
+    return max(n_in - flux / side, 0.0), max(n_out + flux / side, 0.0)
 
 
 @dataclass(frozen=True)

@@ -621,7 +621,7 @@ class App:
         out += [
             ("GHK: all channels together (Goldman-Hodgkin-Katz; gated ones at their steady state)",
              th.line("V_GHK_mV", th.panel), 1),
-            ("GHK+pump: with the pump's current (Mullins-Noda)", th.line("V_MN_mV", th.panel), 1),
+            ("GHK+pump: with the 3:2 pump's current", th.line("V_pump_mV", th.panel), 1),
             ("Donnan (D key): where V drifts if the pumps stop for good", th.line("V_Donnan_mV", th.panel), 1),
             ("Tint (T): each side coloured by its net charge: red = positive, blue = negative.", None, 0),
             (f"Charges (C): one + or - on a face = one unpaired charge; {c * 70:.0f} of them make -70 mV.", None, 0),

@@ -152,7 +152,7 @@ class Demo(App):
             need.add("crossings")
         if "{P_" in words or "channels." in words:
             need.add("permeability")
-        if "pump" in words.lower() or "{V_MN}" in words:
+        if "pump" in words.lower() or "{V_MN}" in words or "{V_pump}" in words:
             need.add("pump")
         if "exchanger" in words.lower() or "{E_NCX}" in words:
             need.add("transporters")
@@ -252,7 +252,7 @@ class Demo(App):
         if h == "scope":
             pygame.draw.rect(surf, colour, self.scope_rect.inflate(6, 6), width, border_radius=8)
         elif h.startswith("line.") and self.scope.last_plot is not None:
-            name = {"GHK": "V_GHK_mV", "GHK+pump": "V_MN_mV", "Donnan": "V_Donnan_mV"}.get(
+            name = {"GHK": "V_GHK_mV", "GHK+pump": "V_pump_mV", "Donnan": "V_Donnan_mV"}.get(
                 h.split(".", 1)[1], h.split(".", 1)[1] + "_mV")
             v = self.session.theory_now().get(name)
             if v is not None and math.isfinite(v):

@@ -53,7 +53,7 @@ def transporter_colour(name: str) -> RGB:
 # blue and reddish purple are Mg²⁺'s and the fixed anions', which never cross).
 COMBINED_LINES: dict[str, tuple[RGB, str]] = {
     "V_GHK_mV": (SKY_BLUE, "GHK"),
-    "V_MN_mV": (SAND, "GHK+pump"),
+    "V_pump_mV": (SAND, "GHK+pump"),   # the 3:2 pump's zero current, every leak (theory.pump_zero_current_mV)
     "V_Donnan_mV": (REDDISH_PURPLE, "Donnan"),
     "V_HH_mV": (LIGHT_GREY, "HH equations"),   # Hodgkin and Huxley's V after a pulse: a curve, not a line
 }

@@ -60,7 +60,7 @@ def test_run_writes_timeseries_and_summary(tmp_path):
         assert key in s
     assert s["seed"] == 4 and s["steps"] == 600 and s["window"][1] == 600
     assert s["settling"]["method"].startswith("detected") and s["window"][0] == s["settling"]["transient_end_step"]
-    assert set(s["theory"]) >= {"E_K_mV", "E_Na_mV", "E_Cl_mV", "V_GHK_mV", "V_MN_mV", "V_Donnan_mV"}
+    assert set(s["theory"]) >= {"E_K_mV", "E_Na_mV", "E_Cl_mV", "V_GHK_mV", "V_MN_mV", "V_pump_mV", "V_Donnan_mV"}
     assert set(s["concentrations_mM"]) == {"in", "out"}
     assert s["config"]["box"]["height_nm"] == 160.0
     assert (out / "config.toml").exists()

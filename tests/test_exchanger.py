@@ -113,7 +113,7 @@ def test_an_empty_channels_table_in_a_file_leaves_the_transporters_to_carry_the_
     f.write_text("\n".join(["[pump]", "count = 0", "[ncx]", "count = 20", "max_turnover_per_us = 200",
                             "capture_radius_nm = 1.5", "[inside]", "Na = 60.0", "Ca = 5.0", "[outside]", "Na = 100.0",
                             "Ca = 50.0", "[channels]"]) + "\n")
-    cfg = load(config_file=f, overrides=TINY)
+    cfg = load(config_file=f, overrides=TINY + ["ncx.count=20"])   # kept, not followed down with the density
     assert cfg["channels"] == {} and cfg.permeant == ()
     sim = Simulation(cfg, seed=35)
     sim.step(2000)

@@ -31,7 +31,7 @@ def test_sweep_writes_one_row_per_run_and_one_per_point(finished):
     rows = _rows(out / "sweep.csv")
     assert len(rows) == 8
     for col in ("outside.K", "pump.enabled", "seed", "run_dir", "V_mean_mV", "V_sem_mV", "E_K_mV", "V_GHK_mV",
-                "V_MN_mV", "pump_cycles_per_us", "P_Na_effective", "P_Na_measured", "ussing_K_measured",
+                "V_MN_mV", "V_pump_mV", "settled", "warnings", "pump_cycles_per_us", "P_Na_effective", "P_Na_measured", "ussing_K_measured",
                 "ussing_K_expected", "wall_s", "version"):
         assert col in rows[0]
     for r in rows:
@@ -42,6 +42,26 @@ def test_sweep_writes_one_row_per_run_and_one_per_point(finished):
     assert len(summary) == 4 and all(r["n"] == "2" for r in summary)
     assert "V_mean_mV_mean" in summary[0] and "V_mean_mV_std" in summary[0]
     assert "pump_share_mV" in summary[0]  # the pump's share when pump.enabled is varied
+
+
+def test_runs_that_did_not_settle_are_counted_flagged_and_named(finished):
+    """600 steps is far too short to settle: every run says so in sweep.csv (`settled`, its
+    `warnings`), each point in summary.csv (`settled_runs` of `n`), and the sweep names them."""
+    out, info = finished
+    rows = _rows(out / "sweep.csv")
+    assert all(r["settled"] == "False" and r["warnings"] for r in rows)
+    assert sorted(info["unsettled"]) == sorted(r["run_dir"] for r in rows)
+    summary = _rows(out / "summary.csv")
+    assert all(r["settled_runs"] == "0" and r["settled"] == "False" and r["warnings"] for r in summary)
+
+
+def test_a_settled_run_is_not_flagged():
+    from simulation.headless.sweep import aggregate
+    rows = [{"k": 1, "seed": s, "run_dir": f"runs/{s}", "version": "x", "settled": ok, "warnings": w,
+             "V_mean_mV": -70.0} for s, ok, w in ((0, True, ""), (1, False, "drifts"), (2, False, "drifts"))]
+    point = aggregate(rows, ["k"])[0]
+    assert point["settled_runs"] == 1 and point["settled"] is False and point["warnings"] == "drifts"
+    assert aggregate(rows[:1], ["k"])[0]["settled"] is True
 
 
 def test_figures_are_valid_images(finished):
@@ -129,3 +149,17 @@ def test_a_sweep_of_the_held_current_tables_the_firing_and_draws_an_f_i_curve(tm
     assert "hold_rate_per_us_mean" in summary[0]
     import matplotlib.image as mpimg
     assert mpimg.imread(tmp_path / "sweep.png").shape[0] > 200
+
+
+def test_the_command_line_names_the_runs_that_did_not_settle(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    sets = [a for s in TINY for a in ("--set", s)]
+    p = subprocess.run([sys.executable, str(root / "main.py"), "sweep", "--vary", "outside.K=5,20", "--steps", "300",
+                        "--workers", "1", "--no-progress", "--out", str(tmp_path / "s"), *sets],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    line = next(w for w in p.stderr.splitlines() if "did not settle" in w)
+    assert line.startswith("note: 2 of 2 runs did not settle in their window") and "runs/outside.K=5_seed0" in line

@@ -26,10 +26,25 @@ def test_ghk_textbook_value_and_single_ion_limit():
     assert theory.ghk_voltage_mV({"Cl": 1.0}, C_IN, C_OUT, 37) == pytest.approx(theory.nernst_mV(-1, 10, 150, 37))
 
 
-def test_mullins_noda_is_ghk_with_weighted_potassium():
-    assert theory.mullins_noda_mV(P, C_IN, C_OUT, 37, r=1.0) == pytest.approx(theory.ghk_voltage_mV(P, C_IN, C_OUT, 37))
+def test_mullins_noda_is_their_closed_form_of_potassium_and_sodium_only():
+    """V_MN = V_T ln((r P_K [K]o + P_Na [Na]o) / (r P_K [K]i + P_Na [Na]i)), r = 3/2: a Cl⁻ leak
+    does not enter it (issue 25: the label once kept the Cl⁻ terms)."""
+    vt = theory.thermal_voltage_mV(37)
+    closed = vt * math.log((1.5 * C_OUT["K"] + 0.05 * C_OUT["Na"]) / (1.5 * C_IN["K"] + 0.05 * C_IN["Na"]))
+    assert theory.mullins_noda_mV(P, C_IN, C_OUT, 37) == pytest.approx(closed, abs=1e-9)
+    assert theory.mullins_noda_mV(dict(P, Cl=5.0), C_IN, C_OUT, 37) == pytest.approx(closed, abs=1e-9)
+    assert theory.mullins_noda_mV(P, C_IN, C_OUT, 37, r=1.0) == pytest.approx(
+        theory.ghk_voltage_mV({"K": 1.0, "Na": 0.05}, C_IN, C_OUT, 37))
+
+
+def test_pump_zero_current_keeps_every_leak_and_is_mullins_noda_when_chloride_is_at_rest():
+    assert theory.pump_zero_current_mV(P, C_IN, C_OUT, 37, r=1.0) == pytest.approx(theory.ghk_voltage_mV(P, C_IN, C_OUT, 37))
+    v = theory.pump_zero_current_mV(P, C_IN, C_OUT, 37)
+    assert -75 < v < theory.ghk_voltage_mV(P, C_IN, C_OUT, 37)
+    # Cl⁻ redistributed to the Mullins–Noda potential: the two agree
     mn = theory.mullins_noda_mV(P, C_IN, C_OUT, 37)
-    assert -75 < mn < theory.ghk_voltage_mV(P, C_IN, C_OUT, 37)
+    cl_in = C_OUT["Cl"] * math.exp(mn / theory.thermal_voltage_mV(37))
+    assert theory.pump_zero_current_mV(P, dict(C_IN, Cl=cl_in), C_OUT, 37) == pytest.approx(mn, abs=1e-6)
 
 
 def test_zero_current_is_ghk_without_pump_and_more_negative_with_it():

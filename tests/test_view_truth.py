@@ -62,7 +62,7 @@ def test_a_cell_without_pumps_says_so_and_draws_no_pump_line():
     app.run(frames=3)
     assert any("no Na/K pumps" in t for t in texts(app))
     assert not any("running" in t or "BLOCKED" in t for t in texts(app))
-    assert "V_MN_mV" not in app.lines_shown()
+    assert "V_pump_mV" not in app.lines_shown()
     assert not any(t.startswith("GHK+pump") for t in texts(app))
 
 

@@ -225,9 +225,12 @@ def defaults() -> dict:
 class Config:
     """A validated, resolved config. Read with `cfg["box.width_nm"]` or `cfg.data` (a copy)."""
 
-    def __init__(self, data: dict, source: str = "defaults"):
+    def __init__(self, data: dict, source: str = "defaults", notes: tuple[str, ...] = ()):
         self._data = data
         self.source = source
+        # what the config did that its keys do not show (density_follows), and what a user should
+        # know about the cell it makes (noise_note)
+        self.notes = tuple(notes) + tuple(n for n in noise_note(data) if n not in notes)
 
     def __getitem__(self, dotted: str):
         node = self._data
@@ -255,9 +258,11 @@ class Config:
         """A new validated config with some keys changed: replace({"outside.K": 20.0}).
         Errors name `where` (e.g. the sweep point) before the key."""
         data = self.data
+        before = _density(data)
         for k, v in changes.items():
             _set_dotted(data, k, v, where)
-        return Config(_validate_all(data, where), self.source)
+        note = density_follows(data, before, {str(k).strip() for k in changes}, where)
+        return Config(_validate_all(data, where), self.source, self.notes + note)
 
     def __repr__(self):
         return f"Config({self._data['name']!r} from {self.source})"
@@ -307,13 +312,13 @@ def load(preset: str | None = None, config_file: str | os.PathLike | None = None
     data = defaults()
     if config_file:
         source = str(config_file)
-        _merge(data, _read_toml(Path(config_file)), source)
+        notes = _merge(data, _read_toml(Path(config_file)), source)
     else:
         name = preset or DEFAULT_PRESET
         source = f"preset {name}"
-        _merge(data, _read_toml(preset_path(name)), source)
-    _override(data, overrides)
-    return Config(_validate_all(data, source), source)
+        notes = _merge(data, _read_toml(preset_path(name)), source)
+    notes += _override(data, overrides)
+    return Config(_validate_all(data, source), source, notes)
 
 
 def from_dict(cell: dict, overrides: list[str] | tuple[str, ...] | dict = (), source: str = "dict") -> Config:
@@ -322,18 +327,21 @@ def from_dict(cell: dict, overrides: list[str] | tuple[str, ...] | dict = (), so
     if not isinstance(cell, dict):
         raise ConfigError(f"a cell must be a preset name, a TOML file or a dict of config tables, got {cell!r}")
     data = defaults()
-    _merge(data, cell, source)
-    _override(data, overrides)
-    return Config(_validate_all(data, source), source)
+    notes = _merge(data, cell, source)
+    notes += _override(data, overrides)
+    return Config(_validate_all(data, source), source, notes)
 
 
-def _override(data: dict, overrides) -> None:
+def _override(data: dict, overrides) -> tuple[str, ...]:
     """`--set KEY=VALUE` texts (parsed as the command line does), or from Python a dict of
-    dotted keys and values ({"outside.K": 20})."""
+    dotted keys and values ({"outside.K": 20}); all of them one layer (density_follows)."""
+    before = _density(data)
+    given = set()
     if isinstance(overrides, dict):
         for key, value in overrides.items():
+            given.add(str(key).strip())
             _set_dotted(data, str(key).strip(), value, f"set {key}")
-        return
+        return density_follows(data, before, given, "set physics.particles")
     if isinstance(overrides, str):
         overrides = [overrides]
     for item in overrides:
@@ -341,7 +349,9 @@ def _override(data: dict, overrides) -> None:
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set outside.K=20")
         key, raw = item.split("=", 1)
         key = key.strip()
+        given.add(key)
         _set_dotted(data, key, _parse_value(raw.strip()), f"--set {key}")
+    return density_follows(data, before, given, "--set physics.particles")
 
 
 def flatten(data: dict, prefix: str = "") -> dict:
@@ -359,7 +369,7 @@ def from_data(data: dict, source: str = "data") -> Config:
     """A validated Config from a resolved config dict (as summary.json holds it): how sweep tasks
     carry their whole config to a worker."""
     merged = defaults()
-    _merge(merged, {k: v for k, v in data.items() if v is not None}, source)
+    _merge_tables(merged, {k: v for k, v in data.items() if v is not None}, source)   # resolved: nothing follows
     for table, body in data.items():
         if isinstance(body, dict) and table != "channels":
             for k, v in body.items():
@@ -380,7 +390,91 @@ def _parse_value(raw: str):
         return raw  # a bare word: kept as a string, the type check says if a string is wrong here
 
 
-def _merge(data: dict, new: dict, where: str) -> None:
+def _merge(data: dict, new: dict, where: str) -> tuple[str, ...]:
+    """A file's (or dict's) tables over `data`, as one layer (density_follows)."""
+    before = _density(data)
+    _merge_tables(data, new, where)
+    given = {f"{k}.{kk}" for k, v in new.items() if isinstance(v, dict) for kk in v}
+    return density_follows(data, before, given, where)
+
+
+# ---- the particle density -------------------------------------------------------------------------
+# physics.particles sets how finely the same cell is sampled. The currents through each channel
+# scale with the ions' density by themselves; the capacitance and the transporters do not, so a
+# layer (a file, a preset, the --set list, one replace) that sets the particle number scales them
+# with the density it makes, unless it sets them too. Without this a fewer-particle cell charges
+# slower (tau = C/G, G ~ density) and its capacitor takes a larger share of the ions (C*V against
+# pools ~ density): 20 000 particles at C = 2 e/mV settled 3-5 mV off its own V_GHK (issue 25).
+DENSITY_FOLLOWERS = ("physics.capacitance_e_per_mV",) + tuple(f"{t.name}.count" for t in TRANSPORTERS)
+MIN_CAPACITANCE = 0.02   # e/mV (the key's bound): below, one ion moves V by more than 50 mV
+
+
+def _density(data: dict) -> float | None:
+    """Particles per nm² of the compartments (the box less the membrane band), or None when the
+    box is not (yet) one."""
+    box = data["box"]
+    try:
+        area = (box["width_nm"] - box["membrane_thickness_nm"]) * box["height_nm"]
+        return data["physics"]["particles"] / area if area > 0 else None
+    except (TypeError, ZeroDivisionError):
+        return None
+
+
+def density_follows(data: dict, before: float | None, given: set[str], where: str) -> tuple[str, ...]:
+    """After a layer that set physics.particles: the capacitance and every transporter count it
+    did not set scale with the density (a type with any keeps at least one). Returns the note
+    that says what followed (empty when nothing did)."""
+    after = _density(data)
+    if "physics.particles" not in given or not before or not after or abs(after / before - 1) < 1e-9:
+        return ()
+    r = after / before
+    phys, changed = data["physics"], []
+    if "physics.capacitance_e_per_mV" not in given:
+        c0 = phys["capacitance_e_per_mV"]
+        c = c0 * r
+        if c < MIN_CAPACITANCE:
+            least = math.ceil(phys["particles"] * MIN_CAPACITANCE / c)
+            raise ConfigError(f"{where}: physics.particles = {phys['particles']} is {r:.3g} of the cell's particle "
+                              f"density; its capacitance would follow to {c:.3g} e/mV, below {MIN_CAPACITANCE:g} "
+                              f"(one ion would move V by more than 50 mV); allowed: physics.particles >= {least} "
+                              f"with this box, or give physics.capacitance_e_per_mV beside it")
+        phys["capacitance_e_per_mV"] = c
+        changed.append(f"capacitance {c0:.4g} -> {c:.4g} e/mV")
+    for t in TRANSPORTERS:
+        key = f"{t.name}.count"
+        n0 = data[t.name]["count"]
+        if key not in given and n0 > 0:
+            n = max(1, int(round(n0 * r)))
+            data[t.name]["count"] = n
+            if n != n0:
+                changed.append(f"{key} {n0} -> {n}")
+    if not changed:
+        return ()
+    return (f"physics.particles = {phys['particles']} samples the cell at {r:.3g} of its particle density, so "
+            f"{', '.join(changed)} follow{'s' if len(changed) == 1 else ''} it (the same cell, as --cell keeps "
+            f"it; set {'it' if len(changed) == 1 else 'them'} beside physics.particles to choose yourself)",)
+
+
+NOISY_mV = 15.0   # V's thermal noise above which a cell is said to be small
+
+
+def noise_note(data: dict) -> tuple[str, ...]:
+    """A cell whose capacitor is so small that V's thermal noise, √(V_T/C), passes NOISY_mV: the
+    potentials of theory assume a steady V, and hold for so noisy a V only to a few mV."""
+    try:
+        t = data["physics"]["temperature_C"]
+        sigma = math.sqrt(0.08617333262 * (t + 273.15) / data["physics"]["capacitance_e_per_mV"])
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return ()
+    if sigma <= NOISY_mV:
+        return ()
+    return (f"a small cell: V's thermal noise sqrt(V_T/C) is {sigma:.0f} mV rms (physics.capacitance_e_per_mV = "
+            f"{data['physics']['capacitance_e_per_mV']:.3g}); Nernst and GHK assume a steady V and hold for so noisy "
+            f"a V only to a few mV (ghk-no-pump at 3500 particles, 24 mV rms: V - V_GHK = +3.2 +- 1.0 mV over six "
+            f"5-us runs), and a mean to 1 mV takes microseconds",)
+
+
+def _merge_tables(data: dict, new: dict, where: str) -> None:
     for key, value in new.items():
         if key == "channels":
             if not isinstance(value, dict):

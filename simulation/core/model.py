@@ -14,6 +14,7 @@ its config and its events.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numba
@@ -97,7 +98,11 @@ class Simulation:
         self.state = place(counts, self.seed, g.height_nm, (0.0, g.x_left_nm), (g.x_right_nm, g.width_nm))
         # transits are counted between the reservoirs beyond this distance from the membrane
         self.band = g.band(min(g.site_spacing_nm, 0.3 * min(g.x_left_nm, g.width_nm - g.x_right_nm)))
-        self._mark_reservoirs()
+        # every ion starts as from the bulk it is in (also those nearer the membrane than the transit
+        # margin: in the steady state almost all of them last came from there), so transits count at
+        # their steady rate from the first step
+        self.state.flags[self.state.x < g.x_left_nm] = FAR_IN
+        self.state.flags[self.state.x > g.x_right_nm] = FAR_OUT
 
         # channels and transporters on the membrane's sites
         self.step_count = 0
@@ -116,6 +121,11 @@ class Simulation:
             start_mV = d["clamp"]["protocol"][0]["command_mV"]
         self.channels = ChannelSet(g, layout, types, plan, {n: float(d_coef[Species[n]]) for n in PERMEANT_NAMES},
                                    table, self.dt_ns, self.seed, start_mV, d["membrane"]["min_channels_per_type"])
+        self.pore_ions_placed = self.channels.fill_pores(self.state, self.kinds.charge, self._fill_mV(d, start_mV),
+                                                         self.vt_mV)
+        self.pore_balance = self._balance_inside(d)
+        self._mark_reservoirs()
+        self.q_in = self.recount_inside_charge()
         self.transporters = TransporterSet(
             {t.name: g.site_y_nm[layout.sites_of(transporter_site(k))] for k, t in enumerate(TRANSPORTERS)},
             {t.name: d[t.name] for t in TRANSPORTERS}, self.dt_ns, self.mM_per_density)
@@ -143,6 +153,58 @@ class Simulation:
         self._hard = None   # its scratch: the moves that need the whole crossing rule
         self.threads = ThreadGovernor(numba.get_num_threads())   # 1 or all, whichever is faster now
         self.events: list[Event] = []
+
+    def _balance_inside(self, d: dict) -> dict[str, int]:
+        """The ions put in the pores induce a charge on the inside (an ion at depth s counts
+        z (1 − s), and those taken from the inside no longer count whole): the inside's impermeant
+        filler makes it up to the nearest charge, so the compartments start neutral as V counts
+        them and V starts at 0. The fixed anions when the cell has them (fewer or more of them),
+        else Y⁺ or X⁻ added inside. Returns {species: particles added (negative: removed)}."""
+        need = -self.recount_inside_charge()         # e to add inside
+        fa = d["fixed_anions"]
+        s = self.state
+        inside = s.x < self.geometry.x_left_nm
+        if fa["enabled"]:
+            species, n = FIXED_ANION, int(round(need / fa["charge"]))
+        else:
+            species, n = (CATION_FILLER, int(round(need))) if need > 0 else (ANION_FILLER, int(round(-need)))
+        g = self.geometry
+        if n < 0:
+            mine = np.flatnonzero(inside & (s.species == species))
+            gone = mine[:min(-n, mine.size)]
+            keep = np.ones(s.n, dtype=np.bool_)
+            keep[gone] = False
+            self.state = ParticleState(*(a[keep] for a in s))
+            n = -int(gone.size)
+        elif n > 0:
+            u = uniform_array(self.seed, STREAM_PLACE, 40_000, 2 * n)
+            self.state = ParticleState(np.concatenate((s.x, g.x_left_nm * u[:n])),
+                                       np.concatenate((s.y, g.height_nm * u[n:])),
+                                       np.concatenate((s.species, np.full(n, species, dtype=s.species.dtype))),
+                                       np.concatenate((s.flags, np.zeros(n, dtype=s.flags.dtype))),
+                                       np.concatenate((s.held_by, np.full(n, -1, dtype=s.held_by.dtype))))
+        # the fraction of a charge left: one pore ion moved along its pore by it (at most half a
+        # pore's length for a monovalent ion), so V starts at 0
+        s, z = self.state, self.kinds.charge
+        rest = self.recount_inside_charge()
+        in_band = np.flatnonzero((s.x > g.x_left_nm) & (s.x < g.x_right_nm) & (z[s.species] != 0))
+        if in_band.size and rest != 0.0:
+            depth = (s.x[in_band] - g.x_left_nm) / g.thickness_nm + rest / z[s.species[in_band]]
+            best = int(np.argmin(np.abs(depth - 0.5)))
+            if 0.0 < depth[best] < 1.0:
+                s.x[in_band[best]] = g.x_left_nm + depth[best] * g.thickness_nm
+        return {NAMES[species]: n} if n else {}
+
+    def _fill_mV(self, d: dict, start_mV: float) -> float:
+        """The potential the pores are filled for: the clamp's command, else the GHK potential of
+        the channels open at the start and the concentrations placed (where V will be within a few
+        membrane time constants)."""
+        if d["clamp"]["enabled"]:
+            return start_mV
+        c_in, c_out = self.concentrations_mM()
+        perm = {ion: p for ion, p in self.channels.open_permeability().items() if p > 0}
+        v = theory.ghk_voltage_mV(perm, c_in, c_out, self.temperature_C) if perm else 0.0
+        return v if math.isfinite(v) else 0.0
 
     def _mark_reservoirs(self) -> None:
         """Mark free particles already beyond the transit margin with the reservoir they are in."""
@@ -447,7 +509,7 @@ class Simulation:
             c_in, c_out = self.concentrations_mM()
         T = self.temperature_C
         out = {f"E_{ion}_mV": theory.nernst_mV(CHARGE[ion], c_in[ion], c_out[ion], T) for ion in PERMEANT_NAMES}
-        out["V_GHK_mV"], out["V_MN_mV"] = self.resting_theory_mV(c_in, c_out)
+        out["V_GHK_mV"], out["V_MN_mV"], out["V_pump_mV"] = self.resting_theory_mV(c_in, c_out)
         nernst = {ion: theory.nernst_mV(CHARGE[ion], c_in[ion], c_out[ion], T) for ion in SOLUTES}
         for t in TRANSPORTERS:
             if t.reversal_key:
@@ -456,8 +518,8 @@ class Simulation:
             out["V_Donnan_mV"] = self.donnan_mV()
         return out
 
-    def resting_theory_mV(self, c_in: dict, c_out: dict) -> tuple[float, float]:
-        """(GHK, Mullins–Noda) at these concentrations, from the channels placed (gated types at
+    def resting_theory_mV(self, c_in: dict, c_out: dict) -> tuple[float, float, float]:
+        """(GHK, Mullins–Noda, the 3:2 pump's zero current) at these concentrations, from the channels placed (gated types at
         their steady-state open probability: `membrane.channels.resting_potentials`)."""
         return resting_potentials(self.channels.types, self.channels.effective_permeability(), c_in, c_out,
                                   self.temperature_C, PUMP_RATIO)

@@ -165,10 +165,14 @@ def summary_columns(summary: dict) -> tuple[Column, ...]:
         return read
 
     cols = [Column("version", "", get("version")), Column("steps", "steps", get("steps")),
-            Column("V_mean_mV", "mV", get("V_mean_mV")), Column("V_sem_mV", "mV", get("V_sem_mV"))]
+            Column("V_mean_mV", "mV", get("V_mean_mV")), Column("V_sem_mV", "mV", get("V_sem_mV")),
+            # whether the run's V settled in its window, and what its settling notes said (a sweep
+            # counts, names and draws apart the runs that did not: simulation.headless.sweep)
+            Column("settled", "", lambda s, _=None: bool((s.get("settling") or {}).get("settled", False))),
+            Column("warnings", "", lambda s, _=None: "; ".join((s.get("settling") or {}).get("warnings", [])))]
     for side in ("in", "out"):
         cols += [Column(f"{ion}_{side}_mM", "mM", get("concentrations_mM", side, ion)) for ion in SOLUTES]
-    theory = [f"E_{ion}_mV" for ion in PERMEANT_NAMES] + ["V_GHK_mV", "V_MN_mV", "V_Donnan_mV"]
+    theory = [f"E_{ion}_mV" for ion in PERMEANT_NAMES] + ["V_GHK_mV", "V_MN_mV", "V_pump_mV", "V_Donnan_mV"]
     theory += [k for k in summary.get("theory") or {} if k not in theory]
     cols += [Column(k, "mV", get("theory", k)) for k in theory]
     cols += [Column("zero_current_mV", "mV", get("zero_current_mV")),

@@ -40,7 +40,7 @@ def _colour(rgb) -> tuple[float, float, float]:
 
 ION_COLOURS = {ion: _colour(SPECIES_COLOUR[ion]) for ion in NAMES}
 GHK_COLOUR = _colour(theory_line("V_GHK_mV")[0])
-MN_COLOUR = _colour(theory_line("V_MN_mV")[0])
+PUMP_COLOUR = _colour(theory_line("V_pump_mV")[0])
 PUMP_COLOUR = _colour(_PUMP_RGB)   # as the pump drawn in the view
 SPIKE_COLOUR = (0.0, 0.0, 0.0)     # a spike's mark, just above its peak
 
@@ -102,15 +102,22 @@ def sweep_figure(rows: list[dict], summary_rows: list[dict], keys: list[str], ba
         # error bar: the spread of seeds when there are several, else the run's own SEM
         err = [r["V_mean_mV_std"] / math.sqrt(r["n"]) if r["n"] > 1 and math.isfinite(r["V_mean_mV_std"])
                else r["V_sem_mV_mean"] for r in rs]
-        # on top of the theory markers, so they never hide it
-        ax.errorbar(xs, [r["V_mean_mV_mean"] for r in rs], yerr=err, fmt="o", ms=7, capsize=4, label=label,
-                    zorder=6, mec="k", mew=0.8)
+        # on top of the theory markers, so they never hide it; a point with a run that did not
+        # settle in its window is drawn hollow, apart, and said so in the legend
+        ok = [k for k, r in enumerate(rs) if r.get("settled", True)]
+        bad = [k for k, r in enumerate(rs) if not r.get("settled", True)]
+        drawn = ax.errorbar([xs[k] for k in ok], [rs[k]["V_mean_mV_mean"] for k in ok], yerr=[err[k] for k in ok],
+                            fmt="o", ms=7, capsize=4, label=label, zorder=6, mec="k", mew=0.8)
+        if bad:
+            ax.errorbar([xs[k] for k in bad], [rs[k]["V_mean_mV_mean"] for k in bad], yerr=[err[k] for k in bad],
+                        fmt="o", ms=7, capsize=4, mfc="none", color=drawn.lines[0].get_color(), mew=1.2,
+                        ls="none", zorder=6, label=f"{label}: not settled in its window (see warnings)")
         if not numeric_x:
             ax.set_xticks(xs, [str(r[x_key]) for r in rs])
     if numeric_x:  # the theory each run had, at its own window-mean concentrations
         for key, marker, colour, label in (("V_GHK_mV", "x", GHK_COLOUR, "GHK at each run's concentrations"),
-                                           ("V_MN_mV", "+", MN_COLOUR, "Mullins–Noda at each run's")):
-            if key == "V_MN_mV" and not any(r["pump_enabled"] for r in rows):
+                                           ("V_pump_mV", "+", PUMP_COLOUR, "GHK + 3:2 pump at each run's")):
+            if key == "V_pump_mV" and not any(r["pump_enabled"] for r in rows):
                 continue
             ax.plot([r[x_key] for r in summary_rows], [r[f"{key}_mean"] for r in summary_rows], marker,
                     color=colour, ms=11, mew=1.5, ls="none", label=label, zorder=4)
@@ -182,7 +189,7 @@ def _k_out_theory(ax, k_values, base: Config) -> None:
             label="Nernst E_K")
     ax.plot(k, [c[0] for c in curves], "-", color=GHK_COLOUR, label="GHK")
     if d["pump"]["enabled"] and d["pump"]["count"] > 0:
-        ax.plot(k, [c[1] for c in curves], "-", color=MN_COLOUR, label="Mullins–Noda (pump 3:2)")
+        ax.plot(k, [c[2] for c in curves], "-", color=PUMP_COLOUR, label="GHK + 3:2 pump")
     slope = theory.thermal_voltage_mV(T) * math.log(10)
     ax.text(0.02, 0.96, f"Nernst slope {slope:.1f} mV per decade", transform=ax.transAxes, va="top", fontsize=8)
 
@@ -218,11 +225,11 @@ def run_plot(summary: dict, ts) -> Figure:
         if np.any(np.isfinite(ts[col])):      # (no GHK without channels)
             a1.plot(t_us, ts[col], "--", color=colour, lw=1.2, label=label, zorder=2)
     if cfg["pump"]["enabled"] and cfg["pump"]["count"] > 0 and summary.get("window"):
-        mn = summary["theory"].get("V_MN_mV")
+        mn = summary["theory"].get("V_pump_mV")
         if mn is not None and math.isfinite(mn):
             a1.hlines(mn, summary["window"][0] * cfg["physics"]["dt_ns"] / 1000,
-                      summary["window"][1] * cfg["physics"]["dt_ns"] / 1000, color=MN_COLOUR, lw=1.5,
-                      linestyles="-.", label="GHK + pump (Mullins–Noda), window", zorder=2)
+                      summary["window"][1] * cfg["physics"]["dt_ns"] / 1000, color=PUMP_COLOUR, lw=1.5,
+                      linestyles="-.", label="GHK + 3:2 pump, window", zorder=2)
     if summary.get("window"):
         w0, w1 = (s * cfg["physics"]["dt_ns"] / 1000 for s in summary["window"])
         a1.axvspan(w0, w1, color="0.85", alpha=0.5, lw=0, zorder=0, label="averaging window")

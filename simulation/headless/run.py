@@ -206,6 +206,12 @@ def summary_of(config: Config, sim, rec, steps: int, seed: int, every: int, inte
         "pump_cycles": int(sim.pump_totals[0]) if sim is not None else 0,
         "atp_spent": int(sim.pump_totals[1]) if sim is not None else 0,
         "events": [e.__dict__ for e in sim.events] if sim is not None else [],
+        # what the config did that its keys do not show (config.density_follows)
+        "config_notes": list(config.notes),
+        # the pores' ions at the start (their steady occupancy) and the inside's filler that
+        # makes up the charge they induce (simulation.core.model.Simulation._balance_inside)
+        "pore_ions_placed": sim.pore_ions_placed if sim is not None else None,
+        "inside_balanced_by": sim.pore_balance if sim is not None else None,
     }
     if sim is not None and rec is not None:
         samples = rec.array()

@@ -44,6 +44,7 @@ class Task:
     seed: int
     name: str
     config: dict                             # the resolved config of this point
+    notes: tuple[str, ...] = ()              # what its config did that its keys do not show
 
 
 class SchedulerError(Exception):
@@ -86,8 +87,16 @@ def plan(base: Config, vary: list[tuple[str, list]], seeds: int, first_seed: int
         cfg = base.replace(dict(combo), "--vary " + ", ".join(f"{k}={v}" for k, v in combo))
         for s in range(first_seed, first_seed + seeds):
             name = "_".join(f"{k}={_slug(v)}" for k, v in combo) + f"_seed{s}"
-            tasks.append(Task(tuple(combo), s, name, cfg.data))
+            tasks.append(Task(tuple(combo), s, name, cfg.data, cfg.notes))
     return tasks
+
+
+def plan_notes(tasks: list[Task], base: Config) -> list[str]:
+    """The notes of the points' configs that the base config does not have, each once."""
+    out = []
+    for t in tasks:
+        out += [n for n in t.notes if n not in base.notes and n not in out]
+    return out
 
 
 def run_task(task: Task, steps: int, runs_dir: str, sample_every: int | None) -> dict:
@@ -105,7 +114,8 @@ def run_task(task: Task, steps: int, runs_dir: str, sample_every: int | None) ->
     tmp = Path(runs_dir) / f".tmp-{task.name}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    run(from_data(task.config, f"sweep point {task.name}"), steps, tmp, seed=task.seed,
+    cfg = from_data(task.config, f"sweep point {task.name}")
+    run(Config(cfg.data, cfg.source, task.notes), steps, tmp, seed=task.seed,
         sample_every=sample_every, progress=False)
     if final.exists():  # a run that could not be read is replaced; rename itself is atomic
         shutil.rmtree(final)
@@ -162,6 +172,10 @@ def aggregate(rows: list[dict], keys: list[str]) -> list[dict]:
         row["version"] = rs[0]["version"]
         row["seeds"] = " ".join(str(r["seed"]) for r in rs)
         row["run_dirs"] = " ".join(r["run_dir"] for r in rs)
+        # the point's runs that settled, and what the others said (each once)
+        row["settled_runs"] = sum(1 for r in rs if r.get("settled"))
+        row["settled"] = row["settled_runs"] == len(rs)
+        row["warnings"] = "; ".join(dict.fromkeys(w for r in rs for w in (r.get("warnings") or "").split("; ") if w))
         for c in numeric:
             vals = [r[c] for r in rs if r[c] is not None and math.isfinite(r[c])]
             n = len(vals)
@@ -282,6 +296,8 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
         if created and not complete and not any(out.iterdir()):
             out.rmdir()
     return {"runs": len(tasks), "skipped": len(done), "ran": len(todo), "redone": sorted(redo),
+            "unsettled": [r["run_dir"] for r in rows if not r.get("settled", True)],
+            "notes": plan_notes(tasks, base),
             "wall_s": time.perf_counter() - t0, "report": reported, "rows": rows, "summary_rows": summary_rows}
 
 

@@ -249,8 +249,8 @@ class Player:
         def mv(x):
             return "?" if x is None or not math.isfinite(x) else minus(f"{x:.0f}")
         out = {"V": mv(v), "t": f"{sim.time_ns:.0f}", "step": str(self.k + 1),
-               "V_GHK": mv(th.get("V_GHK_mV")), "V_MN": mv(th.get("V_MN_mV")),
-               "pump_share": mv(th.get("V_MN_mV", math.nan) - th.get("V_GHK_mV", math.nan))}
+               "V_GHK": mv(th.get("V_GHK_mV")), "V_MN": mv(th.get("V_MN_mV")), "V_pump": mv(th.get("V_pump_mV")),
+               "pump_share": mv(th.get("V_pump_mV", math.nan) - th.get("V_GHK_mV", math.nan))}
         for line in E_LINES:
             out[line] = mv(th.get(f"{line}_mV"))
         for name, p in sim.channels.effective_permeability().items():

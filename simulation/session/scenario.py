@@ -66,7 +66,7 @@ def placeholders(config: Config) -> tuple[str, ...]:
     (pA, outward +), each ion's crossings per µs out and in (both since the step began), and the
     pumps' work since the step began (Na+ out, cycles per µs, the Na+ inside above the cell's start
     and the µs that pace needs to take it out)."""
-    return (("V", "t") + E_LINES + ("V_GHK", "V_MN", "V_Donnan", "pump_share", "step", "clamp", "I")
+    return (("V", "t") + E_LINES + ("V_GHK", "V_MN", "V_pump", "V_Donnan", "pump_share", "step", "clamp", "I")
             + ("pump_Na_out", "pump_rate", "Na_excess", "restore_us")
             + tuple(f"{i}_{side}" for i in SOLUTES for side in ("in", "out"))
             + tuple(f"P_{t.name}" for t in config.channel_types())

@@ -242,7 +242,7 @@ class Session:
                  if t.reversal_key and sim.transporters.count(t.name) > 0 and sim.transporters.running(t.name)]
         keys.append("V_GHK_mV")
         if sim.pump_count > 0 and sim.pumps_on:
-            keys.append("V_MN_mV")
+            keys.append("V_pump_mV")
         if self.show_donnan:
             keys.append("V_Donnan_mV")
         return tuple(keys)
