@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,11 @@ def changes(cell: str | os.PathLike | dict | Config | None = None) -> dict[str, 
     return {key: interventions.find(key).allowed for key in interventions.keys_for(cfg)}
 
 
+class ConfigNote(UserWarning):
+    """What a config did that its keys do not show (the command line's `note:` lines): the
+    capacitance and pumps that followed `physics.particles`, a small cell's noise."""
+
+
 class Lab:
     """A cell to run from Python. `cell`: a preset name, a TOML file, a dict or a Config (see
     `load_config`); `set`: overrides; `seed`: the run's seed (the command line's --seed);
@@ -93,6 +99,8 @@ class Lab:
                  set: list[str] | tuple[str, ...] | dict = (), seed: int = 0,   # noqa: A002
                  sample_every: int | None = None, scale: float = 1.0):
         config = scaled(load_config(cell, set), scale)
+        for note in config.notes:          # as `run` says them on stderr (and summary.json keeps them)
+            warnings.warn(note, ConfigNote, stacklevel=2)
         self.seed = int(seed)
         preset = str(cell) if isinstance(cell, str) and cell in preset_names() else None
         t0 = time.perf_counter()

@@ -68,3 +68,10 @@ def test_the_run_says_what_followed_and_keeps_it_in_its_summary(tmp_path):
     s = json.loads((out / "summary.json").read_text())
     assert s["config"]["physics"]["capacitance_e_per_mV"] == pytest.approx(0.25)
     assert s["config_notes"] and "capacitance 2 -> 0.25" in s["config_notes"][0]
+
+
+def test_the_python_lab_warns_what_followed():
+    from simulation.lab import ConfigNote, Lab
+    with pytest.warns(ConfigNote, match="capacitance 2 -> 0.25 e/mV"):
+        lab = Lab("ghk-no-pump", set=["physics.particles=20000"])
+    assert lab.config["physics.capacitance_e_per_mV"] == pytest.approx(0.25)
