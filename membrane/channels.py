@@ -131,12 +131,11 @@ def resting_potentials(types: list[ChannelType], permeability: dict[str, float],
             gated.append((t.ion, p, lambda v, e, t=t: gm.open_probability(t.gating, t.params, v, e, c_out[t.ion])))
     leak = {ion: p for ion, p in leak.items() if p > 0}
     if gated:
-        def na_k(d):
-            return {ion: p for ion, p in d.items() if ion in ("K", "Na")}
+        mn_leak = {ion: p for ion, p in leak.items() if ion in ("K", "Na")}
         mn_gated = [g for g in gated if g[0] in ("K", "Na")]
         return (theory.gated_zero_current_mV(leak, gated, c_in, c_out, temperature_C),
-                theory.gated_zero_current_mV(na_k(leak), mn_gated, c_in, c_out, temperature_C, pump_ratio)
-                if na_k(leak) or mn_gated else math.nan,
+                theory.gated_zero_current_mV(mn_leak, mn_gated, c_in, c_out, temperature_C, pump_ratio)
+                if mn_leak or mn_gated else math.nan,
                 theory.gated_zero_current_mV(leak, gated, c_in, c_out, temperature_C, pump_ratio))
     if not leak:
         return math.nan, math.nan, math.nan

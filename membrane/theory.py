@@ -209,7 +209,7 @@ def pore_occupancy(a: float, n0: float, n1: float) -> float:
     if abs(a) < 1e-9:
         return 0.5 * (n0 + n1)
     den = math.expm1(a)
-    m = math.expm1(a) / a - 1.0                # ∫₀¹ (e^(as) − 1) ds
+    m = den / a - 1.0                          # ∫₀¹ (e^(as) − 1) ds
     return (n0 * (den - m) + n1 * m) / den
 
 

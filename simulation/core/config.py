@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from membrane import theory
 from membrane.channels import ChannelPlan, ChannelType, Gating, plan_channels
 from membrane.gating import MODELS
 from membrane.transporters import TABLE as TRANSPORTERS
@@ -405,8 +406,7 @@ def _merge(data: dict, new: dict, where: str) -> tuple[str, ...]:
 # with the density it makes, unless it sets them too. Without this a fewer-particle cell charges
 # slower (tau = C/G, G ~ density) and its capacitor takes a larger share of the ions (C*V against
 # pools ~ density): 20 000 particles at C = 2 e/mV settled 3-5 mV off its own V_GHK (issue 25).
-DENSITY_FOLLOWERS = ("physics.capacitance_e_per_mV",) + tuple(f"{t.name}.count" for t in TRANSPORTERS)
-MIN_CAPACITANCE = 0.02   # e/mV (the key's bound): below, one ion moves V by more than 50 mV
+MIN_CAPACITANCE = SCHEMA["physics"]["capacitance_e_per_mV"].lo   # e/mV: below, one ion moves V by more than 50 mV
 
 
 def _density(data: dict) -> float | None:
@@ -462,8 +462,8 @@ def noise_note(data: dict) -> tuple[str, ...]:
     """A cell whose capacitor is so small that V's thermal noise, √(V_T/C), passes NOISY_mV: the
     potentials of theory assume a steady V, and hold for so noisy a V only to a few mV."""
     try:
-        t = data["physics"]["temperature_C"]
-        sigma = math.sqrt(0.08617333262 * (t + 273.15) / data["physics"]["capacitance_e_per_mV"])
+        sigma = math.sqrt(theory.thermal_voltage_mV(data["physics"]["temperature_C"])
+                          / data["physics"]["capacitance_e_per_mV"])
     except (KeyError, TypeError, ValueError, ZeroDivisionError):
         return ()
     if sigma <= NOISY_mV:

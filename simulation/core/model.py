@@ -124,7 +124,6 @@ class Simulation:
         self.pore_ions_placed = self.channels.fill_pores(self.state, self.kinds.charge, self._fill_mV(d, start_mV),
                                                          self.vt_mV)
         self.pore_balance = self._balance_inside(d)
-        self._mark_reservoirs()
         self.q_in = self.recount_inside_charge()
         self.transporters = TransporterSet(
             {t.name: g.site_y_nm[layout.sites_of(transporter_site(k))] for k, t in enumerate(TRANSPORTERS)},
@@ -181,7 +180,7 @@ class Simulation:
             self.state = ParticleState(np.concatenate((s.x, g.x_left_nm * u[:n])),
                                        np.concatenate((s.y, g.height_nm * u[n:])),
                                        np.concatenate((s.species, np.full(n, species, dtype=s.species.dtype))),
-                                       np.concatenate((s.flags, np.zeros(n, dtype=s.flags.dtype))),
+                                       np.concatenate((s.flags, np.full(n, FAR_IN, dtype=s.flags.dtype))),
                                        np.concatenate((s.held_by, np.full(n, -1, dtype=s.held_by.dtype))))
         # the fraction of a charge left: one pore ion moved along its pore by it (at most half a
         # pore's length for a monovalent ion), so V starts at 0

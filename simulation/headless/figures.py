@@ -40,7 +40,7 @@ def _colour(rgb) -> tuple[float, float, float]:
 
 ION_COLOURS = {ion: _colour(SPECIES_COLOUR[ion]) for ion in NAMES}
 GHK_COLOUR = _colour(theory_line("V_GHK_mV")[0])
-PUMP_COLOUR = _colour(theory_line("V_pump_mV")[0])
+V_PUMP_COLOUR = _colour(theory_line("V_pump_mV")[0])   # the view's "GHK+pump" line
 PUMP_COLOUR = _colour(_PUMP_RGB)   # as the pump drawn in the view
 SPIKE_COLOUR = (0.0, 0.0, 0.0)     # a spike's mark, just above its peak
 
@@ -116,7 +116,7 @@ def sweep_figure(rows: list[dict], summary_rows: list[dict], keys: list[str], ba
             ax.set_xticks(xs, [str(r[x_key]) for r in rs])
     if numeric_x:  # the theory each run had, at its own window-mean concentrations
         for key, marker, colour, label in (("V_GHK_mV", "x", GHK_COLOUR, "GHK at each run's concentrations"),
-                                           ("V_pump_mV", "+", PUMP_COLOUR, "GHK + 3:2 pump at each run's")):
+                                           ("V_pump_mV", "+", V_PUMP_COLOUR, "GHK + 3:2 pump at each run's")):
             if key == "V_pump_mV" and not any(r["pump_enabled"] for r in rows):
                 continue
             ax.plot([r[x_key] for r in summary_rows], [r[f"{key}_mean"] for r in summary_rows], marker,
@@ -189,7 +189,7 @@ def _k_out_theory(ax, k_values, base: Config) -> None:
             label="Nernst E_K")
     ax.plot(k, [c[0] for c in curves], "-", color=GHK_COLOUR, label="GHK")
     if d["pump"]["enabled"] and d["pump"]["count"] > 0:
-        ax.plot(k, [c[2] for c in curves], "-", color=PUMP_COLOUR, label="GHK + 3:2 pump")
+        ax.plot(k, [c[2] for c in curves], "-", color=V_PUMP_COLOUR, label="GHK + 3:2 pump")
     slope = theory.thermal_voltage_mV(T) * math.log(10)
     ax.text(0.02, 0.96, f"Nernst slope {slope:.1f} mV per decade", transform=ax.transAxes, va="top", fontsize=8)
 
@@ -225,10 +225,10 @@ def run_plot(summary: dict, ts) -> Figure:
         if np.any(np.isfinite(ts[col])):      # (no GHK without channels)
             a1.plot(t_us, ts[col], "--", color=colour, lw=1.2, label=label, zorder=2)
     if cfg["pump"]["enabled"] and cfg["pump"]["count"] > 0 and summary.get("window"):
-        mn = summary["theory"].get("V_pump_mV")
-        if mn is not None and math.isfinite(mn):
-            a1.hlines(mn, summary["window"][0] * cfg["physics"]["dt_ns"] / 1000,
-                      summary["window"][1] * cfg["physics"]["dt_ns"] / 1000, color=PUMP_COLOUR, lw=1.5,
+        v_pump = summary["theory"].get("V_pump_mV")
+        if v_pump is not None and math.isfinite(v_pump):
+            a1.hlines(v_pump, summary["window"][0] * cfg["physics"]["dt_ns"] / 1000,
+                      summary["window"][1] * cfg["physics"]["dt_ns"] / 1000, color=V_PUMP_COLOUR, lw=1.5,
                       linestyles="-.", label="GHK + 3:2 pump, window", zorder=2)
     if summary.get("window"):
         w0, w1 = (s * cfg["physics"]["dt_ns"] / 1000 for s in summary["window"])
