@@ -429,11 +429,14 @@ def _run_on_dask(todo, steps, runs_dir, sample_every, workers, client, out: Path
         import dask
         # Dask's scratch and lock files in DIR (removed at the end), not in the system temp directory
         with guard.children_ignore_terminal_signals(), dask.config.set({"temporary-directory": str(scratch)}):
-            # silence_logs: stopping a busy worker on Ctrl-C is expected, not a warning worth a screen;
+            # silence_logs: stopping a busy worker on Ctrl-C or SIGTERM is expected, not a warning worth
+            # a screen; CRITICAL because a worker whose scheduler closed first logs its failed heartbeat
+            # at ERROR with a traceback (seen in CI); a task's own failure still reaches us through
+            # fut.result(), and a dead worker as KilledWorker;
             # env: each worker's Numba threads, set as it starts (before Numba is imported there): the
             # cores shared out, so workers × threads = cores
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                   local_directory=str(scratch), silence_logs=logging.ERROR,
+                                   local_directory=str(scratch), silence_logs=logging.CRITICAL,
                                    env={"NUMBA_NUM_THREADS": str(worker_threads(n))})
         client = Client(cluster)
     rows, futures = [], []
