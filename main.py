@@ -412,7 +412,22 @@ def cmd_demo(args) -> int:
               f"({demo.sim.time_ns:.0f} ns of model time in the last cell)")
     if recorder is not None:
         print(f"recorded {recorder.frames} frames to {args.record}")
+    for line in _predictions(demo.player):
+        print(line)
     return 0
+
+
+def _predictions(player) -> list[str]:
+    """What the room predicted and what was measured, one line per question asked (the demo's end)."""
+    lines = []
+    for p in player.polls:
+        votes = " / ".join(str(v) for v in p.votes)
+        said = f"prediction, step {p.step + 1}: {p.question}  votes {votes}"
+        if p.revealed and p.judge is not None and p.outcome is not None:
+            which = f"choice {p.answer + 1}" if p.answer is not None else "no choice's band"
+            said += f"; measured {p.judge} = {p.outcome:.2f}: {which}"
+        lines.append(said)
+    return lines
 
 
 def cmd_handout(args) -> int:

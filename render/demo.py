@@ -10,7 +10,10 @@ to `notes` (the terminal, on the lecturer's laptop) as the step begins; they are
 
 Presenter's keys (what clickers send): Space, Right, PageDown = next step; Left, PageUp = back
 one step; B blanks the screen; P pauses; S saves a PNG named by scenario, step and model time.
-Every other key does what it does in the live view.
+While a step's question is open (predict, then reveal), the number keys 1-9 each add a vote for
+that choice (the presenter's prediction, or a count of the room's hands) and Backspace takes the
+last one back; the box shows the question and the votes, and the step that reveals it marks the
+choice the measured outcome falls in. Every other key does what it does in the live view.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import time
 import numpy as np
 import pygame
 
+from membrane import theory
 from render import style
 from render.app import App
 from render.scene import pump_body
@@ -31,6 +35,8 @@ from simulation.session.scenario import Scenario
 
 NEXT_KEYS = (pygame.K_SPACE, pygame.K_RIGHT, pygame.K_PAGEDOWN)
 BACK_KEYS = (pygame.K_LEFT, pygame.K_PAGEUP)
+VOTE_KEYS = {**{pygame.K_1 + k: k for k in range(9)}, **{pygame.K_KP1 + k: k for k in range(9)}}
+UNVOTE_KEYS = (pygame.K_BACKSPACE,)
 
 
 class Demo(App):
@@ -103,8 +109,24 @@ class Demo(App):
 
     # ---- the App's hooks ---------------------------------------------------------------------
 
+    def vote(self, choice: int) -> None:
+        """A vote for choice 0, 1, ... of the open question (said in the picture)."""
+        said = self.player.vote(choice)
+        if said:
+            self.say(said, 2.0)
+
+    def unvote(self) -> None:
+        said = self.player.unvote()
+        if said:
+            self.say(said, 2.0)
+
     def on_key(self, key: int) -> None:
-        if key in NEXT_KEYS:
+        poll = self.player.open_poll()
+        if poll is not None and key in VOTE_KEYS and VOTE_KEYS[key] < len(poll.choices):
+            self.vote(VOTE_KEYS[key])
+        elif poll is not None and key in UNVOTE_KEYS:
+            self.unvote()
+        elif key in NEXT_KEYS:
             self.next_step()
         elif key in BACK_KEYS:
             self.previous_step()
@@ -121,7 +143,9 @@ class Demo(App):
         return self.player.title
 
     def title_hint(self) -> str:
-        return f"step {self.player.k + 1}/{len(self.player.steps)}   Space: next   Left: back   H: help"
+        poll = self.player.open_poll()
+        vote = f"   1-{len(poll.choices)}: vote" if poll is not None else ""
+        return f"step {self.player.k + 1}/{len(self.player.steps)}   Space: next   Left: back{vote}   H: help"
 
     def title_hints(self) -> list[str]:
         k, n = self.player.k + 1, len(self.player.steps)
@@ -182,6 +206,7 @@ class Demo(App):
             if not self.help_page:     # the help panel lies over the box or the scope
                 self._draw_highlight()
                 self._draw_inset()
+                self._draw_poll()
             self._draw_caption()
         if self.recorder is not None:
             self.recorder.add(self.screen)
@@ -259,48 +284,145 @@ class Demo(App):
                 plot, y = self.scope.last_plot[0], self.scope.y_at(v)
                 pygame.draw.line(surf, th.line(name, th.panel), (plot.x, y), (plot.right, y), 4 + int(3 * pulse))
 
+    def _draw_poll(self):
+        """The question and its choices over the top of the box, each with its votes; once
+        revealed, what was measured, and the choice it falls in marked."""
+        poll = self.player.shown_poll()
+        if poll is None:
+            return
+        th, surf, f = self.theme, self.screen, self.fonts
+        view, pad = self.tf.rect, self.pad
+        width = int(view.width * 0.86)
+        body, small = f["body"], f["small"]
+        q_lines = wrap_lines(body, ("Predict: " if not poll.revealed else "") + poll.question, width - 2 * pad)
+        total = sum(poll.votes)
+        rows = [f"{k + 1}  {c}" for k, c in enumerate(poll.choices)]
+        count_w = small.size("000")[0]
+        bar_w = max(20, width // 6)
+        text_w = width - 3 * pad - bar_w - count_w
+        result = None
+        if poll.revealed:
+            result = self._poll_result(poll)
+        lh_b, lh_s = body.get_linesize(), small.get_linesize()
+        height = pad + len(q_lines) * lh_b + pad // 2 + len(rows) * (lh_s + 2) + pad
+        if result:
+            height += lh_s + pad // 2
+        r = pygame.Rect(view.x + (view.width - width) // 2, view.y + pad, width, height)
+        pygame.draw.rect(surf, th.panel, r, border_radius=8)
+        pygame.draw.rect(surf, th.marker if not poll.revealed else th.panel_edge, r, 3, border_radius=8)
+        y = r.y + pad
+        for line in q_lines:
+            self.text.draw(surf, body, line, th.text, region=r, topleft=(r.x + pad, y))
+            y += lh_b
+        y += pad // 2
+        for k, row in enumerate(rows):
+            right = poll.revealed and poll.answer == k
+            box = pygame.Rect(r.x + pad // 2, y - 1, width - pad, lh_s + 2)
+            if right:
+                pygame.draw.rect(surf, th.marker, box, 2, border_radius=4)
+            self.text.draw(surf, small, shorten(small, row, text_w),
+                           th.text if (right or not poll.revealed) else th.text_dim, region=r, topleft=(r.x + pad, y))
+            bar = pygame.Rect(r.right - pad - count_w - pad // 2 - bar_w, y + lh_s // 4, bar_w, lh_s // 2)
+            pygame.draw.rect(surf, th.grid, bar, 1)
+            if total:
+                pygame.draw.rect(surf, th.trace, (bar.x, bar.y, int(bar_w * poll.votes[k] / total), bar.height))
+            self.text.draw(surf, small, str(poll.votes[k]), th.text, region=r, topright=(r.right - pad, y))
+            y += lh_s + 2
+        if result:
+            y += pad // 2
+            self.text.draw(surf, small, shorten(small, result, width - 2 * pad), th.marker, region=r,
+                           topleft=(r.x + pad, y))
+
+    @staticmethod
+    def _poll_result(poll) -> str:
+        """What the reveal says under the choices: the number measured and which choice it is."""
+        if poll.judge is None or poll.outcome is None:
+            return ""
+        unit = {"V": " mV", "dV": " mV", "I": " pA"}.get(poll.judge, "")
+        value = minus(f"{poll.outcome:+.0f}" if poll.judge in ("dV", "I") else
+                      f"{poll.outcome:.0f}" if poll.judge == "V" else f"{poll.outcome:.2f}")
+        if not math.isfinite(poll.outcome):
+            return f"measured {poll.judge}: not enough counted yet"
+        which = f": choice {poll.answer + 1}" if poll.answer is not None else ": outside every choice's band"
+        return f"measured {poll.judge} = {value}{unit}{which}"
+
     def _draw_inset(self):
-        """V against [K+]o, log scale: the points collected, and the GHK curve of this cell."""
+        """V against [K+]o, log scale: the points collected, the GHK curve of this cell and E_K's
+        Nernst line; with the scenario's `reference`, the paper's points (squares, ± SEM) and
+        where they come from."""
         points = self.player.points
         if not points:
             return
+        ref = self.scenario.reference
         th, surf, f, sim = self.theme, self.screen, self.fonts, self.sim
         font = f["small"]
         lh = font.get_linesize()
         r = self._inset_rect()
         pygame.draw.rect(surf, th.panel, r, border_radius=6)
         pygame.draw.rect(surf, th.panel_edge, r, 2, border_radius=6)
-        title = shorten(font, "V against [K+] outside", r.width - 2 * self.pad)
-        self.text.draw(surf, font, title, th.text, region=r, topleft=(r.x + self.pad, r.y + self.pad // 2))
-        plot = pygame.Rect(r.x + self.pad + font.size("−100")[0] + 4, r.y + lh + self.pad,
-                           0, 0)
+        room = r.width - 2 * self.pad
+        title = next(t for t in ("V against [K+] outside", "V against [K+]o") if font.size(t)[0] <= room
+                     or t == "V against [K+]o")
+        self.text.draw(surf, font, shorten(font, title, room), th.text, region=r,
+                       topleft=(r.x + self.pad, r.y + self.pad // 2))
+        top = r.y + lh + self.pad
+        if ref is not None:     # who measured the squares, as short as the inset needs
+            year = re.match(r"^(.*?\b(?:19|20)\d\d)\b", ref.cite)
+            words = [f"squares: {ref.cite}", f"squares: {year.group(1)}" if year else ref.cite,
+                     year.group(1) if year else ref.cite]
+            said = next((t for t in words if font.size(t)[0] <= room), words[-1])
+            self.text.draw(surf, font, shorten(font, said, room), th.text_dim, region=r,
+                           topleft=(r.x + self.pad, r.y + self.pad // 2 + lh))
+            top += lh
+        plot = pygame.Rect(r.x + self.pad + font.size("−100")[0] + 4, top, 0, 0)
         plot.width = r.right - self.pad - plot.x
         plot.height = r.bottom - lh - self.pad - plot.y
         if plot.width < 40 or plot.height < 30:
             return
-        ks = [k for k, _ in points]
+        ks = [k for k, _ in points] + (list(ref.k_out) if ref else [])
         k_lo, k_hi = min(ks + [2.0]) / 1.5, max(ks + [20.0]) * 1.5
-        v_lo, v_hi = -100.0, 0.0
+        lowest = min([v for _, v in points] + ([v - e for v, e in zip(ref.v_mV, ref.sem_mV)] if ref else []))
+        v_lo, v_hi = min(-100.0, 10 * math.floor((lowest - 5) / 10)), 0.0
 
         def xy(k, v):
             x = plot.x + (math.log(k) - math.log(k_lo)) / (math.log(k_hi) - math.log(k_lo)) * plot.width
             y = plot.bottom - (min(max(v, v_lo), v_hi) - v_lo) / (v_hi - v_lo) * plot.height
             return x, y
         pygame.draw.rect(surf, th.background, plot)
-        for v in (-100, -50, 0):
+        for v in (v_lo, (v_lo + v_hi) / 2, v_hi):
             _, y = xy(k_lo, v)
             pygame.draw.line(surf, th.grid, (plot.x, y), (plot.right, y), 1)
-            self.text.draw(surf, font, minus(f"{v}"), th.text_dim, region=r,
+            self.text.draw(surf, font, minus(f"{v:.0f}"), th.text_dim, region=r,
                            midright=(plot.x - 3, min(max(y, plot.y + lh / 2), plot.bottom - lh / 2)))
-        # GHK of this cell as [K+]o varies, the inside and the other outside ions as they are now
+        # GHK of this cell as [K+]o varies, the inside and the other outside ions as they are now;
+        # E_K's Nernst line (61 mV per tenfold at 37 C) beside it
         c_in, c_out = sim.concentrations_mM()
         ks_curve = np.exp(np.linspace(math.log(k_lo), math.log(k_hi), 60))
+        surf.set_clip(plot)
         pts = [xy(k, sim.resting_theory_mV(c_in, dict(c_out, K=k))[0]) for k in ks_curve]
         pygame.draw.lines(surf, th.line("V_GHK_mV", th.panel), False, pts, 2)
+        vt = theory.thermal_voltage_mV(sim.temperature_C)
+        if c_in["K"] > 0:
+            nernst = [xy(k, vt * math.log(k / c_in["K"])) for k in ks_curve]
+            pygame.draw.lines(surf, th.line("E_K_mV", th.panel), False, nernst, 1)
+        surf.set_clip(None)
+        if c_in["K"] > 0:
+            x, y = xy(k_hi / 1.15, vt * math.log(k_hi / 1.15 / c_in["K"]))
+            if plot.y + lh / 2 <= y <= plot.bottom - lh / 2:
+                self.text.draw(surf, font, "E_K", th.line("E_K_mV", th.panel), region=r, midright=(x - 4, y))
+        if ref is not None:
+            half = max(3, lh // 4)
+            for k, v, e in zip(ref.k_out, ref.v_mV, ref.sem_mV):
+                x, y = xy(k, v)
+                _, y0 = xy(k, v - e)
+                _, y1 = xy(k, v + e)
+                pygame.draw.line(surf, th.text, (x, y0), (x, y1), 2)
+                pygame.draw.rect(surf, th.text, pygame.Rect(x - half, y - half, 2 * half, 2 * half), 2)
         for k, v in points:
             pygame.draw.circle(surf, th.trace, xy(k, v), max(4, lh // 4))
         last = -1e9
-        for k in sorted(set(round(k, 1) for k in ks)):
+        ticks = [t for t in (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500) if k_lo <= t <= k_hi]
+        for k in ticks:
             x, _ = xy(k, v_lo)
             label = f"{k:g}"
             w = font.size(label)[0]

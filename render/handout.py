@@ -27,6 +27,16 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "step"
 
 
+def _outcome(poll) -> str:
+    """What the reveal measured, in words."""
+    moved = f"V went from {poll.v_before:.0f} to {poll.v_after:.0f} mV".replace("-", "−")
+    if poll.judge is None or poll.outcome is None:
+        return moved + "."
+    which = (f"choice {poll.answer + 1} ({poll.choices[poll.answer]})" if poll.answer is not None
+             else "outside every choice's band")
+    return f"{moved}; measured {poll.judge} = {poll.outcome:.2f}: {which}.".replace("-", "−")
+
+
 def _shows_start(player: Player) -> bool:
     """Whether the scope shows the moment the current step began (always, in whole-run view)."""
     t, _ = player.session.trace.series()
@@ -89,6 +99,15 @@ def write_handout(scenario: Scenario, out: Path, *, size=(1280, 720), theme: str
         lines += [f"## {k + 1}. {step.title}", "", f"![{step.title}]({stills.name}/{name})", ""]
         if caption:
             lines += [caption, ""]
+        poll = next((p for p in player.polls if p.step == k), None)
+        if step.question and poll is not None:
+            lines += [f"**Predict:** {step.question}", ""]
+            lines += [f"- [ ] {j + 1}. {c}" for j, c in enumerate(step.choices)] + [""]
+        if step.reveal:
+            asked = [p for p in player.polls if p.step < k]
+            if asked and asked[-1].revealed:
+                p = asked[-1]
+                lines += [f"**Revealed** ({p.question}): " + _outcome(p), ""]
         lines += [f"<sub>model time {t_ns:.0f} ns</sub>", ""]
         if not complete:
             lines += [f"*This step's wait was not met after {MAX_FRAMES_PER_STEP} frames: the handout stops here.*",

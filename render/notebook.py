@@ -85,7 +85,14 @@ class NotebookView:
             nxt = w.Button(description="next ▶", tooltip="the next step", button_style="primary")
             back.on_click(lambda _b: self._view_action(self.app.previous_step))
             nxt.on_click(lambda _b: self._view_action(self.app.next_step))
-            rows.insert(0, w.HBox([back, nxt]))
+            most = max((len(st.choices) for st in player.steps), default=0)
+            votes = []
+            for k in range(most):          # the number keys: a vote for a choice of the open question
+                b = w.Button(description=f"vote {k + 1}", tooltip=f"a vote for choice {k + 1} of the open question",
+                             layout=w.Layout(width="auto", min_width="64px"))
+                b.on_click(lambda _b, k=k: self._view_action(lambda: self.app.vote(k)))
+                votes.append(b)
+            rows.insert(0, w.HBox([back, nxt, *votes], layout=w.Layout(flex_flow="row wrap")))
         self.run_button = w.Button(description="⏸ pause view", tooltip="pause / run the view")
         self.run_button.on_click(lambda _b: self.toggle())
         self.stop_button = w.Button(description="■ stop", tooltip="stop the view (the last picture stays)")

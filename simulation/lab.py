@@ -336,6 +336,36 @@ class Lecture:
                 self.player.update()
         return self
 
+    @property
+    def question(self) -> str | None:
+        """The question now open for predictions, with its numbered choices; None when none is."""
+        p = self.player.open_poll()
+        if p is None:
+            return None
+        return "\n".join([p.question] + [f"  {k + 1}. {c}" for k, c in enumerate(p.choices)])
+
+    def vote(self, choice: int, times: int = 1) -> "Lecture":
+        """Record a prediction for the open question: `times` votes for `choice` (counted from 1,
+        as the number keys). Raises ValueError when no question is open or there is no such choice."""
+        p = self.player.open_poll()
+        if p is None:
+            raise ValueError("vote: no question is open at this step")
+        if isinstance(choice, bool) or not isinstance(choice, int) or not 1 <= choice <= len(p.choices):
+            raise ValueError(f"vote: choice must be 1 to {len(p.choices)}, got {choice!r}")
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ValueError(f"vote: times must be a whole number >= 1, got {times!r}")
+        with self.session.lock:
+            for _ in range(times):
+                self.player.vote(choice - 1)
+        return self
+
+    @property
+    def predictions(self):
+        """The questions asked so far as a DataFrame: the votes for each choice and, once
+        revealed, the number measured (`judge`, `measured`) and the choice it falls in (`answer`)."""
+        import pandas as pd
+        return pd.DataFrame(self.player.prediction_table())
+
     def play(self) -> "Lecture":
         """Play to the end headless, each step waiting for the presenter taken after a while."""
         self.player.play()

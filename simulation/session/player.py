@@ -12,10 +12,13 @@ view draw a player; they add no timeline of their own.
 """
 from __future__ import annotations
 
+import copy
 import math
+from dataclasses import dataclass, field
 
+from membrane import theory
 from membrane.transporters import BY_NAME
-from particles.species import PERMEANT_NAMES, SOLUTES
+from particles.species import CHARGE, NAMES, PERMEANT_NAMES, SOLUTES
 from simulation.core.observe import PA_PER_E_PER_US
 from simulation.session.interventions import E_LINES, find
 from simulation.session.scenario import Scenario, Step, fill_caption
@@ -32,6 +35,24 @@ AUTO_KEY_S = 8.0             # a step waiting for the presenter, seconds
 AUTO_END_S = 6.0             # the last step
 AUTO_CUT_S = 90.0            # a step whose wait is not met by then is cut (with a warning)
 FAST_AFTER = 0.5             # a step whose wait is not met when this share of its length has passed fast-forwards
+
+
+@dataclass
+class Poll:
+    """A question put to the room: its votes, and at the reveal what was measured."""
+    step: int                          # the step that asked it (from 0)
+    title: str
+    question: str
+    choices: tuple[str, ...]
+    votes: list[int]
+    v_before: float                    # V when it was asked (mV)
+    judge: str | None = None
+    bands: tuple = ()
+    revealed: bool = False
+    outcome: float | None = None       # the judged number, measured at the reveal
+    answer: int | None = None          # the choice whose band holds it (from 0), or None
+    v_after: float | None = None       # V at the reveal (mV)
+    history: list[int] = field(default_factory=list)   # the votes in order, for taking one back
 
 
 def minus(text: str) -> str:
@@ -66,6 +87,10 @@ class Player:
         self.began_ns = 0.0
         self.began_frame = 0
         self._step_counts = None
+        self._step_crossings = None     # the channels' transits (out, in per species) when the step began
+        # since the step began, for the flux ratio: (model time, ns, {ion: ∫ ln(independent influx/efflux) dt})
+        self._ussing_integral = (0.0, 0.0, {})
+        self.polls: list[Poll] = []     # the questions asked so far, their votes and (once revealed) outcomes
         self.said: list[str] = []       # what the steps said, in order (the front end shows the last)
         self.begin(0)
 
@@ -125,12 +150,17 @@ class Player:
             self._say(s.follow_next(step.follow))
         elif self.step is not None and self.step.follow:   # back to the whole picture
             s.stop_following()
+        if step.reveal:                   # measured before the new step's counts start afresh
+            self._reveal()
         self.k, self.step = k, step
         self.began_ns = s.sim.time_ns
         self.began_frame = s.frame
         self._began_wall = self.clock() if self.clock else 0.0
-        self._step_counts = self._counts()
-        self.saved[k] = dict(s.snapshot(), points=list(self.points))
+        self._mark_counts()
+        if step.question:
+            self.polls.append(Poll(k, step.title, step.question, step.choices, [0] * len(step.choices),
+                                   self._v_now(), step.judge, step.bands))
+        self.saved[k] = dict(s.snapshot(), points=list(self.points), polls=copy.deepcopy(self.polls))
 
     def next_step(self) -> None:
         if self.k + 1 < len(self.steps):
@@ -147,15 +177,76 @@ class Player:
         s = self.session
         s.restore(snap)
         self.points = list(snap["points"])
+        self.polls = copy.deepcopy(snap["polls"])
         self.k, self.step = k, self.steps[k]
         self.began_ns = s.sim.time_ns
         self.began_frame = s.frame
-        self._step_counts = self._counts()
+        self._mark_counts()
 
     def update(self) -> None:
         """After a frame's steps: begin the next step if its wait is met (not while paused)."""
+        self._integrate_ussing()
         if not self.session.paused and self.waited():
             self.next_step()
+
+    # ---- predict, then reveal ------------------------------------------------------------------
+
+    def open_poll(self) -> Poll | None:
+        """The question now asked and not yet revealed (votes go to it), or None."""
+        p = self.polls[-1] if self.polls else None
+        return p if p is not None and not p.revealed else None
+
+    def shown_poll(self) -> Poll | None:
+        """What the screen shows: the open question, or the one this step revealed."""
+        if self.step is None or not self.polls:
+            return None
+        p = self.polls[-1]
+        return p if (not p.revealed or self.step.reveal) else None
+
+    def vote(self, choice: int) -> str | None:
+        """One vote (the presenter's prediction, or one hand of the room's) for choice 0, 1, ... of
+        the open question; what to say, or None when no question is open or there is no such choice."""
+        p = self.open_poll()
+        if p is None or not 0 <= choice < len(p.choices):
+            return None
+        p.votes[choice] += 1
+        p.history.append(choice)
+        return f"vote {choice + 1}: {p.choices[choice]} ({sum(p.votes)} so far)"
+
+    def unvote(self) -> str | None:
+        """Take back the last vote of the open question."""
+        p = self.open_poll()
+        if p is None or not p.history:
+            return None
+        k = p.history.pop()
+        p.votes[k] -= 1
+        return f"vote {k + 1} taken back ({sum(p.votes)} so far)"
+
+    def _reveal(self) -> None:
+        """The last question's outcome: the judged number measured now, and the choice whose band
+        holds it."""
+        p = self.polls[-1] if self.polls else None
+        if p is None or p.revealed:
+            return
+        p.revealed = True
+        p.v_after = self._v_now()
+        if p.judge is None:
+            return
+        value = self.numbers().get(p.judge, math.nan)
+        p.outcome = value
+        if math.isfinite(value):
+            p.answer = next((k for k, (lo, hi) in enumerate(p.bands) if lo <= value < hi), None)
+
+    def prediction_table(self) -> list[dict]:
+        """One row per question asked: the votes and, once revealed, what was measured."""
+        rows = []
+        for p in self.polls:
+            rows.append({"step": p.step + 1, "question": p.question,
+                         **{f"votes_{k + 1}": v for k, v in enumerate(p.votes)},
+                         "judge": p.judge or "", "measured": p.outcome,
+                         "answer": (p.answer + 1) if p.answer is not None else None,
+                         "V_before_mV": p.v_before, "V_after_mV": p.v_after})
+        return rows
 
     def play(self, max_frames: int = 1_000_000) -> int:
         """Play to the end headless (auto), frame by frame; returns the frames it took."""
@@ -237,6 +328,63 @@ class Player:
         """The step's caption with its live numbers filled in."""
         return fill_caption(self.step.caption, self.live_values()) if self.step is not None else ""
 
+    def _v_now(self) -> float:
+        rm = self.session.trace.recent_mean()
+        return rm[0] if rm is not None else self.session.sim.v_mV
+
+    def _mark_counts(self) -> None:
+        sim = self.session.sim
+        self._step_counts = self._counts()
+        self._step_crossings = sim.crossings.copy()
+        self._ussing_integral = (sim.time_ns, 0.0, {})
+
+    def _integrate_ussing(self) -> None:
+        """Add this frame to ∫ ln(influx/efflux of independent ions) dt: at V and the concentrations
+        of the moment, so a bath that drifts during the count (K+ piling up outside) is followed."""
+        s = self.session
+        t, span, ideal = self._ussing_integral
+        now = s.sim.time_ns
+        if now <= t:
+            return
+        s.theory_now()                      # brings the concentrations up to date
+        c_in, c_out = s.concentrations
+        v, dt = s.sim.v_mV, now - t
+        out = dict(ideal)
+        for ion in s.sim.channels.crossing():
+            if c_in[ion] > 0 and c_out[ion] > 0:
+                r = theory.ussing_ratio(CHARGE[ion], c_in[ion], c_out[ion], v, s.sim.temperature_C)
+                out[ion] = out.get(ion, 0.0) + math.log(r) * dt
+            else:
+                out[ion] = math.nan
+        self._ussing_integral = (now, span + dt, out)
+
+    def numbers(self) -> dict[str, float]:
+        """The measured numbers a question may be judged on (`scenario.judges`), unformatted: V
+        (the readout's recent mean), its change since the open or last question was posed (dV), the
+        current since the step began (I, pA, outward +), and each crossing ion's flux-ratio
+        exponent over the step (n_K: ln(influx / efflux) / the time average of ln(what independent
+        ions give at V and the concentrations of each frame); NaN while fewer than 10 transits each
+        way)."""
+        s = self.session
+        sim = s.sim
+        v = self._v_now()
+        out = {"V": v, "dV": v - self.polls[-1].v_before if self.polls else math.nan}
+        t0, carried0, _ = self._step_counts or self._counts()
+        t1, carried1, _ = self._counts()
+        span_us = (t1 - t0) * 1e-3
+        out["I"] = -(carried1 - carried0) / span_us * PA_PER_E_PER_US if span_us > 0.005 else math.nan
+        _, span_ns, ideal_dt = self._ussing_integral
+        counted = sim.crossings - (self._step_crossings if self._step_crossings is not None else 0)
+        for ion in PERMEANT_NAMES:
+            k = NAMES.index(ion)
+            eff, inf = counted[0, k], counted[1, k]
+            out[f"n_{ion}"] = math.nan
+            if eff >= 10 and inf >= 10 and span_ns > 0 and math.isfinite(ideal_dt.get(ion, math.nan)):
+                ideal = ideal_dt[ion] / span_ns
+                if abs(ideal) > 0.05:       # near E the exponent is 0 / 0
+                    out[f"n_{ion}"] = math.log(inf / eff) / ideal
+        return out
+
     def live_values(self) -> dict:
         """The numbers a caption may name, formatted as a lecturer would say them."""
         s = self.session
@@ -267,6 +415,19 @@ class Player:
         span_us = (t1 - t0) * 1e-3
         ok = span_us > 0.005
         out["I"] = mv(-(carried1 - carried0) / span_us * PA_PER_E_PER_US if ok else math.nan)
+        nums = self.numbers()
+        poll = self.polls[-1] if self.polls else None
+        if self.step is not None and self.step.reveal and poll is not None and poll.revealed:
+            # the reveal's caption says what its box says: the numbers measured at the reveal
+            nums["dV"] = poll.v_after - poll.v_before
+            if poll.judge is not None and poll.outcome is not None:
+                nums[poll.judge] = poll.outcome
+                if poll.judge in ("V", "I"):
+                    out[poll.judge] = mv(poll.outcome)
+        out["dV"] = "?" if not math.isfinite(nums["dV"]) else minus(f"{nums['dV']:+.0f}")
+        for ion in PERMEANT_NAMES:
+            n = nums[f"n_{ion}"]
+            out[f"n_{ion}"] = "?" if not math.isfinite(n) else f"{n:.2f}"
         out.update(self._pump_work(cycles1 - cycles0, span_us if ok else 0.0, c_in))
         # the crossings per µs the panel shows: the same window (since the step began or the last
         # change, at most the last 500 ns)

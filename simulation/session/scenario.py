@@ -53,11 +53,14 @@ def highlights(config: Config) -> tuple[str, ...]:
             + tuple(f"line.{k}" for k in E_LINES + ("GHK", "GHK+pump", "Donnan")))
 
 
-FLAGS = ("pause", "fast", "history", "donnan", "collect")
-STEP_KEYS = ("title", "wait", "caption", "notes", "highlight", "follow", "set", "seconds") + FLAGS
-TOP_KEYS = ("name", "description", "preset", "config", "set", "include", "step", "minutes")
+FLAGS = ("pause", "fast", "history", "donnan", "collect", "reveal")
+POLL_KEYS = ("question", "choices", "judge", "bands")
+STEP_KEYS = ("title", "wait", "caption", "notes", "highlight", "follow", "set", "seconds") + POLL_KEYS + FLAGS
+TOP_KEYS = ("name", "description", "preset", "config", "set", "include", "step", "minutes", "reference")
+REFERENCE_KEYS = ("cite", "K_out", "V", "sem", "note")
 MAX_MINUTES = 240.0      # a scenario's declared length, at most (minutes)
 MAX_STEP_S = 3600.0      # a step's declared length, at most (seconds)
+MAX_CHOICES = 9          # a question's choices, at most: the number keys 1-9 vote for them
 
 
 def placeholders(config: Config) -> tuple[str, ...]:
@@ -70,7 +73,16 @@ def placeholders(config: Config) -> tuple[str, ...]:
             + ("pump_Na_out", "pump_rate", "Na_excess", "restore_us")
             + tuple(f"{i}_{side}" for i in SOLUTES for side in ("in", "out"))
             + tuple(f"P_{t.name}" for t in config.channel_types())
-            + tuple(f"{i}_{way}" for i in PERMEANT_NAMES for way in ("efflux", "influx")))
+            + tuple(f"{i}_{way}" for i in PERMEANT_NAMES for way in ("efflux", "influx"))
+            + judges(config)[2:])
+
+
+def judges(config: Config) -> tuple[str, ...]:
+    """The measured numbers a question's `judge` may name: V, its change since the question was
+    posed (dV, mV), the clamp's current I (pA, outward +), and each crossing ion's Ussing flux-ratio
+    exponent over the step (n_K: ln(influx/efflux) over what independent ions would give at the
+    step's mean V; 1 for independent ions)."""
+    return ("V", "I", "dV") + tuple(f"n_{i}" for i in PERMEANT_NAMES)
 
 
 
@@ -92,6 +104,22 @@ class Step:
     part: str = ""                     # the scenario it came from
     seconds: float | None = None       # its length when played by itself (--auto), wall-clock seconds
     notes: str = ""                    # the speaker's notes: for the presenter, never on the screen
+    question: str = ""                 # a prediction asked of the room when the step begins
+    choices: tuple[str, ...] = ()      # its choices, voted for with the number keys 1, 2, ...
+    judge: str | None = None           # the measured number that decides it at the reveal (`judges`) ...
+    bands: tuple[tuple[float, float], ...] = ()   # ... choice k is right when it lies in bands[k]
+    reveal: bool = False               # when the step begins: the last question's votes beside the outcome
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A paper's measured V against [K+]o, drawn (with its error bars and citation) on the inset
+    of the points a scenario collects."""
+    cite: str
+    k_out: tuple[float, ...]
+    v_mV: tuple[float, ...]
+    sem_mV: tuple[float, ...]
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +130,7 @@ class Scenario:
     steps: tuple[Step, ...]
     source: str                        # the file
     minutes: float | None = None       # its length when played by itself (--auto): the slot it must fit
+    reference: Reference | None = None  # a paper's measured points, drawn beside the collected ones
 
     def step_seconds(self) -> list[float | None]:
         """Each step's wall-clock length when played by itself: its own `seconds`, else an even
@@ -175,12 +204,50 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
             steps += sub.steps[1:]
         if minutes is None and all(sub_len is not None for sub_len in lengths):
             minutes = sum(lengths) / 60
-        return Scenario(name, description, config, tuple(steps), str(path), minutes)
+        return Scenario(name, description, config, tuple(steps), str(path), minutes, _reference(data, where))
     raw = data.get("step")
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"{where}: no [[step]]; a scenario needs at least one step (or an include list)")
     steps = tuple(_step(s, k + 1, where, config, name) for k, s in enumerate(raw))
-    return Scenario(name, description, config, steps, str(path), minutes)
+    asked = False
+    for k, st in enumerate(steps):
+        if st.reveal and not asked:
+            raise ConfigError(f"{where}, step {k + 1}: reveal = true needs a question in an earlier step")
+        asked = asked or bool(st.question)
+    return Scenario(name, description, config, steps, str(path), minutes, _reference(data, where))
+
+
+def _reference(data: dict, where: str) -> Reference | None:
+    """The scenario's `[reference]`: a paper's V against [K+]o, checked."""
+    ref = data.get("reference")
+    if ref is None:
+        return None
+    at = f"{where}: reference"
+    if not isinstance(ref, dict):
+        raise ConfigError(f"{at}: must be a table with {', '.join(REFERENCE_KEYS)}")
+    for k in ref:
+        if k not in REFERENCE_KEYS:
+            raise ConfigError(f"{at}: unknown key {k!r}; allowed: {', '.join(REFERENCE_KEYS)}")
+    cite = _text(ref.get("cite", ""), at, "cite")
+    if not cite.strip():
+        raise ConfigError(f"{at}: cite: say where the numbers come from (authors, year, journal)")
+
+    def numbers(key, positive=False):
+        v = ref.get(key)
+        if (not isinstance(v, list) or not v
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)):
+            raise ConfigError(f"{at}: {key} must be a non-empty list of numbers, got {v!r}")
+        if positive and not all(x > 0 for x in v):
+            raise ConfigError(f"{at}: {key} must be > 0 (mM), got {v!r}")
+        return tuple(float(x) for x in v)
+    k_out, v = numbers("K_out", positive=True), numbers("V")
+    sem = numbers("sem") if "sem" in ref else tuple(0.0 for _ in v)
+    if not len(k_out) == len(v) == len(sem):
+        raise ConfigError(f"{at}: K_out, V and sem must be lists of the same length, got {len(k_out)}, "
+                          f"{len(v)} and {len(sem)}")
+    if any(x < 0 for x in sem):
+        raise ConfigError(f"{at}: sem must be >= 0 (mV), got {list(sem)}")
+    return Reference(cite, k_out, v, sem, _text(ref.get("note", ""), at, "note"))
 
 
 def _length(v, where: str, key: str, most: float) -> float | None:
@@ -244,7 +311,39 @@ def _step(raw: dict, k: int, where: str, config: Config, part: str) -> Step:
     seconds = _length(raw.get("seconds"), at, "seconds", MAX_STEP_S)
     notes = _text(raw.get("notes", ""), at, "notes")
     return Step(title, float(wait) if isinstance(wait, (int, float)) else wait, caption, highlight, follow,
-                changes, part=part, seconds=seconds, notes=notes, **flags)
+                changes, part=part, seconds=seconds, notes=notes, **_poll(raw, at, config), **flags)
+
+
+def _poll(raw: dict, at: str, config: Config) -> dict:
+    """A step's question: its text, 2 to MAX_CHOICES choices, and (optionally) the measured number
+    that judges it with a band of values for each choice."""
+    if not any(k in raw for k in POLL_KEYS):
+        return {}
+    question = _text(raw.get("question", ""), at, "question")
+    if not question.strip():
+        raise ConfigError(f"{at}: choices, judge and bands need a question")
+    choices = raw.get("choices")
+    if (not isinstance(choices, list) or not 2 <= len(choices) <= MAX_CHOICES
+            or not all(isinstance(c, str) and c.strip() for c in choices)):
+        raise ConfigError(f"{at}: choices must be a list of 2 to {MAX_CHOICES} texts (the number keys vote for "
+                          f"them), got {choices!r}")
+    judge, bands = raw.get("judge"), raw.get("bands")
+    if (judge is None) != (bands is None):
+        raise ConfigError(f"{at}: judge and bands go together: the number measured, and a [low, high] band of it "
+                          "for each choice")
+    out = {"question": question, "choices": tuple(choices)}
+    if judge is None:
+        return out
+    if judge not in judges(config):
+        raise ConfigError(f"{at}: judge: unknown {judge!r}; allowed: {', '.join(judges(config))}")
+    ok = isinstance(bands, list) and len(bands) == len(choices) and all(
+        isinstance(b, list) and len(b) == 2
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) and not math.isnan(x) for x in b)
+        and b[0] < b[1] for b in bands)
+    if not ok:
+        raise ConfigError(f"{at}: bands must give one [low, high] (low < high; inf allowed) for each of the "
+                          f"{len(choices)} choices, got {bands!r}")
+    return dict(out, judge=judge, bands=tuple((float(a), float(b)) for a, b in bands))
 
 
 def check_caption(caption: str, at: str, config: Config) -> None:
