@@ -27,7 +27,7 @@ type's permeability (adding or removing channels on the shared `SiteLayout`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -61,6 +61,7 @@ class Pores(NamedTuple):
     kind: np.ndarray      # int64: the channel type (its index in the cell's list of types)
     gates: np.ndarray     # uint8: a gated channel's gates, bit g set when gate g is open
     at_site: np.ndarray   # int32[membrane site]: the pore at the site, or -1 (`pore_at`)
+    single_file: np.ndarray   # uint8: ions in the pore keep their order (membrane.crossing.single_file_relabel)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class ChannelType:
     pore_D_factor: float
     params: dict = field(default_factory=dict)   # its model's own keys (v_shift_mV, ...)
     declared: bool = True         # in the config (a leak type it lacks has no channels until a live change)
+    single_file: bool = False     # its pores hold their ions in a row: none passes another
 
     @classmethod
     def from_table(cls, name: str, ion: str, model: str, table: dict, declared: bool) -> "ChannelType":
@@ -88,7 +90,8 @@ class ChannelType:
         return cls(name, ion, model, float(table["relative_permeability"]),
                    float(table["open_probability"]) if leak else 1.0,
                    float(table["mean_open_time_ns"]) if leak else 0.0, float(table.get("pore_D_factor", 1.0)),
-                   {k: float(table[k]) for k in gm.MODELS[model].params}, declared)
+                   {k: float(table[k]) for k in gm.MODELS[model].params}, declared,
+                   bool(table.get("single_file", False)))
 
     @property
     def leak(self) -> bool:
@@ -368,9 +371,11 @@ class ChannelSet:
         p_close = np.zeros(sites.size)
         p_open = np.zeros(sites.size)
         p_move = np.ones(sites.size)
+        single_file = np.zeros(sites.size, dtype=np.uint8)
         for k, t in enumerate(self.types):
             mine = kind == k
             p_move[mine] = t.pore_D_factor
+            single_file[mine] = t.single_file
             if t.leak:
                 g = self.gating[t.name] if self.has_type[t.name] else Gating(1.0, 1.0)
                 p_close[mine], p_open[mine] = step_probabilities(g.open_probability, g.mean_open_time_ns, self.dt_ns)
@@ -379,7 +384,7 @@ class ChannelSet:
         at_site[sites] = np.arange(sites.size)
         self.pores = Pores(y - half, y + half, ions[kind] if kind.size else np.zeros(0, dtype=np.int8),
                            self._site_open[sites].astype(np.uint8), p_close, p_open, p_move, kind,
-                           self._site_gates[sites].astype(np.uint8), at_site)
+                           self._site_gates[sites].astype(np.uint8), at_site, single_file)
 
     def fill_pores(self, state: ParticleState, charge: np.ndarray, v_mV: float, vt_mV: float) -> int:
         """Give every leak pore the ions it holds in the steady state, so a placed permeability
@@ -551,6 +556,14 @@ class ChannelSet:
         return tuple(ion for ion in PERMEANT_NAMES if ion in have)
 
     # ---- interventions -------------------------------------------------------------------------
+
+    def set_single_file(self, name: str, on: bool) -> None:
+        """Type `name`'s pores keep their ions in order (True) or let them pass (False)."""
+        k = self.index[name]
+        self.types[k] = replace(self.types[k], single_file=on)
+        self._site_open[self.sites] = self.pores.is_open   # the gates as the kernels left them
+        self._site_gates[self.sites] = self.pores.gates
+        self._rebuild()
 
     def set_relative_permeability(self, name: str, relative: float, state: ParticleState, v_mV: float = 0.0,
                                   step: int = 0) -> float:

@@ -381,3 +381,146 @@ def _whole_rule(b, hard, particles, kinds, band, pores, field, stirring, v_mV, k
         carried[b, s] += dq
         type_carried[b, pore_kind[j]] += dq
     return dq_b, listed
+
+
+# ---- single-file pores -------------------------------------------------------------------------
+#
+# In a single-file pore (its type's `single_file`) the ions keep their order along the pore: none
+# passes another. For identical point ions in a row this changes no position: two ions that would
+# pass instead meet and turn back, which leaves the same set of places as if they had passed, only
+# with their identities swapped. So the rule is applied to the identities alone: after each move,
+# the ions in or just through each single-file pore take back, in order along x, the tracer marks
+# (FAR_IN / FAR_OUT: the reservoir each came from) that they had in order before it. V, the
+# currents and the permeability are exactly those of the same pores without the rule; what changes
+# is which ion is which, and so the unidirectional (tracer) fluxes: Hodgkin & Keynes's (1955) long
+# pore, whose flux-ratio exponent n' exceeds 1 when the pores hold several ions at a time.
+# An ion entering a pore is placed before or behind those in it by the mouth it came in at (a move
+# never jumps the band); one leaving is ordered by where it lands. Two ions that both enter from
+# one side were both in the bulk, where passing is free: they keep their marks.
+
+TRACER = FAR_IN | FAR_OUT
+
+
+@njit(cache=True)
+def single_file_scan(particles, band, pores, out_i, out_j, out_x):
+    """Every ion now in an open or closed single-file pore of its own species: its index, pore and
+    x into out_*; returns how many."""
+    x, y, species = particles.x, particles.y, particles.species
+    x_left, x_right = band.x_left_nm, band.x_right_nm
+    per_pitch = 1.0 / band.site_pitch_nm
+    m = 0
+    for i in range(x.size):
+        xi = x[i]
+        if xi < x_left or xi > x_right:
+            continue
+        j = pore_at(y[i], per_pitch, pores.at_site, pores.y0, pores.y1)
+        if j < 0 or pores.single_file[j] == 0 or pores.species[j] != species[i] or m >= out_i.size:
+            continue
+        out_i[m] = i
+        out_j[m] = j
+        out_x[m] = xi
+        m += 1
+    return m
+
+
+@njit(cache=True)
+def single_file_relabel(particles, band, pores, hard, m_before, b_i, b_j, b_x, a_i, a_j, a_x):
+    """After a move: restore each single-file pore's order of tracer marks. `b_*` (m_before
+    entries): the ions in such pores before the move, with their x then; the ions in them now are
+    written to `a_*` (the next step's `b_*`); returns how many. Entrants are found among the moves
+    the whole crossing rule made (`hard` == WHOLE_RULE)."""
+    x, y, species, flags = particles.x, particles.y, particles.species, particles.flags
+    x_left, x_right = band.x_left_nm, band.x_right_nm
+    per_pitch = 1.0 / band.site_pitch_nm
+    n_pores = pores.y0.size
+    # who takes part, pore by pore: those that were in (still in, or just out) and those now in
+    cap = m_before + 64
+    c_i = np.empty(cap, dtype=np.int64)
+    c_j = np.empty(cap, dtype=np.int64)
+    c_old = np.empty(cap)
+    m = 0
+    m_after = 0
+    for k in range(m_before):
+        i = b_i[k]
+        c_i[m] = i
+        c_j[m] = b_j[k]
+        c_old[m] = b_x[k]
+        m += 1
+        if x_left <= x[i] <= x_right and m_after < a_i.size:
+            a_i[m_after] = i
+            a_j[m_after] = b_j[k]
+            a_x[m_after] = x[i]
+            m_after += 1
+    n = x.size
+    words = hard[:hard.size // 8 * 8].view(np.uint64)
+    k = 0
+    while k < n:
+        if (k & 7) == 0 and (k >> 3) < words.size and k + 8 <= n and words[k >> 3] == 0:
+            k += 8
+            continue
+        i = k
+        k += 1
+        if hard[i] != WHOLE_RULE or x[i] < x_left or x[i] > x_right:
+            continue
+        j = pore_at(y[i], per_pitch, pores.at_site, pores.y0, pores.y1)
+        if j < 0 or pores.single_file[j] == 0 or pores.species[j] != species[i]:
+            continue
+        known = False
+        for q in range(m_before):
+            if b_i[q] == i:
+                known = True
+                break
+        if known:
+            continue
+        # an entrant: before those in the pore if it came in at the inner mouth, behind them if at
+        # the outer (the nearer mouth: no move jumps the band); entrants of one side in their new order
+        if m >= c_i.size:       # more entrants than room: grow the scratch
+            c_i = np.concatenate((c_i, np.empty(c_i.size, dtype=np.int64)))
+            c_j = np.concatenate((c_j, np.empty(c_j.size, dtype=np.int64)))
+            c_old = np.concatenate((c_old, np.empty(c_old.size)))
+        c_i[m] = i
+        c_j[m] = j
+        if x[i] - x_left <= x_right - x[i]:
+            c_old[m] = x_left - 1.0 + 1e-3 * (x[i] - x_left)
+        else:
+            c_old[m] = x_right + 1.0 - 1e-3 * (x_right - x[i])
+        m += 1
+        if m_after < a_i.size:
+            a_i[m_after] = i
+            a_j[m_after] = j
+            a_x[m_after] = x[i]
+            m_after += 1
+    if m < 2:
+        return m_after
+    # pore by pore: the marks in the old order go to the ions in the new order
+    order = np.argsort(c_j[:m], kind="mergesort")
+    start = 0
+    while start < m:
+        j = c_j[order[start]]
+        end = start
+        while end < m and c_j[order[end]] == j:
+            end += 1
+        count = end - start
+        if count >= 2:
+            members = order[start:end]
+            idx = c_i[members]
+            old_x = c_old[members]
+            new_x = np.empty(count)
+            for q in range(count):
+                new_x[q] = x[idx[q]]
+            by_old = np.argsort(old_x, kind="mergesort")
+            by_new = np.argsort(new_x, kind="mergesort")
+            moved = False
+            for q in range(count):
+                if by_old[q] != by_new[q]:
+                    moved = True
+                    break
+            if moved:
+                marks = np.empty(count, dtype=np.uint8)
+                for q in range(count):
+                    marks[q] = flags[idx[by_old[q]]] & TRACER
+                for q in range(count):
+                    i = idx[by_new[q]]
+                    flags[i] = (flags[i] & ~TRACER) | marks[q]
+        start = end
+    return m_after

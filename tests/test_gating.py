@@ -28,7 +28,7 @@ def _pores(n: int) -> Pores:
     z = np.zeros(n)
     return Pores(z, z + 1.0, np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.uint8), z.copy(), z.copy(),
                  np.ones(n), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.uint8),
-                 np.full(n, -1, dtype=np.int32))
+                 np.full(n, -1, dtype=np.int32), np.zeros(n, dtype=np.uint8))
 
 
 def _record(table, v_mV, n_channels=1500, steps=12000, seed=7, warm=2000):

@@ -192,12 +192,14 @@ LEAK_KEYS = {
     "mean_open_time_ns": Key(20.0, float, lo=0.0, lo_open=True),
     # D in the pore over D in the bulk: a lazy walk in the pore (a narrower, slower channel)
     "pore_D_factor": Key(1.0, float, lo=0.0, lo_open=True, hi=1.0),
+    # its pores hold their ions in a row: none passes another (membrane.crossing.single_file_relabel)
+    "single_file": Key(False, bool),
 }
 CHANNEL_KEYS = dict(LEAK_KEYS, ion=Key(None, str), gating=Key("leak", str))
 for _model in MODELS.values():
     for _k, _p in _model.params.items():
         CHANNEL_KEYS.setdefault(_k, Key(_p.default, float, lo=_p.lo, lo_open=_p.lo_open, hi=_p.hi))
-COMMON_KEYS = ("relative_permeability", "pore_D_factor")   # every type, whatever its gating
+COMMON_KEYS = ("relative_permeability", "pore_D_factor", "single_file")   # every type, whatever its gating
 TYPE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}$")
 # Every permeant species has a default leak type (used when a table names it without all keys,
 # or when a live change adds the type); the mammalian membrane has the types in DEFAULT_MEMBRANE.

@@ -678,6 +678,15 @@ class Simulation:
         self._apply(new, f"P_{name} = {achieved:.3g}", changes)
         return achieved
 
+    def set_single_file(self, name: str, on: bool) -> None:
+        """Make a channel type's pores single file (its ions keep their order: the tracer fluxes
+        change, the current does not; membrane.crossing.single_file_relabel) or not."""
+        self._channel_type(name)
+        changes = {f"channels.{name}.single_file": bool(on)}
+        new = self._check(changes)
+        self.channels.set_single_file(name, bool(on))
+        self._apply(new, f"{name}: single file {'on' if on else 'off'}", changes)
+
     def scale_permeability(self, name: str, factor: float) -> float:
         """Multiply a channel type's relative permeability (more or fewer channels of that type)."""
         return self.set_relative_permeability(name, self.channels.relative[self._channel_type(name)] * factor)
@@ -727,6 +736,8 @@ class Simulation:
         self.q_in = self.recount_inside_charge()
         self._hold()
         self._refresh_reversal()
+        if side == "outside" and self._perfusion is not None:   # the perfusion now brings the new saline
+            self._perfusion = self._perfusion[:2] + (bath_shares(self.region_counts()[:, OUT]),)
         reached = int((in_bulk(self.state.x) & (self.state.species == sp)).sum()) / per_mM
         self._apply(new, f"[{ion}]{'o' if side == 'outside' else 'i'} = {reached:.3g} mM", changes)
         return reached

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 from numba import njit
 
 from membrane.channels import Pores, gate_channels
-from membrane.crossing import Field, Transits, move_particles
+from membrane.crossing import Field, Transits, move_particles, single_file_relabel, single_file_scan
 from membrane.gating import GateTable, refresh_reversal
 from membrane.transporters import Agents, Cycles, Tallies, advance_transporters
 from membrane.voltage import voltage_mV
@@ -66,6 +67,12 @@ def advance(n_steps, step0, q_in, particles, kinds, band, membrane, params, coun
     move)."""
     seed = params.seed
     gates = membrane.gates
+    # single-file pores: the ions in them before each move, for the order of their tracer marks
+    single_file = membrane.pores.single_file.any()
+    cap = particles.x.size if single_file else 0
+    b_i, b_j, b_x = np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64), np.empty(cap)
+    a_i, a_j, a_x = np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64), np.empty(cap)
+    m_before = single_file_scan(particles, band, membrane.pores, b_i, b_j, b_x) if single_file else 0
     for t in range(n_steps):
         step = step0 + t
         # 1. gate channels with V of the last step (and the reversal potentials a gate reads,
@@ -77,6 +84,12 @@ def advance(n_steps, step0, q_in, particles, kinds, band, membrane, params, coun
         # 2-3. propose moves and resolve the membrane with V of the last step
         q_in += move_particles(particles, kinds, band, membrane.pores, params.field, params.stirring, v, seed, step,
                                counters.transits, near, hard)
+        if single_file:
+            m_before = single_file_relabel(particles, band, membrane.pores, hard, m_before, b_i, b_j, b_x,
+                                           a_i, a_j, a_x)
+            b_i, a_i = a_i, b_i
+            b_j, a_j = a_j, b_j
+            b_x, a_x = a_x, b_x
         # 4. transporters advance their cycles, at V after the moves
         if params.transporters_on:
             q_in += advance_transporters(particles, kinds.charge, band, membrane.agents, membrane.cycles,

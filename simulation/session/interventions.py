@@ -245,6 +245,13 @@ def _permeability(session, key: str, relative: float) -> str:
     return f"P_{name} = {got:.3g} of P_K"
 
 
+def _single_file(session, key: str, on: bool) -> str:
+    name = key.split(".")[1]
+    session.sim.set_single_file(name, on)
+    t = session.sim.channels.type_of(name)
+    return f"{type_words(t)}: {'single file, no ion passes another' if on else 'ions pass each other'}"
+
+
 def type_words(t) -> str:
     """A channel type in words: "K+ leak channels", "Kir channels (K+, kir gating)"."""
     return f"{LABEL[t.ion]} leak channels" if t.name == t.ion else f"{t.name} channels ({LABEL[t.ion]}, {t.gating})"
@@ -277,6 +284,11 @@ REGISTRY: tuple[Intervention, ...] = (
                  lambda k: k.startswith("inside."), lambda k: (k,), _amount, _concentration),
     Intervention("outside.ION", "mM >= 0", "a concentration in the bath (kept neutral by fillers)",
                  lambda k: k.startswith("outside."), lambda k: (k,), _amount, _concentration),
+    Intervention("channels.TYPE.single_file", "true or false",
+                 "a channel type's pores hold their ions in a row, none passing another (true), or let them "
+                 "pass (false): the tracer fluxes change, the current does not",
+                 lambda k: k.startswith("channels.") and k.endswith(".single_file"), lambda k: (k,), _bool,
+                 _single_file),
     Intervention("channels.TYPE", "relative permeability >= 0",
                  "a channel type's permeability, relative to the K+ leak's unit (0 blocks it: TTX, TEA)",
                  lambda k: k.startswith("channels."), lambda k: (_amount_key(k),), _amount, _permeability),
