@@ -12,6 +12,7 @@ from simulation.session.player import Player
 from simulation.session.scenario import load_scenario, scenario_names
 from simulation.session.session import CONTROL, Session
 
+CLASSICS = ("horowicz", "purkinje-k", "flux-ratio")
 SMALL = ["box.height_nm=120", "physics.particles=8000", "physics.capacitance_e_per_mV=0.4", "pump.count=6",
          "membrane.channels_per_unit_permeability=12"]
 
@@ -27,8 +28,10 @@ def test_every_shipped_scenario_plays_to_its_end_headless():
     lecture = replace(lecture, steps=[replace(st, wait=min(st.wait, 400.0)) if isinstance(st.wait, float) else st
                                       for st in lecture.steps])
     parts = {s.part for s in lecture.steps}
-    # `spike` is the next lecture (what the cell does with its resting potential), played below
-    assert parts == {load_scenario(n).name for n in scenario_names() if n not in ("lecture", "spike")}
+    # `spike` is the next lecture (what the cell does with its resting potential), and `classics`
+    # (the classic experiments replayed) another: both played below
+    classics = set(CLASSICS) | {"classics"}
+    assert parts == {load_scenario(n).name for n in scenario_names() if n not in {"lecture", "spike"} | classics}
     player = Player(lecture, cell_scale=0.25, auto=True, key_wait_ns=20.0)
     player.session.steps_per_frame = 200
     seen, points = set(), {}
@@ -72,6 +75,34 @@ def test_the_action_potential_lecture_plays_to_its_end_headless():
     sim = player.session.sim
     assert sim.stimulus_pA == 0.0 and sim.channel_counts()["Nav"] > 0 and sim.channel_counts()["Kv"] > 0
     assert player.session.spikes_seen >= 1, "the pulse past threshold fired"
+
+
+def test_the_classic_experiments_play_to_their_end_with_every_question_revealed():
+    """`classics` (the three replays) on a quarter cell, every wait cut to at most 200 ns (the
+    mechanics; the physics is test_classic_experiments'): every step begins, no change is refused,
+    every question is asked and revealed with a number measured, and the V against [K+]o part
+    collects its four points beside the paper's three."""
+    from dataclasses import replace
+    sc = load_scenario("classics")
+    assert {s.part for s in sc.steps} == {load_scenario(n).name for n in CLASSICS}
+    sc = replace(sc, steps=[replace(st, wait=min(st.wait, 200.0) if isinstance(st.wait, float)
+                                    else 200.0 if st.wait == "settled" else st.wait) for st in sc.steps])
+    player = Player(sc, cell_scale=0.25, auto=True, key_wait_ns=20.0)
+    player.session.steps_per_frame = 200
+    seen, points = set(), {}
+    while not player.finished:
+        player.session.paused = False
+        player.session.advance_frame()
+        player.update()
+        seen.add(player.k)
+        points[player.step.part] = list(player.points)
+    assert seen == set(range(len(sc.steps)))
+    assert not [s for s in player.said if s.startswith("cannot")], player.said
+    asked = [st for st in sc.steps if st.question]
+    assert len(player.polls) == len(asked) >= 6
+    assert all(p.revealed and p.outcome is not None for p in player.polls)
+    assert [k for k, _ in points[load_scenario("purkinje-k").name]] == pytest.approx([4, 2, 8, 16], rel=0.05)
+    assert load_scenario("purkinje-k").reference.k_out == (2.0, 4.0, 16.0)
 
 
 def test_a_smaller_cell_keeps_its_pump():

@@ -18,13 +18,13 @@ import math
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from membrane import theory
 from simulation.core.statistics import MIN_EFFECTIVE_SAMPLES, drift, mean_and_sem
 from simulation.core.config import load
+from simulation.checks.table import Z_TOL, Check
 from simulation.headless.run import run
 
 SMALL = ["box.width_nm=36", "box.membrane_x_nm=18", "box.height_nm=160", "membrane.site_spacing_nm=4",
@@ -32,36 +32,6 @@ SMALL = ["box.width_nm=36", "box.membrane_x_nm=18", "box.height_nm=160", "membra
          "physics.particles=12000", "physics.capacitance_e_per_mV=0.5"]
 MEDIUM = ["box.width_nm=85", "box.membrane_x_nm=35", "box.height_nm=160",
           "membrane.channels_per_unit_permeability=10", "pump.count=3", "physics.particles=32000"]
-Z_TOL = 3.0  # checks pass within three standard errors
-
-
-@dataclass
-class Check:
-    name: str
-    measured: float
-    expected: float
-    sigma: float
-    unit: str = "mV"
-    lo: float | None = None   # for range checks: measured must lie in [lo, hi] (sigma shown only)
-    hi: float | None = None
-    note: str = ""
-    extra: dict = field(default_factory=dict)
-    informative: bool = False  # shown, not judged
-    short: str = ""            # why its run is too short to judge it (`too_short`): --quick leaves it out
-
-    @property
-    def diff(self) -> float:
-        return self.measured - self.expected
-
-    @property
-    def passed(self) -> bool:
-        if self.informative:
-            return True
-        if not (math.isfinite(self.measured) and math.isfinite(self.expected)):
-            return False
-        if self.lo is not None:
-            return self.lo <= self.measured <= self.hi
-        return abs(self.diff) <= Z_TOL * self.sigma
 
 
 def run_case(preset: str, overrides: list[str], steps: int, seed: int, out_dir: str | None = None):
@@ -604,6 +574,10 @@ def main(quick: bool = False) -> int:
         sys.stderr.write(f"  {fn.__name__} done ({time.time() - t0:.0f} s)\n")
     if not quick:
         checks += check_default()
+        from simulation.checks.classic import check_flux_ratio, check_horowicz
+        checks += check_horowicz()
+        checks += check_flux_ratio()
+        sys.stderr.write(f"  classic experiments done ({time.time() - t0:.0f} s)\n")
         checks += check_spike()
         sys.stderr.write(f"  check_spike done ({time.time() - t0:.0f} s)\n")
         checks += check_jitter()
