@@ -286,52 +286,56 @@ class Demo(App):
 
     def _draw_poll(self):
         """The question and its choices over the top of the box, each with its votes; once
-        revealed, what was measured, and the choice it falls in marked."""
+        revealed, what was measured, and the choice it falls in outlined. A choice too long for
+        its line wraps."""
         poll = self.player.shown_poll()
         if poll is None:
             return
         th, surf, f = self.theme, self.screen, self.fonts
         view, pad = self.tf.rect, self.pad
-        width = int(view.width * 0.86)
+        width = view.width - 2 * pad
         body, small = f["body"], f["small"]
         q_lines = wrap_lines(body, ("Predict: " if not poll.revealed else "") + poll.question, width - 2 * pad)
         total = sum(poll.votes)
-        rows = [f"{k + 1}  {c}" for k, c in enumerate(poll.choices)]
         count_w = small.size("000")[0]
-        bar_w = max(20, width // 6)
+        bar_w = max(16, width // 9)
         text_w = width - 3 * pad - bar_w - count_w
-        result = None
-        if poll.revealed:
-            result = self._poll_result(poll)
+        rows = [wrap_lines(small, f"{k + 1}  {c}", text_w) for k, c in enumerate(poll.choices)]
+        result = self._poll_result(poll) if poll.revealed else ""
+        result_lines = wrap_lines(small, result, width - 2 * pad) if result else []
         lh_b, lh_s = body.get_linesize(), small.get_linesize()
-        height = pad + len(q_lines) * lh_b + pad // 2 + len(rows) * (lh_s + 2) + pad
-        if result:
-            height += lh_s + pad // 2
-        r = pygame.Rect(view.x + (view.width - width) // 2, view.y + pad, width, height)
+        height = (pad + len(q_lines) * lh_b + pad // 2 + sum(len(r) * lh_s + 2 for r in rows)
+                  + (pad // 2 + len(result_lines) * lh_s if result_lines else 0) + pad)
+        top = view.y + body.get_linesize() + 2 * pad       # below the INSIDE / OUTSIDE labels
+        r = pygame.Rect(view.x + pad, top, width, min(height, view.bottom - pad - top))
         pygame.draw.rect(surf, th.panel, r, border_radius=8)
+        self.text.cover(r)                                 # what lay there (a pump's label) is hidden
         pygame.draw.rect(surf, th.marker if not poll.revealed else th.panel_edge, r, 3, border_radius=8)
         y = r.y + pad
         for line in q_lines:
             self.text.draw(surf, body, line, th.text, region=r, topleft=(r.x + pad, y))
             y += lh_b
         y += pad // 2
-        for k, row in enumerate(rows):
+        for k, lines in enumerate(rows):
             right = poll.revealed and poll.answer == k
-            box = pygame.Rect(r.x + pad // 2, y - 1, width - pad, lh_s + 2)
+            h = len(lines) * lh_s
             if right:
-                pygame.draw.rect(surf, th.marker, box, 2, border_radius=4)
-            self.text.draw(surf, small, shorten(small, row, text_w),
-                           th.text if (right or not poll.revealed) else th.text_dim, region=r, topleft=(r.x + pad, y))
+                pygame.draw.rect(surf, th.marker, pygame.Rect(r.x + pad // 2, y - 1, width - pad, h + 2), 2,
+                                 border_radius=4)
+            colour = th.text if (right or not poll.revealed) else th.text_dim
+            for j, line in enumerate(lines):
+                self.text.draw(surf, small, line, colour, region=r, topleft=(r.x + pad, y + j * lh_s))
             bar = pygame.Rect(r.right - pad - count_w - pad // 2 - bar_w, y + lh_s // 4, bar_w, lh_s // 2)
             pygame.draw.rect(surf, th.grid, bar, 1)
             if total:
                 pygame.draw.rect(surf, th.trace, (bar.x, bar.y, int(bar_w * poll.votes[k] / total), bar.height))
             self.text.draw(surf, small, str(poll.votes[k]), th.text, region=r, topright=(r.right - pad, y))
-            y += lh_s + 2
-        if result:
+            y += h + 2
+        if result_lines:
             y += pad // 2
-            self.text.draw(surf, small, shorten(small, result, width - 2 * pad), th.marker, region=r,
-                           topleft=(r.x + pad, y))
+            for line in result_lines:
+                self.text.draw(surf, small, line, th.marker, region=r, topleft=(r.x + pad, y))
+                y += lh_s
 
     @staticmethod
     def _poll_result(poll) -> str:
@@ -367,13 +371,17 @@ class Demo(App):
                        topleft=(r.x + self.pad, r.y + self.pad // 2))
         top = r.y + lh + self.pad
         if ref is not None:     # who measured the squares, as short as the inset needs
-            year = re.match(r"^(.*?\b(?:19|20)\d\d)\b", ref.cite)
-            words = [f"squares: {ref.cite}", f"squares: {year.group(1)}" if year else ref.cite,
-                     year.group(1) if year else ref.cite]
-            said = next((t for t in words if font.size(t)[0] <= room), words[-1])
-            self.text.draw(surf, font, shorten(font, said, room), th.text_dim, region=r,
-                           topleft=(r.x + self.pad, r.y + self.pad // 2 + lh))
-            top += lh
+            year = re.search(r"\b(?:19|20)\d\d\b", ref.cite)
+            first = re.match(r"[^\s,&]+", ref.cite)
+            words = [f"squares: {ref.cite}"]
+            if year:
+                words += [f"squares: {ref.cite[:year.end()]}", ref.cite[:year.end()],
+                          f"{first.group(0)} {year.group(0)}" if first else year.group(0)]
+            said = next((t for t in words if font.size(t)[0] <= room), None)
+            if said is not None:          # else the inset is too narrow: the caption and notes cite it
+                self.text.draw(surf, font, said, th.text_dim, region=r,
+                               topleft=(r.x + self.pad, r.y + self.pad // 2 + lh))
+                top += lh
         plot = pygame.Rect(r.x + self.pad + font.size("−100")[0] + 4, top, 0, 0)
         plot.width = r.right - self.pad - plot.x
         plot.height = r.bottom - lh - self.pad - plot.y

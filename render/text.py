@@ -47,6 +47,10 @@ class TextLayer:
     def clear(self) -> None:
         self.boxes.clear()
 
+    def cover(self, rect: pygame.Rect) -> None:
+        """An opaque panel was just painted over `rect`: the text under it is no longer seen."""
+        self.boxes = [b for b in self.boxes if not b.rect.colliderect(rect)]
+
     def draw(self, surf: pygame.Surface, font: pygame.font.Font, text: str, colour, *, region=None,
              background=None, **anchor) -> pygame.Rect:
         """Render `text` and blit it with its rectangle placed by `anchor` (pygame.Rect keywords,

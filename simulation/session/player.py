@@ -9,6 +9,13 @@ step waiting for the presenter begins after AUTO_KEY_NS of model time (or AUTO_K
 frames) and the scenario ends AUTO_END_NS after its last step began: `play()` runs a whole
 scenario headless that way (tests play every shipped one). The Pygame `Demo` and the notebook
 view draw a player; they add no timeline of their own.
+
+Predict, then reveal: a step with a `question` opens a `Poll` that takes votes (`vote`, the number
+keys) until a later step with `reveal` measures the outcome: V over the ending step's last stretch
+(`_ended_mean`: its second half, at most ENDED_WINDOW_NS), so dV = that minus V over the stretch
+before the question; or the step's current or flux-ratio exponent (`numbers`); the choice whose
+band holds it is the answer, and the reveal's caption quotes the same {dV} and {n_K} (its {V} and
+{I} stay live, as the scope shows them). A step's point on the V against [K+]o inset is the same mean.
 """
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ from simulation.session.session import Session
 SETTLE_WINDOW_NS = 100.0     # "settled": two consecutive windows of this much model time agree
 SETTLE_TOLERANCE_mV = 2.0
 SETTLE_GIVE_UP_NS = 1500.0   # ... or this long after the step began, whichever comes first
+ENDED_WINDOW_NS = 600.0      # a step's point and a reveal's outcome: V over the ending step's second half, at most this
 AUTO_KEY_NS = 150.0          # auto: a step waiting for the presenter begins after this much model time,
 AUTO_KEY_FRAMES = 240        # or after this many frames (8 s at 30 fps), whichever comes first
 AUTO_END_NS = 100.0          # auto: the last step runs this long, then the scenario ends
@@ -52,6 +60,7 @@ class Poll:
     outcome: float | None = None       # the judged number, measured at the reveal
     answer: int | None = None          # the choice whose band holds it (from 0), or None
     v_after: float | None = None       # V at the reveal (mV)
+    i_pA: float | None = None          # the clamp's current over the step before the reveal (pA)
     history: list[int] = field(default_factory=list)   # the votes in order, for taking one back
 
 
@@ -130,9 +139,14 @@ class Player:
     def begin(self, k: int) -> None:
         """Begin step k: collect the ending step's point, apply k's changes, save the state."""
         s = self.session
+        # V over the ending step's last stretch: its point on the inset, the outcome a reveal judges,
+        # the V a question is asked at
+        ended = self._ended_mean() if self.step is not None else None
         if self.step is not None and self.step.collect:
-            self._collect()
+            self._collect(ended)
         step = self.steps[k]
+        if step.reveal:                   # measured before this step's changes and counts
+            self._reveal(ended)
         if step.config is not None:       # an included scenario's start: its own cell
             s.cell_scale = s.initial_cell_scale
             s.anions_removed = not step.config["fixed_anions.enabled"]
@@ -150,8 +164,6 @@ class Player:
             self._say(s.follow_next(step.follow))
         elif self.step is not None and self.step.follow:   # back to the whole picture
             s.stop_following()
-        if step.reveal:                   # measured before the new step's counts start afresh
-            self._reveal()
         self.k, self.step = k, step
         self.began_ns = s.sim.time_ns
         self.began_frame = s.frame
@@ -159,7 +171,7 @@ class Player:
         self._mark_counts()
         if step.question:
             self.polls.append(Poll(k, step.title, step.question, step.choices, [0] * len(step.choices),
-                                   self._v_now(), step.judge, step.bands))
+                                   ended if ended is not None else self._v_now(), step.judge, step.bands))
         self.saved[k] = dict(s.snapshot(), points=list(self.points), polls=copy.deepcopy(self.polls))
 
     def next_step(self) -> None:
@@ -222,17 +234,19 @@ class Player:
         p.votes[k] -= 1
         return f"vote {k + 1} taken back ({sum(p.votes)} so far)"
 
-    def _reveal(self) -> None:
-        """The last question's outcome: the judged number measured now, and the choice whose band
-        holds it."""
+    def _reveal(self, v_after: float | None) -> None:
+        """The last question's outcome: the judged number measured now (V and dV from `v_after`, V
+        over the ending step's last stretch), and the choice whose band holds it."""
         p = self.polls[-1] if self.polls else None
         if p is None or p.revealed:
             return
         p.revealed = True
-        p.v_after = self._v_now()
+        p.v_after = v_after if v_after is not None else self._v_now()
+        nums = self.numbers()
+        p.i_pA = nums["I"]
         if p.judge is None:
             return
-        value = self.numbers().get(p.judge, math.nan)
+        value = dict(nums, V=p.v_after, dV=p.v_after - p.v_before).get(p.judge, math.nan)
         p.outcome = value
         if math.isfinite(value):
             p.answer = next((k for k, (lo, hi) in enumerate(p.bands) if lo <= value < hi), None)
@@ -260,11 +274,23 @@ class Player:
             n += 1
         return n
 
-    def _collect(self) -> None:
-        rm = self.session.trace.recent_mean()
+    def _collect(self, v: float | None) -> None:
         k_out = self.session.sim.concentrations_mM()[1]["K"]
-        if rm is not None and k_out > 0:
-            self.points.append((k_out, rm[0]))
+        if v is not None and k_out > 0:
+            self.points.append((k_out, v))
+
+    def _ended_mean(self) -> float | None:
+        """V averaged over the ending step's last stretch: its second half, at most the last
+        ENDED_WINDOW_NS (at least the readout's 100 ns): a step's point or outcome from hundreds of
+        ns, not the 100-ns readout that wanders by several mV in a cell of few channels."""
+        t, v = self.session.trace.ring()
+        now = self.session.sim.time_ns
+        span = max(min((now - self.began_ns) / 2, ENDED_WINDOW_NS), self.session.trace.readout_ns)
+        sel = t > now - span
+        if sel.sum() >= 8:
+            return float(v[sel].mean())
+        rm = self.session.trace.recent_mean()
+        return rm[0] if rm is not None else None
 
     def waited(self) -> bool:
         """Has the next step's wait been met?"""
@@ -419,11 +445,10 @@ class Player:
         poll = self.polls[-1] if self.polls else None
         if self.step is not None and self.step.reveal and poll is not None and poll.revealed:
             # the reveal's caption says what its box says: the numbers measured at the reveal
+            # the change it measured (V and I stay live: the scope shows them)
             nums["dV"] = poll.v_after - poll.v_before
-            if poll.judge is not None and poll.outcome is not None:
+            if poll.judge is not None and poll.outcome is not None and poll.judge not in ("V", "I"):
                 nums[poll.judge] = poll.outcome
-                if poll.judge in ("V", "I"):
-                    out[poll.judge] = mv(poll.outcome)
         out["dV"] = "?" if not math.isfinite(nums["dV"]) else minus(f"{nums['dV']:+.0f}")
         for ion in PERMEANT_NAMES:
             n = nums[f"n_{ion}"]
