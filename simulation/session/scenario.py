@@ -217,17 +217,22 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
     return Scenario(name, description, config, steps, str(path), minutes, _reference(data, where))
 
 
+def _table(raw, at: str, allowed: tuple[str, ...], what: str = "") -> None:
+    """`raw` is a TOML table whose keys are all `allowed` (else one ConfigError naming the key)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{at}: must be a table{what}")
+    for key in raw:
+        if key not in allowed:
+            raise ConfigError(f"{at}: unknown key {key!r}; allowed: {', '.join(allowed)}")
+
+
 def _reference(data: dict, where: str) -> Reference | None:
     """The scenario's `[reference]`: a paper's V against [K+]o, checked."""
     ref = data.get("reference")
     if ref is None:
         return None
     at = f"{where}: reference"
-    if not isinstance(ref, dict):
-        raise ConfigError(f"{at}: must be a table with {', '.join(REFERENCE_KEYS)}")
-    for k in ref:
-        if k not in REFERENCE_KEYS:
-            raise ConfigError(f"{at}: unknown key {k!r}; allowed: {', '.join(REFERENCE_KEYS)}")
+    _table(ref, at, REFERENCE_KEYS, f" with {', '.join(REFERENCE_KEYS)}")
     cite = _text(ref.get("cite", ""), at, "cite")
     if not cite.strip():
         raise ConfigError(f"{at}: cite: say where the numbers come from (authors, year, journal)")
@@ -282,11 +287,7 @@ def _config(data: dict, path: Path, where: str) -> Config:
 
 def _step(raw: dict, k: int, where: str, config: Config, part: str) -> Step:
     at = f"{where}, step {k}"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{at}: must be a table")
-    for key in raw:
-        if key not in STEP_KEYS:
-            raise ConfigError(f"{at}: unknown key {key!r}; allowed: {', '.join(STEP_KEYS)}")
+    _table(raw, at, STEP_KEYS)
     wait = raw.get("wait", "key" if k > 1 else 0.0)
     if isinstance(wait, bool) or not (wait in ("key", "settled") or isinstance(wait, (int, float))):
         raise ConfigError(f"{at}: wait must be \"key\", \"settled\" or ns of model time (a number >= 0), got {wait!r}")
