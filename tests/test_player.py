@@ -17,6 +17,23 @@ SMALL = ["box.height_nm=120", "physics.particles=8000", "physics.capacitance_e_p
          "membrane.channels_per_unit_permeability=12"]
 
 
+def _play_quickly(scenario):
+    """Play `scenario` to its end on a quarter cell, a presenter's key taken 20 ns after each step
+    began, 200 steps a frame; V stays finite. Returns the player, the steps seen and what each
+    part had collected for its inset."""
+    player = Player(scenario, cell_scale=0.25, auto=True, key_wait_ns=20.0)
+    player.session.steps_per_frame = 200
+    seen, points = set(), {}
+    while not player.finished:
+        player.session.paused = False
+        player.session.advance_frame()
+        assert player.session.trace.t_ns and math.isfinite(player.session.sim.v_mV)
+        points[player.step.part] = list(player.points)      # what each part collected for its inset
+        player.update()
+        seen.add(player.k)
+    return player, seen, points
+
+
 def test_every_shipped_scenario_plays_to_its_end_headless():
     """The lecture includes every other shipped scenario: played to its end (each part from its own
     cell, every wait met, every change applied and none refused). The presenter is quick: a step
@@ -32,16 +49,7 @@ def test_every_shipped_scenario_plays_to_its_end_headless():
     # (the classic experiments replayed) another: both played below
     classics = set(CLASSICS) | {"classics"}
     assert parts == {load_scenario(n).name for n in scenario_names() if n not in {"lecture", "spike"} | classics}
-    player = Player(lecture, cell_scale=0.25, auto=True, key_wait_ns=20.0)
-    player.session.steps_per_frame = 200
-    seen, points = set(), {}
-    while not player.finished:
-        player.session.paused = False
-        player.session.advance_frame()
-        assert player.session.trace.t_ns and math.isfinite(player.session.sim.v_mV)
-        points[player.step.part] = list(player.points)      # what each part collected for its inset
-        player.update()
-        seen.add(player.k)
+    player, seen, points = _play_quickly(lecture)
     assert seen == set(range(len(lecture.steps)))
     assert not [s for s in player.said if s.startswith("cannot")], player.said
     # the hyperkalemia part collects V at four rising [K+]o, and V rises with them
@@ -62,14 +70,7 @@ def test_the_action_potential_lecture_plays_to_its_end_headless():
     sc = load_scenario("spike")
     sc = replace(sc, steps=[replace(st, wait=min(st.wait, 200.0)) if isinstance(st.wait, float) else st
                             for st in sc.steps])
-    player = Player(sc, cell_scale=0.25, auto=True, key_wait_ns=20.0)
-    player.session.steps_per_frame = 200
-    seen = set()
-    while not player.finished:
-        player.session.paused = False
-        player.session.advance_frame()
-        player.update()
-        seen.add(player.k)
+    player, seen, _ = _play_quickly(sc)
     assert seen == set(range(len(sc.steps)))
     assert not [s for s in player.said if s.startswith("cannot")], player.said
     sim = player.session.sim
@@ -87,15 +88,7 @@ def test_the_classic_experiments_play_to_their_end_with_every_question_revealed(
     assert {s.part for s in sc.steps} == {load_scenario(n).name for n in CLASSICS}
     sc = replace(sc, steps=[replace(st, wait=min(st.wait, 200.0) if isinstance(st.wait, float)
                                     else 200.0 if st.wait == "settled" else st.wait) for st in sc.steps])
-    player = Player(sc, cell_scale=0.25, auto=True, key_wait_ns=20.0)
-    player.session.steps_per_frame = 200
-    seen, points = set(), {}
-    while not player.finished:
-        player.session.paused = False
-        player.session.advance_frame()
-        player.update()
-        seen.add(player.k)
-        points[player.step.part] = list(player.points)
+    player, seen, points = _play_quickly(sc)
     assert seen == set(range(len(sc.steps)))
     assert not [s for s in player.said if s.startswith("cannot")], player.said
     asked = [st for st in sc.steps if st.question]

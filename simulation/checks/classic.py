@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from simulation.checks.table import Check
+from simulation.core.observe import PA_PER_E_PER_US
 from simulation.core.statistics import mean_and_sem
 
 RINGER = {"K": 2.5, "Cl": 122.5}
@@ -227,7 +228,7 @@ def flux_ratio_exponent(seed: int, single_file: bool, offset_mV: float, ns: floa
     sem = float(math.sqrt((BATCHES - 1) / BATCHES * np.sum((jack - jack.mean()) ** 2))) if np.isfinite(jack).all() \
         else math.nan
     span_us = BATCHES * per_batch * sim.dt_ns * 1e-3
-    current_pA = -(float(sim.charge_carried_in.sum()) - q0) / span_us * 0.16021766
+    current_pA = -(float(sim.charge_carried_in.sum()) - q0) / span_us * PA_PER_E_PER_US
     return {"n": n, "sem": sem, "efflux": int(eff), "influx": int(inf), "offset_mV": offset_mV,
             "ions_in_pores": float(np.mean(occupancy)), "pores": int(sim.channels.counts()["K"]),
             "current_pA": current_pA, "V_minus_E_K_mV": -float(ideals.mean()) * theory.thermal_voltage_mV(

@@ -60,7 +60,6 @@ class Poll:
     outcome: float | None = None       # the judged number, measured at the reveal
     answer: int | None = None          # the choice whose band holds it (from 0), or None
     v_after: float | None = None       # V at the reveal (mV)
-    i_pA: float | None = None          # the clamp's current over the step before the reveal (pA)
     history: list[int] = field(default_factory=list)   # the votes in order, for taking one back
 
 
@@ -242,11 +241,9 @@ class Player:
             return
         p.revealed = True
         p.v_after = v_after if v_after is not None else self._v_now()
-        nums = self.numbers()
-        p.i_pA = nums["I"]
         if p.judge is None:
             return
-        value = dict(nums, V=p.v_after, dV=p.v_after - p.v_before).get(p.judge, math.nan)
+        value = dict(self.numbers(), V=p.v_after, dV=p.v_after - p.v_before).get(p.judge, math.nan)
         p.outcome = value
         if math.isfinite(value):
             p.answer = next((k for k, (lo, hi) in enumerate(p.bands) if lo <= value < hi), None)
@@ -435,17 +432,17 @@ class Player:
         if "{V_Donnan" in (self.step.caption if self.step else ""):
             out["V_Donnan"] = mv(sim.donnan_mV())
         out["clamp"] = mv(sim.clamp_mV) if sim.clamped else "off"
-        # the current since this step began (a step changes it)
-        t0, carried0, cycles0 = self._step_counts or self._counts()
-        t1, carried1, cycles1 = self._counts()
+        # the current since this step began (a step changes it), and the other measured numbers
+        nums = self.numbers()
+        out["I"] = mv(nums["I"])
+        t0, _, cycles0 = self._step_counts or self._counts()
+        t1, _, cycles1 = self._counts()
         span_us = (t1 - t0) * 1e-3
         ok = span_us > 0.005
-        out["I"] = mv(-(carried1 - carried0) / span_us * PA_PER_E_PER_US if ok else math.nan)
-        nums = self.numbers()
         poll = self.polls[-1] if self.polls else None
         if self.step is not None and self.step.reveal and poll is not None and poll.revealed:
-            # the reveal's caption says what its box says: the numbers measured at the reveal
-            # the change it measured (V and I stay live: the scope shows them)
+            # the reveal's caption says what its box says: the change it measured (V and I stay
+            # live: the scope shows them)
             nums["dV"] = poll.v_after - poll.v_before
             if poll.judge is not None and poll.outcome is not None and poll.judge not in ("V", "I"):
                 nums[poll.judge] = poll.outcome
