@@ -2,3 +2,7 @@
 
 Nothing here knows about the membrane or Pygame; `membrane/` and `simulation/` build on it.
 """
+
+from particles import cache as _cache
+
+_cache.configure()      # before any kernel is defined: a read-only install caches elsewhere

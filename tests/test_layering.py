@@ -11,7 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # package -> the first-party packages it may import
 ALLOWED = {
     "particles": {"particles"},
-    "simulation": {"simulation"},   # the package itself: its version only
+    "simulation": {"simulation"},   # the package itself: its version, where its data lie, its installation
+    # the command line: every front end and driver (main.py in a checkout, the console command installed)
+    "simulation.cli": {"particles", "membrane", "simulation", "simulation.palette", "simulation.core",
+                       "simulation.headless", "simulation.checks", "simulation.session", "simulation.lab", "render"},
     "simulation.palette": {"particles", "simulation"},   # colours of the species table's rows: data, no Pygame
     "membrane": {"particles", "membrane"},
     "simulation.core": {"particles", "membrane", "simulation", "simulation.core"},

@@ -26,6 +26,7 @@ import numpy as np
 from simulation.checks.table import Check
 from simulation.core.observe import PA_PER_E_PER_US
 from simulation.core.statistics import mean_and_sem
+from simulation.data import data_dir
 
 RINGER = {"K": 2.5, "Cl": 122.5}
 K_STEP = {"K": 10.0, "Cl": 30.6}          # [K][Cl] = 306 mM², Ringer's
@@ -33,7 +34,7 @@ CL_STEP = {"K": 2.5, "Cl": 30.6}
 SAMPLE_NS = 1.0
 
 
-SCENARIOS = Path(__file__).resolve().parent.parent.parent / "scenarios"
+SCENARIOS = data_dir("scenarios")
 
 
 def scenario_cell(name: str, extra: tuple[str, ...] = ()):

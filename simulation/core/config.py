@@ -32,8 +32,9 @@ from membrane.transporters import TABLE as TRANSPORTERS
 from particles.diffusion import step_half_width_nm
 from particles.species import DIFFUSING_NAMES, INFO, LABEL, NAMES, PERMEANT_NAMES as PERMEANT, SOLUTES, Species
 from particles.state import compartment_counts
+from simulation.data import data_dir
 
-PRESET_DIR = Path(__file__).resolve().parent.parent.parent / "presets"
+PRESET_DIR = data_dir("presets")
 DEFAULT_PRESET = "mammalian"
 BYTES_PER_PARTICLE = 64  # state arrays (~22 B) plus recorder and kernel scratch, generously
 MIN_COMPARTMENT_NM = 5.0

@@ -107,6 +107,8 @@ def run_task(task: Task, steps: int, runs_dir: str, sample_every: int | None) ->
     not set (a worker started by hand: one per core is the safe guess)."""
     import numba
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS if "NUMBA_NUM_THREADS" in os.environ else 1)
+    from simulation.headless import node
+    node.warm(lambda: _warm_cache(from_data(task.config, f"sweep point {task.name}")))   # once a node (cluster)
     from simulation.headless.run import run
     final = Path(runs_dir) / task.name
     if finished_fingerprint(final) == task_fingerprint(task, steps, sample_every):
@@ -221,15 +223,18 @@ def write_table(rows: list[dict], path: Path, fmt: str) -> Path:
 
 
 def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, out_dir: str | os.PathLike, *,
-          workers: int | None = None, scheduler: str | None = None, sample_every: int | None = None,
+          workers: int | None = None, scheduler: str | None = None, scheduler_file: str | None = None,
+          cluster=None, sample_every: int | None = None,
           fmt: str = "csv", progress: bool = True, first_seed: int = 0, timeout_s: float = 30.0,
           report=None, client=None, progress_bar=None) -> dict:
     """Run the grid on Dask (a local cluster, or `scheduler`), then write the tables and figure.
 
     `report(rows, summary_rows, keys, base, out)` writes the figures (default: `sweep_figure`, V
     against the varied key; `iv` gives its own) and returns anything to hand back as "report".
-    `client`: a `distributed.Client` to run on (left open); `progress_bar(total, initial)`: a bar
-    to use (the Python API passes tqdm.auto's) instead of tqdm on a terminal.
+    `client`: a `distributed.Client` to run on (left open); else `scheduler` (an address),
+    `scheduler_file` (a scheduler's file) or `cluster` (a cluster.ClusterSpec: batch jobs submitted
+    now, cancelled at the end); else a local cluster of `workers` processes.
+    `progress_bar(total, initial)`: a bar to use (the Python API passes tqdm.auto's) instead of tqdm on a terminal.
     Refuses (guard.OutputError, nothing touched) a directory another sweep holds, or one made with
     another base config, --steps or stride; raises SchedulerError for a scheduler it cannot use."""
     out = Path(out_dir)
@@ -237,8 +242,14 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
     tasks = plan(base, vary, seeds, first_seed)          # every point validated before anything is made
     keys = [k for k, _ in vary]
     every = sample_every or default_sample_every(steps)
-    own_client = client is None and bool(scheduler)
-    client = connect(scheduler, timeout_s) if own_client else client
+    own_client = client is None and bool(scheduler or scheduler_file or cluster)
+    remote = own_client and not scheduler      # workers on nodes of their own, with their own Numba cache
+    jobs = None
+    if own_client and cluster is not None:
+        from simulation.headless.cluster import start
+        jobs, client = start(cluster, timeout_s)
+    elif own_client:
+        client = connect(scheduler, timeout_s) if scheduler else connect_file(scheduler_file, timeout_s)
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -246,6 +257,8 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
     except BaseException:
         if own_client:
             client.close()
+        if jobs is not None:
+            jobs.close()
         if created:
             shutil.rmtree(out, ignore_errors=True)
         raise
@@ -270,7 +283,8 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
                 bar = tqdm(total=len(tasks), initial=len(done), unit="run", file=sys.stderr)
         try:
             if todo:
-                _warm_cache(base)
+                if not remote:
+                    _warm_cache(base)
                 guard.check()
                 rows += _run_on_dask(todo, steps, str(runs), sample_every, workers, client, out, bar)
         finally:
@@ -290,6 +304,8 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
     finally:
         if own_client:
             client.close()
+        if jobs is not None:
+            jobs.close()            # the batch jobs are cancelled
         # a refused sweep leaves nothing behind; any other ending removes the marker too, since
         # every run it kept is complete (a killed process leaves the marker, unlocked)
         lock.release(complete=True)
@@ -413,6 +429,31 @@ def connect(address: str, timeout_s: float):
         raise SchedulerError(f"--scheduler {address}: no workers after {timeout_s:g} s; start some with "
                              f"`dask worker {address}`") from None
     return client
+
+
+def connect_file(path: str, timeout_s: float):
+    """A Client on the scheduler that wrote `path` (`dask scheduler --scheduler-file PATH`), once it
+    has a worker; SchedulerError if the file is missing or unreadable, or no worker comes."""
+    deadline = time.monotonic() + timeout_s
+    while True:         # in a batch script the scheduler may still be starting: wait for its file
+        try:
+            with open(path) as f:
+                address = json.load(f)["address"]
+            break
+        except FileNotFoundError:
+            if time.monotonic() > deadline:
+                raise SchedulerError(f"--scheduler-file {path}: no such file after {timeout_s:g} s (start "
+                                     f"`dask scheduler --scheduler-file {path}` first)") from None
+            time.sleep(0.5)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise SchedulerError(f"--scheduler-file {path}: not a Dask scheduler file ({type(e).__name__}: "
+                                 f"{str(e).splitlines()[0] if str(e) else e!r})") from None
+    if not isinstance(address, str):
+        raise SchedulerError(f"--scheduler-file {path}: its address is not text ({address!r})")
+    try:
+        return connect(address, timeout_s)
+    except SchedulerError as e:
+        raise SchedulerError(str(e).replace(f"--scheduler {address}", f"--scheduler-file {path} ({address})", 1)) from None
 
 
 def worker_threads(workers: int, cores: int | None = None) -> int:

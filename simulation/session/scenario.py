@@ -40,9 +40,10 @@ from pathlib import Path
 
 from particles.species import PERMEANT_NAMES, SOLUTES
 from simulation.core.config import Config, ConfigError, load, preset_names
+from simulation.data import data_dir
 from simulation.session.interventions import E_LINES, check_changes
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent.parent / "scenarios"
+SCENARIO_DIR = data_dir("scenarios")
 
 
 

@@ -1,0 +1,61 @@
+"""Where Numba keeps the compiled kernels (every kernel here is `cache=True`).
+
+Numba writes its cache beside the source, in `__pycache__`. An install the user cannot write to
+(a system or shared site-packages, a read-only image) has no such place, and Numba then tries
+its own user-wide directory; where that fails too, it stops at import ("cannot cache function:
+no locator available"). So before the first kernel is defined (`particles` is imported before
+any of them), this picks a directory that can be written: `NUMBA_CACHE_DIR` when it is set (Numba
+reads it itself; a cluster job points it at the node's own disk), else the package's own
+`__pycache__` when writable, else a per-user cache directory (`$XDG_CACHE_HOME`, ~/.cache,
+~/Library/Caches or %LOCALAPPDATA%), else one in the system's temporary directory.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+APP = "resting-potential-lab"
+
+
+def user_cache_root() -> Path:
+    """The per-user cache directory of this platform."""
+    if sys.platform.startswith("win"):
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+def writable(directory: Path) -> bool:
+    """Whether a file can be made in `directory` (made if missing), as Numba itself tests it:
+    os.access would say yes to root on a read-only mount."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=directory).close()
+        return True
+    except OSError:
+        return False
+
+
+def choose() -> Path | None:
+    """The directory Numba should cache in when its default is not writable, or None to leave it."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return None
+    if writable(Path(__file__).resolve().parent / "__pycache__"):
+        return None
+    uid = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    for where in (user_cache_root() / APP / "numba", Path(tempfile.gettempdir()) / f"{APP}-numba-{uid}"):
+        if writable(where):
+            return where
+    return None
+
+
+def configure() -> Path | None:
+    """Point Numba's cache at `choose()`'s directory (before any kernel is compiled); return it."""
+    where = choose()
+    if where is not None:
+        from numba.core import config
+        config.CACHE_DIR = str(where)
+    return where
