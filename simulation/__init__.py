@@ -5,4 +5,4 @@
 - `simulation.checks`: the physics checks behind `python main.py validate`.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -268,6 +268,8 @@ class Lab:
         """The live view in a Jupyter notebook (JupyterLab, VS Code, Colab): the cell, the
         membrane and the scope, updating, with buttons for the live controls. Needs the
         `[notebook]` extra (ipywidgets). Options: see render.notebook.NotebookView."""
+        from simulation.installation import require
+        require("notebook", "show()")
         from render.notebook import NotebookView
         return NotebookView(self.session, **options).show()
 
@@ -373,6 +375,8 @@ class Lecture:
 
     def show(self, **options):
         """The scenario in the notebook: the picture with its caption, next and back buttons."""
+        from simulation.installation import require
+        require("notebook", "show()")
         from render.notebook import NotebookView
         return NotebookView(player=self.player, **options).show()
 
@@ -407,6 +411,9 @@ class IVResult:
 
 def _sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, out, client, workers,
            sample_every, progress, report=None) -> tuple[dict, Path | None]:
+    from simulation.installation import require
+    if client is None:
+        require("sweep", "sweep() and iv()", ("dask", "distributed"))
     from simulation.headless.sweep import sweep as run_sweep
     keep = out is not None
     where = Path(out) if keep else Path(tempfile.mkdtemp(prefix="rpl-sweep-"))
