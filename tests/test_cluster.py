@@ -23,10 +23,13 @@ def _main(*args, env=None, timeout=400):
                           env={**os.environ, **(env or {})}, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def node_tmp(tmp_path_factory):
-    """The "job's temporary directory" of this machine as a node (TMPDIR of the workers)."""
-    return tmp_path_factory.mktemp("node-tmp")
+    """The "job's temporary directory" of this machine as a node (TMPDIR of the workers): one for
+    every test process of the run, so the node's cache is compiled once (under the lock) for all."""
+    where = tmp_path_factory.getbasetemp().parent / "node-tmp"
+    where.mkdir(exist_ok=True)
+    return where
 
 
 def test_a_cluster_is_described_on_the_command_line_or_in_a_toml_file(tmp_path):
@@ -170,3 +173,14 @@ def test_an_iv_curve_joins_a_scheduler_through_its_file(tmp_path, node_tmp):
     assert "2 clamped runs" in r.stdout and (out / "iv.csv").exists()
     threads = {json.loads((d / "summary.json").read_text())["threads"] for d in (out / "runs").iterdir()}
     assert threads == {len(os.sched_getaffinity(0))}      # the worker's CPUs, without --numba-threads
+
+
+@pytest.mark.parametrize("text, said", [("{not json", "not JSON"), ('{"id": "x"}', "KeyError"),
+                                        ('["tcp://127.0.0.1:1"]', "TypeError"), ('{"address": 7}', "not text")])
+def test_a_scheduler_file_that_is_not_one_is_one_line(tmp_path, text, said):
+    from simulation.headless.sweep import SchedulerError, connect_file
+    f = tmp_path / "scheduler.json"
+    f.write_text(text)
+    with pytest.raises(SchedulerError) as e:
+        connect_file(str(f), 5)
+    assert said in str(e.value) and "--scheduler-file" in str(e.value) and "\n" not in str(e.value)

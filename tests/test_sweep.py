@@ -163,3 +163,15 @@ def test_the_command_line_names_the_runs_that_did_not_settle(tmp_path):
     assert p.returncode == 0, p.stderr
     line = next(w for w in p.stderr.splitlines() if "did not settle" in w)
     assert line.startswith("note: 2 of 2 runs did not settle in their window") and "runs/outside.K=5_seed0" in line
+
+
+def test_a_sweep_in_process_gives_the_runs_dask_gives(finished, tmp_path):
+    """validate's clamp checks in an install without the `sweep` extra run the points here, one by
+    one: the same runs, bit for bit (the generator is counter-based; threads do not matter)."""
+    out, _ = finished
+    base = load("mammalian", None, TINY)
+    info = sweep(base, parse_vary(["outside.K=20", "pump.enabled=false"]), 1, 600, tmp_path, first_seed=1,
+                 progress=False, in_process=True)
+    (row,) = info["rows"]
+    (dask_row,) = [r for r in _rows(out / "sweep.csv") if r["run_dir"] == row["run_dir"]]
+    assert float(dask_row["V_mean_mV"]) == row["V_mean_mV"] and float(dask_row["seed"]) == 1

@@ -187,9 +187,11 @@ def _clamp_points(preset: str, commands: list[float], steps: int, seed: int, wor
     """Clamped runs at `commands` through the `iv` pipeline (a sweep, read by simulation.headless.iv)."""
     from simulation.headless import iv
     from simulation.headless.sweep import sweep
+    from simulation.installation import missing
     base = iv.clamped_base(load(preset, None, CLAMP))
     info = sweep(base, [("clamp.command_mV", commands)], 1, steps, out_dir, workers=workers, progress=False,
-                 first_seed=seed, report=iv.report(steps))
+                 first_seed=seed, report=iv.report(steps),
+                 in_process=bool(missing("sweep", ("dask", "distributed"))))   # the core install: one by one
     return info["report"]
 
 

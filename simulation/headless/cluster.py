@@ -148,7 +148,7 @@ def start(spec: ClusterSpec, timeout_s: float):
         raise ClusterError(f"--cluster {spec.system}: no worker started within {timeout_s:g} s of submitting "
                            f"{spec.jobs} job{'s' if spec.jobs != 1 else ''} (queued? see the scheduler's queue, "
                            f"or raise --timeout){' (' + str(e).splitlines()[0] + ')' if str(e) else ''}") from None
-    except Exception:
+    except BaseException:       # Ctrl-C while waiting too: no job is left in the queue
         client.close()
         cluster.close()
         raise

@@ -109,6 +109,11 @@ def run_task(task: Task, steps: int, runs_dir: str, sample_every: int | None) ->
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS if "NUMBA_NUM_THREADS" in os.environ else 1)
     from simulation.headless import node
     node.warm(lambda: _warm_cache(from_data(task.config, f"sweep point {task.name}")))   # once a node (cluster)
+    return run_here(task, steps, runs_dir, sample_every)
+
+
+def run_here(task: Task, steps: int, runs_dir: str, sample_every: int | None) -> dict:
+    """Run one point in this process (on its Numba threads), as `run_task` does on a worker."""
     from simulation.headless.run import run
     final = Path(runs_dir) / task.name
     if finished_fingerprint(final) == task_fingerprint(task, steps, sample_every):
@@ -226,7 +231,7 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
           workers: int | None = None, scheduler: str | None = None, scheduler_file: str | None = None,
           cluster=None, sample_every: int | None = None,
           fmt: str = "csv", progress: bool = True, first_seed: int = 0, timeout_s: float = 30.0,
-          report=None, client=None, progress_bar=None) -> dict:
+          report=None, client=None, progress_bar=None, in_process: bool = False) -> dict:
     """Run the grid on Dask (a local cluster, or `scheduler`), then write the tables and figure.
 
     `report(rows, summary_rows, keys, base, out)` writes the figures (default: `sweep_figure`, V
@@ -235,6 +240,8 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
     `scheduler_file` (a scheduler's file) or `cluster` (a cluster.ClusterSpec: batch jobs submitted
     now, cancelled at the end); else a local cluster of `workers` processes.
     `progress_bar(total, initial)`: a bar to use (the Python API passes tqdm.auto's) instead of tqdm on a terminal.
+    `in_process`: no Dask at all, the runs one after another here (validate's clamp checks in an
+    install without the `sweep` extra: each run then steps on all of this process's threads).
     Refuses (guard.OutputError, nothing touched) a directory another sweep holds, or one made with
     another base config, --steps or stride; raises SchedulerError for a scheduler it cannot use."""
     out = Path(out_dir)
@@ -282,7 +289,13 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
                 from tqdm import tqdm
                 bar = tqdm(total=len(tasks), initial=len(done), unit="run", file=sys.stderr)
         try:
-            if todo:
+            if todo and in_process:
+                for t in todo:
+                    guard.check()
+                    rows.append(run_here(t, steps, str(runs), sample_every))
+                    if bar is not None:
+                        bar.update(1)
+            elif todo:
                 if not remote:
                     _warm_cache(base)
                 guard.check()
@@ -434,7 +447,8 @@ def connect(address: str, timeout_s: float):
 def connect_file(path: str, timeout_s: float):
     """A Client on the scheduler that wrote `path` (`dask scheduler --scheduler-file PATH`), once it
     has a worker; SchedulerError if the file is missing or unreadable, or no worker comes."""
-    deadline = time.monotonic() + timeout_s
+    first = time.monotonic()
+    deadline = first + timeout_s
     while True:         # in a batch script the scheduler may still be starting: wait for its file
         try:
             with open(path) as f:
@@ -445,7 +459,12 @@ def connect_file(path: str, timeout_s: float):
                 raise SchedulerError(f"--scheduler-file {path}: no such file after {timeout_s:g} s (start "
                                      f"`dask scheduler --scheduler-file {path}` first)") from None
             time.sleep(0.5)
-        except (OSError, ValueError, KeyError, TypeError) as e:
+        except ValueError as e:     # being written as it was read: a moment later it is whole
+            if time.monotonic() > min(deadline, first + 2.0):
+                raise SchedulerError(f"--scheduler-file {path}: not a Dask scheduler file (not JSON: "
+                                     f"{str(e).splitlines()[0]})") from None
+            time.sleep(0.2)
+        except (OSError, KeyError, TypeError) as e:
             raise SchedulerError(f"--scheduler-file {path}: not a Dask scheduler file ({type(e).__name__}: "
                                  f"{str(e).splitlines()[0] if str(e) else e!r})") from None
     if not isinstance(address, str):
