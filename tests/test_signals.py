@@ -112,3 +112,29 @@ def test_a_sweep_stopped_by_sigterm_says_so_exits_143_and_leaves_no_partial_runs
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("SIGTERM")
     assert not list((out / "runs").glob(".tmp-*")) and not (out / ".in-progress").exists()
     assert not (out / ".dask-scratch").exists()
+
+
+def test_a_signal_inside_a_compiler_callback_is_raised_once_the_callback_returns():
+    """LLVM calls back into Python while Numba compiles (llvmlite's object cache); a
+    KeyboardInterrupt raised there is dropped by ctypes and left Numba half-done ("no compiled
+    object yet", exit 1 instead of 130). The guard sends such a signal again until it lands outside."""
+    from simulation.headless import guard
+    source = ("import os, signal, time\n"
+              "def callback(log):\n"
+              "    os.kill(os.getpid(), signal.SIGINT)\n"
+              "    t = time.monotonic()\n"
+              "    while time.monotonic() - t < 0.3:\n"
+              "        pass\n"
+              "    log.append('returned')\n")
+    space = {}
+    exec(compile(source, os.path.join(os.sep, "site-packages", "llvmlite", "binding", "executionengine.py"),
+                 "exec"), space)
+    log = []
+    with guard.StopSignals(restore=True) as stops:
+        with pytest.raises(KeyboardInterrupt):
+            space["callback"](log)           # not interrupted inside: it runs to its end
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                pass                         # ... and the signal, sent again, raises here
+        assert stops.received == signal.SIGINT
+    assert log == ["returned"]

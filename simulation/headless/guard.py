@@ -4,7 +4,9 @@ Signals. SIGINT, SIGTERM and SIGHUP all end a run the same way. The first raises
 where the program is, so the stepping loop stops at once; every later one is only noted, so a
 second Ctrl-C cannot cut the final write short. Library code may swallow that exception (Numba's
 compiler catches broad exceptions while it compiles), so the signal is also remembered and
-`check()` raises it again at the next safe point. While `deferred()` is active (writing the last
+`check()` raises it again at the next safe point. A signal that comes while LLVM has called back
+into Python is not raised there (ctypes would drop it and leave the compiler broken) but sent again
+20 ms later, until it lands outside. While `deferred()` is active (writing the last
 files) no signal raises at all. The exit code is 128 + the first signal's number: 130 for SIGINT,
 143 for SIGTERM, 129 for SIGHUP.
 
@@ -21,6 +23,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -66,9 +69,20 @@ class StopSignals:
     def _handle(self, signum, frame) -> None:
         if self.received is None:
             self.received = signum
-        if not self._raised and not self._deferring:
-            self._raised = True
-            raise KeyboardInterrupt
+        if self._raised or self._deferring:
+            return
+        if _inside_compiler_callback(frame):
+            # raised here, ctypes would print and drop it ("Exception ignored on calling ctypes
+            # callback function") and leave Numba's half-saved function to fail later with an
+            # error of its own (seen: "no compiled object yet"): send the signal again in a moment
+            threading.Timer(REDELIVER_S, self._redeliver, (signum,)).start()
+            return
+        self._raised = True
+        raise KeyboardInterrupt
+
+    def _redeliver(self, signum: int) -> None:
+        if _active is self and not self._raised and not self._deferring:
+            os.kill(os.getpid(), signum)
 
     @property
     def name(self) -> str:
@@ -76,6 +90,18 @@ class StopSignals:
 
 
 _active: StopSignals | None = None
+REDELIVER_S = 0.02      # how soon a signal that came inside a compiler callback is sent again
+
+
+def _inside_compiler_callback(frame) -> bool:
+    """Whether Python code runs here below a call into LLVM (llvmlite's callbacks from C: an
+    exception raised in them never reaches the caller)."""
+    marker = f"{os.sep}llvmlite{os.sep}"
+    while frame is not None:
+        if marker in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def exit_code() -> int:
