@@ -3,6 +3,7 @@ job commands on this machine), a scheduler file, each worker on Numba threads = 
 run at a time, and the Numba cache on the node's own disk, compiled once per node."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -74,6 +75,8 @@ def test_a_bad_cluster_description_is_one_line_naming_the_key(tmp_path, text, ov
     (["--job-script"], "--job-script"),
     (["--cluster", "slurm", "--workers", "2"], "not allowed with"),
     (["--scheduler-file", "/nonexistent/scheduler.json", "--timeout", "1"], "--scheduler-file"),
+    pytest.param(["--cluster", "slurm", "--timeout", "5"], "`sbatch` is not on this machine's PATH",
+                 marks=pytest.mark.skipif(bool(shutil.which("sbatch")), reason="a Slurm machine: it would submit")),
 ])
 def test_the_command_line_refuses_a_cluster_it_cannot_use_in_one_line(tmp_path, args, said):
     r = _main("sweep", "--vary", "outside.K=5,10", "--steps", "10", "--out", str(tmp_path / "o"), *SETS, *args)

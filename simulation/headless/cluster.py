@@ -10,6 +10,7 @@ cores, with the Numba cache on the node's own disk, compiled once per node
 from __future__ import annotations
 
 import re
+import shutil
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 
@@ -131,9 +132,16 @@ def _cluster(spec: ClusterSpec, here_only: bool = False):
     return getattr(importlib.import_module(module), name)(**kwargs)
 
 
+SUBMIT = {"slurm": "sbatch", "pbs": "qsub", "sge": "qsub"}     # what each system submits with
+
+
 def start(spec: ClusterSpec, timeout_s: float):
     """Submit the jobs; (cluster, client) once the first worker is there, else ClusterError."""
     from dask.distributed import Client
+    submit = SUBMIT.get(spec.system)
+    if submit and shutil.which(submit) is None:     # else dask-jobqueue logs it and the wait times out
+        raise ClusterError(f"--cluster {spec.system}: `{submit}` is not on this machine's PATH; run the sweep where "
+                           f"jobs are submitted (a login node of the cluster), or use --cluster local to try it here")
     try:
         cluster = _cluster(spec)
     except Exception as e:  # noqa: BLE001 (dask-jobqueue's own complaint, in one line)
