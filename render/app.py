@@ -45,6 +45,21 @@ class BadDisplay(ValueError):
     """A monitor (--display N) this machine does not have."""
 
 
+
+def save_png(surface: pygame.Surface, path: str) -> None:
+    """Save a PNG under a new name and rename it into place: a link already at `path` is replaced,
+    never followed (its target is not overwritten), and a half-written file is never left there."""
+    import tempfile
+    fd, tmp = tempfile.mkstemp(suffix=".png", prefix=".tmp-", dir=os.path.dirname(os.path.abspath(path)))
+    os.close(fd)
+    try:
+        pygame.image.save(surface, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
 class App:
     def __init__(self, config: Config, preset: str | None = None, overrides: tuple[str, ...] = (),
                  fullscreen: bool = False, size: tuple[int, int] = DEFAULT_SIZE, seed: int = 0,
@@ -288,7 +303,7 @@ class App:
                 clock.tick(FPS_CAP)
         elapsed = time.perf_counter() - t0
         if screenshot:
-            pygame.image.save(self.screen, screenshot)
+            save_png(self.screen, screenshot)
         return n / elapsed if elapsed > 0 else 0.0
 
     def _advance(self):

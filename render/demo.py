@@ -27,7 +27,7 @@ import pygame
 
 from membrane import theory
 from render import style
-from render.app import App
+from render.app import App, save_png
 from render.scene import pump_body
 from render.text import minus, shorten, wrap_lines
 from simulation.session.player import Player
@@ -186,7 +186,7 @@ class Demo(App):
         if path is None:
             stem = re.sub(r"[^A-Za-z0-9]+", "-", self.scenario.name).strip("-").lower()
             path = f"{self.screenshot_dir}/{stem}-step{self.player.k + 1}-{self.sim.time_ns:.0f}ns.png"
-        pygame.image.save(self.screen, path)
+        save_png(self.screen, path)
         self.say(f"saved {path}")
         return path
 

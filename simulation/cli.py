@@ -304,7 +304,21 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             say("interrupted before anything was written" if headless else "interrupted")
             return guard.exit_code() if headless else EXIT_INTERRUPTED
+        except BrokenPipeError:
+            # the reader of stdout went away (`rplab run ... | true`, `rplab presets | head -1`):
+            # whatever the command writes to files is complete; only lines nobody reads are lost
+            _stdout_gone()
+            return 0
     return 0
+
+
+def _stdout_gone() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def say(line: str) -> None:
@@ -355,12 +369,30 @@ def _no_display_reason() -> str | None:
     return None
 
 
+def _output_file_problem(option: str, path: str | None, suffixes: tuple[str, ...]) -> str | None:
+    """Why a file given to `option` cannot be written when the frames are done, or None: checked
+    before the first frame (a missing directory found after them lost the work)."""
+    if path is None:
+        return None
+    if not path.strip():
+        return f"{option}: a file name is needed, got an empty one"
+    if not path.lower().endswith(suffixes):
+        return f"{option} {path}: the file must end in {' or '.join(suffixes)}"
+    if os.path.isdir(path):
+        return f"{option} {path}: is a directory"
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        return f"{option} {path}: no such directory {os.path.dirname(path) or parent}"
+    return None
+
+
 def cmd_live(args) -> int:
-    if args.screenshot and not args.frames:
+    if args.screenshot is not None and not args.frames:
         sys.stderr.write("live: --screenshot needs --frames N\n")
         return EXIT_BAD_INPUT
-    if args.screenshot and not args.screenshot.lower().endswith(".png"):
-        sys.stderr.write(f"live: --screenshot {args.screenshot}: the file must end in .png\n")
+    problem = _output_file_problem("--screenshot", args.screenshot, (".png",))
+    if problem:
+        say(f"live: {problem}")
         return EXIT_BAD_INPUT
     from simulation.core import config as cfgmod
     cfg = cfgmod.load(args.preset, args.config, args.overrides)
@@ -402,21 +434,17 @@ def cmd_demo(args) -> int:
             said = f"{int(length // 60)}:{int(length % 60):02d}" if length is not None else "no length"
             print(f"{name:<20} {len(sc.steps):>3} steps  {said:>9}  {sc.description or sc.name}")
         return 0
-    if args.screenshot and not (args.frames or args.auto):
+    if args.screenshot is not None and not (args.frames or args.auto):
         sys.stderr.write("demo: --screenshot needs --frames N or --auto\n")
         return EXIT_BAD_INPUT
-    if args.screenshot and not args.screenshot.lower().endswith(".png"):
-        sys.stderr.write(f"demo: --screenshot {args.screenshot}: the file must end in .png\n")
-        return EXIT_BAD_INPUT
-    if args.record and not args.record.lower().endswith((".mp4", ".gif")):
-        sys.stderr.write(f"demo: --record {args.record}: the file must end in .mp4 or .gif\n")
+    problem = (_output_file_problem("--screenshot", args.screenshot, (".png",))
+               or _output_file_problem("--record", args.record, (".mp4", ".gif")))
+    if problem:
+        say(f"demo: {problem}")
         return EXIT_BAD_INPUT
     if args.record and args.record.lower().endswith(".mp4"):
         from simulation.installation import require
         require("video", "--record FILE.mp4", ("imageio_ffmpeg",))
-    if args.record and not os.path.isdir(os.path.dirname(os.path.abspath(args.record))):
-        sys.stderr.write(f"demo: --record {args.record}: no such directory\n")
-        return EXIT_BAD_INPUT
     from simulation.session.scenario import load_scenario
     scenario = load_scenario(args.scenario)     # every error in the file, before anything opens
     reason = _no_display_reason()
@@ -617,6 +645,10 @@ def cmd_plot(args) -> int:
     from simulation.headless.figures import run_figure
     try:
         paths = run_figure(d)
+    except OSError as e:            # a read-only directory, run.png a directory, a full disk
+        where = e.filename2 or e.filename or d       # a rename names its target second
+        say(f"plot: cannot write the figures into {d} ({os.path.basename(str(where))}: {e.strerror or e})")
+        return EXIT_BAD_INPUT
     except (KeyError, ValueError, IndexError, TypeError, AttributeError, UnicodeDecodeError) as e:
         say(f"plot: {d}: summary.json or timeseries.csv is not as `run` writes it ({type(e).__name__}: {e})")
         return EXIT_BAD_INPUT

@@ -1,0 +1,105 @@
+"""Where the program writes what it made: a file named on the command line is checked before the
+first frame (not found unwritable after all of them), a link there is replaced, not followed; a
+run's figures that cannot be written are one line; a reader of stdout that went away costs
+nothing that was written to files (issue 27: paths checked too late or followed; faults)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cells import TINY
+
+ROOT = Path(__file__).resolve().parent.parent
+SETS = [a for s in TINY for a in ("--set", s)]
+ENV = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+
+
+def _main(*args, cwd, **kw):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
+                          cwd=cwd, env=ENV, timeout=300, **kw)
+
+
+OUTPUTS = [  # arguments -> a word the one line must contain
+    (["live", "--frames", "2", "--screenshot", "nodir/x.png"], "no such directory nodir"),
+    (["live", "--frames", "2", "--screenshot", ""], "a file name is needed"),
+    (["live", "--frames", "2", "--screenshot", "   "], "a file name is needed"),
+    (["live", "--frames", "2", "--screenshot", "adir.png"], "is a directory"),
+    (["live", "--frames", "2", "--screenshot", "x.jpg"], "must end in .png"),
+    (["live", "--screenshot", ""], "needs --frames"),
+    (["demo", "emerges", "--frames", "2", "--screenshot", "nodir/x.png"], "no such directory nodir"),
+    (["demo", "emerges", "--frames", "2", "--screenshot", ""], "a file name is needed"),
+    (["demo", "emerges", "--frames", "2", "--record", ""], "a file name is needed"),
+    (["demo", "emerges", "--frames", "2", "--record", "nodir/x.gif"], "no such directory nodir"),
+    (["demo", "emerges", "--frames", "2", "--record", "adir.png"], "must end in .mp4 or .gif"),
+    (["demo", "emerges", "--frames", "2", "--record", "bdir.gif"], "is a directory"),
+]
+
+
+@pytest.mark.parametrize("args, word", OUTPUTS, ids=[" ".join(a) for a, _ in OUTPUTS])
+def test_an_output_file_that_cannot_be_written_is_refused_before_the_first_frame(args, word, tmp_path):
+    (tmp_path / "adir.png").mkdir()
+    (tmp_path / "bdir.gif").mkdir()
+    extra = SETS if args[0] == "live" else []
+    r = _main(*args, *extra, cwd=tmp_path)
+    lines = [ln for ln in r.stderr.splitlines() if not ln.startswith("note:")]
+    assert r.returncode == 2 and len(lines) == 1 and word in lines[0] and "Traceback" not in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir.png", "bdir.gif"]
+
+
+def test_a_screenshot_onto_a_link_replaces_the_link_not_its_target(tmp_path):
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    (tmp_path / "shot.png").symlink_to(target)
+    r = _main("live", "--frames", "2", "--size", "640x400", "--screenshot", "shot.png", *SETS, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert target.read_text() == "keep me"
+    shot = tmp_path / "shot.png"
+    assert not shot.is_symlink() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "r"
+    r = _main("run", "--steps", "100", "--out", str(out), "--no-progress", *SETS, cwd=out.parent)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_plot_where_a_figure_cannot_be_written_is_one_line(finished_run):
+    (finished_run / "run.png").mkdir()
+    try:
+        r = _main("plot", str(finished_run), cwd=finished_run.parent)
+    finally:
+        (finished_run / "run.png").rmdir()
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "cannot write the figures" in r.stderr and "run.png" in r.stderr and "Traceback" not in r.stderr
+    assert not list(finished_run.glob(".*tmp*")) and not list(finished_run.glob("*.tmp"))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory anyway")
+def test_plot_of_a_read_only_run_directory_is_one_line(finished_run):
+    finished_run.chmod(0o555)
+    try:
+        r = _main("plot", str(finished_run), cwd=finished_run.parent)
+    finally:
+        finished_run.chmod(0o755)
+    assert r.returncode == 2 and "cannot write the figures" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("command", [["presets"], ["run", "--steps", "50", "--out", "r", "--no-progress", *SETS]],
+                         ids=["presets", "run"])
+def test_a_reader_that_goes_away_costs_no_traceback_and_no_file(command, tmp_path):
+    """`rplab run ... | true`: the run finished and wrote its files; the line nobody reads is lost,
+    quietly, and the exit code is the work's (0)."""
+    p = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *command], cwd=tmp_path, env=ENV,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p.stdout.close()                    # the reader is gone before the first line
+    err = p.stderr.read()
+    assert p.wait(timeout=300) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err, err
+    if command[0] == "run":
+        assert json.loads((tmp_path / "r" / "summary.json").read_text())["steps"] == 50
