@@ -53,6 +53,7 @@ def save_png(surface: pygame.Surface, path: str) -> None:
     fd, tmp = tempfile.mkstemp(suffix=".png", prefix=".tmp-", dir=os.path.dirname(os.path.abspath(path)))
     os.close(fd)
     try:
+        os.chmod(tmp, 0o644)                # mkstemp's 0600 would be the picture's
         pygame.image.save(surface, tmp)
         os.replace(tmp, path)
     except BaseException:

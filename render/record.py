@@ -1,8 +1,17 @@
 """Recording what is on screen: MP4 (H.264 through imageio's bundled ffmpeg, no system ffmpeg
 needed) or GIF (by the file's suffix), one video frame per drawn frame at a steady rate. An MP4's
-bitrate is capped by `quality` (medium: 8 Mbit/s at 1920x1080, scaled with the frame's area)."""
+bitrate is capped by `quality` (medium: 8 Mbit/s at 1920x1080, scaled with the frame's area).
+
+A recording is written under a temporary name beside its file and renamed into place when it is
+closed, so the file is whole (an MP4's index, the moov atom, is written last) or absent, and a
+link at the path is replaced, never followed. Handing a frame to the encoder and closing hold off
+SIGINT, SIGTERM and SIGHUP until they are done (the signal is delivered right after): raised inside
+imageio-ffmpeg's writer, one makes it kill ffmpeg before the index is written."""
 from __future__ import annotations
 
+import os
+import signal
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +47,7 @@ class Recorder:
         self._writer = None
         self._imageio = imageio
         self._suffix = suffix            # the file is made with the first frame, not before
+        self._part: str | None = None    # the temporary name it is written under
 
     def _open_mp4(self, size: tuple[int, int]) -> None:
         """The H.264 writer, once the frame size is known (the cap depends on it). The encoder runs
@@ -46,22 +56,68 @@ class Recorder:
         cap = bitrate_cap_mbit(self.quality, size)
         # sizes need not be multiples of 16: the frame is padded to even sides instead
         self._writer = self._imageio.get_writer(
-            self.path, fps=self.fps, codec="libx264", quality=None, macro_block_size=2, pixelformat="yuv420p",
+            self._new_part(), fps=self.fps, codec="libx264", quality=None, macro_block_size=2, pixelformat="yuv420p",
             ffmpeg_log_level="error",
             output_params=["-crf", str(crf), "-maxrate", f"{cap:.2f}M", "-bufsize", f"{cap:.2f}M",
                            "-preset", "veryfast", "-threads", "1"])
 
+    def _new_part(self) -> str:
+        fd, self._part = tempfile.mkstemp(suffix=self._suffix, prefix=f".{self.path.stem}-",
+                                          dir=os.path.dirname(os.path.abspath(self.path)))
+        os.close(fd)
+        os.chmod(self._part, 0o644)         # mkstemp's 0600 would be the video's
+        return self._part
+
     def add(self, surface: pygame.Surface) -> None:
-        if self._writer is None and self._suffix == ".gif":
-            self._writer = self._imageio.get_writer(self.path, mode="I", duration=1000.0 / self.fps, loop=0)
-        elif self._writer is None:
-            self._open_mp4(surface.get_size())
         w, h = surface.get_size()       # one C copy, rows first as the encoder reads them
         frame = np.frombuffer(pygame.image.tobytes(surface, "RGB"), dtype=np.uint8).reshape(h, w, 3)
-        self._writer.append_data(frame)
+        # a stop signal raised inside imageio-ffmpeg's writer makes it kill ffmpeg (no index
+        # written: seen under load), so it is held while a frame is handed over, and raised after
+        with _signals_held():
+            if self._writer is None and self._suffix == ".gif":
+                self._writer = self._imageio.get_writer(self._new_part(), mode="I", duration=1000.0 / self.fps,
+                                                        loop=0)
+            elif self._writer is None:
+                self._open_mp4(surface.get_size())
+            self._writer.append_data(frame)
         self.frames += 1
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        """Finish the file (the encoder writes its index) and rename it into place; a stop signal
+        that comes meanwhile is held and delivered when the file is whole."""
+        if self._writer is None:
+            return
+        with _signals_held():
+            writer, self._writer = self._writer, None
+            try:
+                writer.close()
+                os.replace(self._part, self.path)
+            except BaseException:
+                Path(self._part).unlink(missing_ok=True)     # never a broken file under any name
+                raise
+            self._part = None
+
+
+STOP_SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
+
+
+class _signals_held:
+    """Stop signals only noted inside the block, the first sent again after it (main thread;
+    elsewhere, and for a handler Python did not install, nothing is changed)."""
+
+    def __enter__(self):
+        self.pending, self.old = [], {}
+        try:
+            for s in STOP_SIGNALS:
+                if signal.getsignal(s) is not None:
+                    self.old[s] = signal.signal(s, lambda n, _f: self.pending.append(n))
+        except ValueError:          # not the main thread
+            pass
+        return self
+
+    def __exit__(self, *exc):
+        for s, h in self.old.items():
+            signal.signal(s, h)
+        if self.pending:
+            os.kill(os.getpid(), self.pending[0])
+        return False

@@ -269,7 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     # handlers go in before the heavy imports, so a signal at start-up is handled the same way
     from simulation.headless import guard
     headless = args.command in ("run", "sweep", "iv")
-    stops = guard.StopSignals(restore=False) if headless else contextlib.nullcontext()
+    # a recording demo too: a stop signal must end it with the file finished and say it stopped
+    # (SDL's own SIGTERM handler would quit with exit 0; SIGHUP's default left an MP4 with no index)
+    guarded = headless or (args.command == "demo" and args.record is not None)
+    stops = guard.StopSignals(restore=False) if guarded else contextlib.nullcontext()
     with stops:
         from simulation.core.config import ConfigError
         try:
@@ -302,8 +305,8 @@ def main(argv: list[str] | None = None) -> int:
             say(str(e))
             return EXIT_BAD_INPUT
         except KeyboardInterrupt:
-            say("interrupted before anything was written" if headless else "interrupted")
-            return guard.exit_code() if headless else EXIT_INTERRUPTED
+            say("interrupted before anything was written" if guarded else "interrupted")
+            return guard.exit_code() if guarded else EXIT_INTERRUPTED
         except BrokenPipeError:
             # the reader of stdout went away (`rplab run ... | true`, `rplab presets | head -1`):
             # whatever the command writes to files is complete; only lines nobody reads are lost
@@ -475,7 +478,14 @@ def cmd_demo(args) -> int:
         sys.stderr.write(no_display.format(str(e) or "no video device"))
         return EXIT_BAD_INPUT
     t0 = time.perf_counter()
-    fps = demo.run(frames=args.frames, screenshot=args.screenshot)
+    try:
+        fps = demo.run(frames=args.frames, screenshot=args.screenshot)     # it closes the recording
+    except KeyboardInterrupt:
+        from simulation.headless import guard
+        kept = (f"; the recording {args.record} is finished ({recorder.frames} frames)"
+                if recorder is not None and recorder.frames else "")
+        say(f"{guard.signal_name() or 'SIGINT'}: the demo stopped at step {demo.k + 1} of {len(demo.steps)}{kept}")
+        return guard.exit_code()
     if args.frames or args.auto:
         print(f"fps: {fps:.1f}")
     if args.auto:
