@@ -5,7 +5,7 @@ bitrate is capped by `quality` (medium: 8 Mbit/s at 1920x1080, scaled with the f
 A recording is written under a temporary name beside its file and renamed into place when it is
 closed, so the file is whole (an MP4's index, the moov atom, is written last) or absent, and a
 link at the path is replaced, never followed. Handing a frame to the encoder and closing hold off
-SIGINT, SIGTERM and SIGHUP until they are done (the signal is delivered right after): raised inside
+the stop signals (SIGINT, SIGTERM, SIGHUP, ...) until they are done (the signal is delivered right after): raised inside
 imageio-ffmpeg's writer, one makes it kill ffmpeg before the index is written."""
 from __future__ import annotations
 
@@ -98,7 +98,9 @@ class Recorder:
             self._part = None
 
 
-STOP_SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
+# the stop signals of the command line (simulation.headless.guard.STOP_SIGNALS; the view may not import it)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+                     if hasattr(signal, name))
 
 
 class _signals_held:

@@ -138,3 +138,47 @@ def test_a_signal_inside_a_compiler_callback_is_raised_once_the_callback_returns
                 pass                         # ... and the signal, sent again, raises here
         assert stops.received == signal.SIGINT
     assert log == ["returned"]
+
+
+@pytest.mark.parametrize("first, second", [(signal.SIGTERM, signal.SIGINT), (signal.SIGINT, signal.SIGTERM),
+                                           (signal.SIGHUP, signal.SIGINT)],
+                         ids=["TERM then INT", "INT then TERM", "HUP then INT"])
+def test_two_signals_a_millisecond_apart_are_answered_by_the_first(tmp_path, first, second):
+    """Pending together, Python runs their handlers by number (SIGINT first); the exit code and
+    the summary must still name the one that came first (README: 128 + the first signal)."""
+    out = tmp_path / "run"
+    p = _start(["run", "--steps", "100000000", "--sample-every", "50", "--out", str(out), *SETS])
+    _wait_for(out / "timeseries.csv")
+    time.sleep(1.0)
+    try:
+        p.send_signal(first)
+        time.sleep(0.001)
+        p.send_signal(second)
+        err = p.communicate(timeout=120)[1]
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    name = signal.Signals(first).name
+    assert p.returncode == 128 + first, err
+    assert f"{name}: stopped at step" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True and summary["signal"] == name
+
+
+@pytest.mark.parametrize("sig", [signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2], ids=lambda s: signal.Signals(s).name)
+def test_quit_and_the_user_signals_end_a_run_with_its_summary(tmp_path, sig):
+    out = tmp_path / "run"
+    p = _start(["run", "--steps", "100000000", "--sample-every", "50", "--out", str(out), *SETS])
+    _wait_for(out / "timeseries.csv")
+    time.sleep(1.0)
+    err = _stop(p, sig)
+    assert p.returncode == 128 + sig, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True and summary["signal"] == signal.Signals(sig).name
+    assert "Traceback" not in err
+
+
+def test_the_recorder_holds_the_same_signals_the_command_line_stops_on():
+    from render import record
+    from simulation.headless import guard
+    assert record.STOP_SIGNALS == guard.STOP_SIGNALS

@@ -1,14 +1,15 @@
 """What keeps headless work whole: signals that end it cleanly, and one writer per directory.
 
-Signals. SIGINT, SIGTERM and SIGHUP all end a run the same way. The first raises KeyboardInterrupt
+Signals. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 all end a run the same way. The first raises KeyboardInterrupt
 where the program is, so the stepping loop stops at once; every later one is only noted, so a
 second Ctrl-C cannot cut the final write short. Library code may swallow that exception (Numba's
 compiler catches broad exceptions while it compiles), so the signal is also remembered and
 `check()` raises it again at the next safe point. A signal that comes while LLVM has called back
 into Python is not raised there (ctypes would drop it and leave the compiler broken) but sent again
 20 ms later, until it lands outside. While `deferred()` is active (writing the last
-files) no signal raises at all. The exit code is 128 + the first signal's number: 130 for SIGINT,
-143 for SIGTERM, 129 for SIGHUP.
+files) no signal raises at all. The exit code is 128 + the first signal's number (the first to
+arrive, even when two come together): 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP, 131 for
+SIGQUIT, 138 and 140 for SIGUSR1 and SIGUSR2.
 
 Directories. A run or a sweep holds an exclusive `flock` on DIR/.in-progress for as long as it
 writes there; the file names the process and is removed when the work is complete. A second
@@ -27,7 +28,10 @@ import threading
 import time
 from pathlib import Path
 
-STOP_SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
+# SIGINT (Ctrl-C), SIGTERM, SIGHUP (a closed terminal), SIGQUIT (Ctrl-\\) and SIGUSR1/2, whose
+# default would end the process with nothing written: all end the work the same way
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+                     if hasattr(signal, name))
 MARKER = ".in-progress"
 
 
@@ -51,6 +55,18 @@ class StopSignals:
 
     def __enter__(self) -> "StopSignals":
         global _active
+        # the order signals arrive in: Python runs the handlers of signals pending together in
+        # the order of their numbers (SIGINT before SIGTERM, whichever came first), but the C-level
+        # handler writes each signal's number to the wake-up fd as it arrives
+        self._arrivals = None
+        try:
+            r, w = os.pipe()
+            os.set_blocking(r, False)
+            os.set_blocking(w, False)
+            self._old_wakeup = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+            self._arrivals = (r, w)
+        except (ValueError, OSError):      # not the main thread
+            pass
         for s in STOP_SIGNALS:
             self._old[s] = signal.signal(s, self._handle)
         _active = self
@@ -58,6 +74,11 @@ class StopSignals:
 
     def __exit__(self, *exc) -> None:
         global _active
+        if self._arrivals is not None:
+            signal.set_wakeup_fd(self._old_wakeup)
+            for fd in self._arrivals:
+                os.close(fd)
+            self._arrivals = None
         if not self.restore:
             for s in self._old:
                 signal.signal(s, signal.SIG_IGN)
@@ -66,9 +87,19 @@ class StopSignals:
             signal.signal(s, h)
         _active = None
 
+    def _first_arrived(self, signum: int) -> int:
+        """The stop signal that arrived first, by the wake-up fd's record (else `signum`)."""
+        if self._arrivals is None:
+            return signum
+        try:
+            arrived = os.read(self._arrivals[0], 4096)
+        except (BlockingIOError, OSError):
+            return signum
+        return next((n for n in arrived if n in STOP_SIGNALS), signum)
+
     def _handle(self, signum, frame) -> None:
         if self.received is None:
-            self.received = signum
+            self.received = self._first_arrived(signum)
         if self._raised or self._deferring:
             return
         if _inside_compiler_callback(frame):
@@ -139,10 +170,10 @@ def deferred():
 
 @contextlib.contextmanager
 def children_ignore_terminal_signals():
-    """Processes started inside this block ignore SIGINT and SIGHUP (an ignored disposition is
-    inherited, and Python leaves it alone): a Ctrl-C at the terminal goes to every process in the
-    group, but only this one should act on it, stopping the workers in order."""
-    terminal = [s for s in (signal.SIGINT, getattr(signal, "SIGHUP", None)) if s is not None]
+    """Processes started inside this block ignore SIGINT, SIGHUP and SIGQUIT (an ignored
+    disposition is inherited, and Python leaves it alone): a Ctrl-C (or Ctrl-\\) at the terminal
+    goes to every process in the group, but only this one should act on it, stopping the workers in order."""
+    terminal = [getattr(signal, n) for n in ("SIGINT", "SIGHUP", "SIGQUIT") if hasattr(signal, n)]
     old = {s: signal.signal(s, signal.SIG_IGN) for s in terminal}
     try:
         yield
