@@ -27,6 +27,28 @@ QUALITY = {"low": (30, 4.0), "medium": (26, 8.0), "high": (22, 16.0)}   # crf, M
 DEFAULT_QUALITY = "medium"
 
 
+# the largest frames each format takes: H.264's largest level (6.2) holds 8192x4320 (ffmpeg
+# refused 16384x16384, after 2.85 GB of frames had gone to it); a GIF is kept to 4K (every frame
+# is held and quantised in memory)
+MAX_SIDE = {".mp4": 8192, ".gif": 3840}
+MAX_AREA = {".mp4": 8192 * 4320, ".gif": 3840 * 2160}
+MAX_FPS = 120
+
+
+class RecordingError(ValueError):
+    """A recording that cannot be made as asked (one line, exit 2)."""
+
+
+def size_problem(path: str | Path, size: tuple[int, int]) -> str | None:
+    """Why frames of `size` cannot be recorded into `path`'s format, or None."""
+    suffix = Path(path).suffix.lower()
+    w, h = size
+    if suffix in MAX_SIDE and (max(w, h) > MAX_SIDE[suffix] or w * h > MAX_AREA[suffix]):
+        most = {".mp4": "8192x4320", ".gif": "3840x2160"}[suffix]
+        return f"--record {path}: frames of {w}x{h} are larger than {suffix[1:].upper()} takes (at most {most})"
+    return None
+
+
 def bitrate_cap_mbit(quality: str, size: tuple[int, int]) -> float:
     """The peak bitrate (Mbit/s) of a recording of `size` at `quality`."""
     return QUALITY[quality][1] * size[0] * size[1] / (1920 * 1080)
@@ -41,6 +63,8 @@ class Recorder:
             raise ValueError(f"--record {path}: the file must end in .mp4 or .gif")
         if quality not in QUALITY:
             raise ValueError(f"--quality {quality}: allowed: {', '.join(QUALITY)}")
+        if not 1 <= fps <= MAX_FPS:
+            raise RecordingError(f"--fps {fps:g}: from 1 to {MAX_FPS} frames per second")
         self.frames = 0
         self.fps = fps
         self.quality = quality
@@ -69,6 +93,8 @@ class Recorder:
         return self._part
 
     def add(self, surface: pygame.Surface) -> None:
+        if self._writer is None and size_problem(self.path, surface.get_size()):    # a full screen's size
+            raise RecordingError(size_problem(self.path, surface.get_size()))
         w, h = surface.get_size()       # one C copy, rows first as the encoder reads them
         frame = np.frombuffer(pygame.image.tobytes(surface, "RGB"), dtype=np.uint8).reshape(h, w, 3)
         # a stop signal raised inside imageio-ffmpeg's writer makes it kill ffmpeg (no index

@@ -72,6 +72,13 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _fps(text: str) -> int:
+    v = _positive_int(text)
+    if v > 120:     # render.record.MAX_FPS (not imported here: the parser loads no Pygame)
+        raise argparse.ArgumentTypeError(f"from 1 to 120 frames per second, got {v}")
+    return v
+
+
 def _window(text: str) -> tuple[int, int]:
     try:
         a, b = (int(p) for p in text.split(":"))
@@ -189,7 +196,7 @@ def build_parser() -> OneLineParser:
     p.add_argument("--no-notes", action="store_true",
                    help="do not print each step's speaker notes (its notes, caption and what comes next) to the terminal")
     p.add_argument("--record", metavar="FILE.mp4|FILE.gif", help="record what is on screen (the suffix picks the format)")
-    p.add_argument("--fps", type=_positive_int, default=30, help="frames per second of the recording (default 30)")
+    p.add_argument("--fps", type=_fps, default=30, help="frames per second of the recording, 1 to 120 (default 30)")
     p.add_argument("--quality", choices=("low", "medium", "high"), default="medium",
                    help="an MP4's quality: its bitrate at most 4, 8 or 16 Mbit/s at 1920x1080, scaled with the "
                         "frame's area (default medium)")
@@ -261,6 +268,7 @@ def build_parser() -> OneLineParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv or ["live"])
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")     # whichever command imports Pygame first
     from simulation.installation import MissingExtra, problems
     for line in problems()[:1]:         # another package's particles, membrane or render: nothing else works
         say(f"{program()}: {line}")
@@ -448,6 +456,12 @@ def cmd_demo(args) -> int:
     if args.record and args.record.lower().endswith(".mp4"):
         from simulation.installation import require
         require("video", "--record FILE.mp4", ("imageio_ffmpeg",))
+    if args.record and args.size:
+        from render.record import size_problem
+        problem = size_problem(args.record, args.size)
+        if problem:
+            say(f"demo: {problem}")
+            return EXIT_BAD_INPUT
     from simulation.session.scenario import load_scenario
     scenario = load_scenario(args.scenario)     # every error in the file, before anything opens
     reason = _no_display_reason()
@@ -460,7 +474,7 @@ def cmd_demo(args) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     from render.app import BadDisplay, NoDisplay
     from render.demo import Demo
-    from render.record import Recorder
+    from render.record import Recorder, RecordingError
     recorder = Recorder(args.record, fps=args.fps, quality=args.quality) if args.record else None
     fullscreen = not (args.window or args.size)
     try:
@@ -480,6 +494,9 @@ def cmd_demo(args) -> int:
     t0 = time.perf_counter()
     try:
         fps = demo.run(frames=args.frames, screenshot=args.screenshot)     # it closes the recording
+    except RecordingError as e:         # full screen on a display larger than the format takes
+        say(f"demo: {e}")
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         from simulation.headless import guard
         kept = (f"; the recording {args.record} is finished ({recorder.frames} frames)"

@@ -35,6 +35,11 @@ OUTPUTS = [  # arguments -> a word the one line must contain
     (["demo", "emerges", "--frames", "2", "--record", "nodir/x.gif"], "no such directory nodir"),
     (["demo", "emerges", "--frames", "2", "--record", "adir.png"], "must end in .mp4 or .gif"),
     (["demo", "emerges", "--frames", "2", "--record", "bdir.gif"], "is a directory"),
+    (["demo", "emerges", "--frames", "2", "--size", "16384x16384", "--record", "x.mp4"], "at most 8192x4320"),
+    (["demo", "emerges", "--frames", "2", "--size", "8192x8192", "--record", "x.mp4"], "at most 8192x4320"),
+    (["demo", "emerges", "--frames", "2", "--size", "4096x4096", "--record", "x.gif"], "at most 3840x2160"),
+    (["demo", "emerges", "--frames", "2", "--fps", "1000000", "--record", "x.mp4"], "--fps"),
+    (["demo", "emerges", "--frames", "2", "--fps", "0", "--record", "x.mp4"], "--fps"),
 ]
 
 

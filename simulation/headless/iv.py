@@ -29,7 +29,7 @@ import numpy as np
 
 from membrane import theory
 from particles.species import CHARGE, PERMEANT_NAMES
-from simulation.core.config import Config, ConfigError
+from simulation.core.config import MAX_COMMAND_mV, Config, ConfigError
 from simulation.core.observe import PA_PER_E_PER_US
 from simulation.headless.recorders import replacing
 
@@ -41,6 +41,10 @@ def commands(v_from: float, v_to: float, v_step: float) -> list[float]:
     """The command potentials from `v_from` to `v_to` (included when the steps land on it)."""
     if not (math.isfinite(v_from) and math.isfinite(v_to) and math.isfinite(v_step)):
         raise ConfigError("iv: --from, --to and --step must be numbers")
+    for option, v in (("--from", v_from), ("--to", v_to)):
+        if abs(v) > MAX_COMMAND_mV:        # before the count: a span of 2e308 mV overflows it
+            raise ConfigError(f"iv {option} {v:g}: a command potential from {-MAX_COMMAND_mV:g} to "
+                              f"{MAX_COMMAND_mV:g} mV (clamp.command_mV's range)")
     if v_step <= 0:
         raise ConfigError(f"iv --step {v_step:g}: must be > 0 mV")
     if v_to < v_from:
