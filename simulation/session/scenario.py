@@ -174,11 +174,17 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
     if str(path.resolve()) in _seen:
         raise ConfigError(f"{where}: includes itself")
     try:
-        data = tomllib.loads(path.read_text())
+        with open(path, "rb") as f:
+            raw_bytes = f.read(MAX_SCENARIO_BYTES + 1)       # /dev/zero is a file name too
+        if len(raw_bytes) > MAX_SCENARIO_BYTES:
+            raise ConfigError(f"{where}: more than {MAX_SCENARIO_BYTES >> 10} kB; a scenario is a few pages of TOML")
+        data = tomllib.loads(raw_bytes.decode("utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where}: not valid TOML ({e})") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{where}: cannot read ({e})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not a text file (a scenario is UTF-8 TOML)") from None
+    except OSError as e:
+        raise ConfigError(f"{where}: cannot read ({e.strerror or e})") from None
     for k in data:
         if k not in TOP_KEYS:
             raise ConfigError(f"{where}: unknown key {k!r}; allowed: {', '.join(TOP_KEYS)}")
@@ -264,9 +270,21 @@ def _length(v, where: str, key: str, most: float) -> float | None:
     return float(v)
 
 
+# the longest texts a scenario may hold, in characters (the shipped ones: captions 245, notes 453,
+# descriptions 252, questions 150, choices 36): what a screen or a terminal can show
+MAX_SCENARIO_BYTES = 256 << 10
+MAX_CHARS = {"caption": 1000, "notes": 5000, "title": 120, "name": 120, "description": 1000, "question": 400,
+             "choice": 120, "cite": 200, "note": 1000}
+MAX_FIELD_WIDTH = 40      # a caption's placeholder may pad or cut its value to at most this many characters
+FIELD_SPEC = re.compile(r"^(?:.?[<>^])?(?P<width>\d+)?(?:\.(?P<cut>\d+))?$")
+
+
 def _text(v, where: str, key: str) -> str:
     if not isinstance(v, str):
         raise ConfigError(f"{where}: {key} must be text, got {v!r}")
+    most = MAX_CHARS.get(key, 1000)
+    if len(v) > most:
+        raise ConfigError(f"{where}: {key} is {len(v)} characters; at most {most}")
     return v
 
 
@@ -328,7 +346,9 @@ def _poll(raw: dict, at: str, config: Config) -> dict:
     if (not isinstance(choices, list) or not 2 <= len(choices) <= MAX_CHOICES
             or not all(isinstance(c, str) and c.strip() for c in choices)):
         raise ConfigError(f"{at}: choices must be a list of 2 to {MAX_CHOICES} texts (the number keys vote for "
-                          f"them), got {choices!r}")
+                          f"them), got {str(choices)[:200]}")
+    for c in choices:
+        _text(c, at, "choice")
     judge, bands = raw.get("judge"), raw.get("bands")
     if (judge is None) != (bands is None):
         raise ConfigError(f"{at}: judge and bands go together: the number measured, and a [low, high] band of it "
@@ -354,11 +374,22 @@ def check_caption(caption: str, at: str, config: Config) -> None:
     except ValueError as e:
         raise ConfigError(f"{at}: caption: {e} (write {{{{ and }}}} for a literal brace)") from None
     allowed = placeholders(config)
-    for f in fields:
-        name = re.split(r"[:!]", f, maxsplit=1)[0]
+    for _, f, spec, conversion in string.Formatter().parse(caption):
+        if f is None:
+            continue
+        name = f
         if name not in allowed:
             raise ConfigError(f"{at}: caption: unknown placeholder {{{name}}}; allowed: "
                               + ", ".join("{" + p + "}" for p in allowed[:11]) + ", {K_out}, {P_Na}, ...")
+        # the values are text, as a lecturer says them ("−70"): a format may pad or cut them, no more
+        m = FIELD_SPEC.match(spec or "")
+        if conversion is not None or not m or "{" in (spec or ""):
+            raise ConfigError(f"{at}: caption: {{{f}{'!' + conversion if conversion else ''}:{spec}}}: a placeholder's "
+                              f"value is text; its format may only pad or cut it, e.g. {{{name}:>5}}")
+        for part in ("width", "cut"):
+            if m[part] is not None and int(m[part]) > MAX_FIELD_WIDTH:
+                raise ConfigError(f"{at}: caption: {{{f}:{spec[:20]}}}: {part} {int(m[part])}; at most "
+                                  f"{MAX_FIELD_WIDTH} characters")
 
 
 def fill_caption(caption: str, values: dict) -> str:
