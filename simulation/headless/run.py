@@ -81,6 +81,9 @@ def claim(out: Path, overwrite: bool, what: str = "run", words: tuple[str, str] 
     if busy:
         raise guard.busy_error(out, busy)
     existing = sorted(p.name for p in out.iterdir() if p.name != guard.MARKER) if out.is_dir() else []
+    if "sweep.json" in existing:        # --overwrite replaces a run, never a sweep's results
+        raise guard.OutputError(f"{words[0]} {out}: holds a sweep (sweep.json, runs/); a run goes into a directory "
+                                f"of its own: choose another")
     if existing and not overwrite:
         shown = ", ".join(existing[:4]) + (", ..." if len(existing) > 4 else "")
         raise guard.OutputError(f"{words[0]} {out}: not empty (holds {shown}); give {words[1]} to replace the run "

@@ -35,7 +35,7 @@ from simulation.core.config import Config, ConfigError, flatten, from_data, pars
 from simulation.core.observe import summary_columns
 from simulation.headless import guard
 from simulation.headless.recorders import replacing, write_json
-from simulation.headless.run import LABELS, default_sample_every, fingerprint, summary_fingerprint
+from simulation.headless.run import LABELS, RUN_FILES, default_sample_every, fingerprint, summary_fingerprint
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,34 @@ class SchedulerError(Exception):
     """--scheduler cannot be used: a bad address, no answer, or no workers (one line, exit 2)."""
 
 
+def split_values(raw: str) -> list[str]:
+    """The comma-separated values of --vary, as TOML reads them: a comma inside a quoted string
+    or a [list] is part of the value (`name="a,b","c"` is two values)."""
+    parts, current, quote, depth, i = [], [], None, 0, 0
+    while i < len(raw):
+        ch = raw[i]
+        if quote == '"' and ch == "\\":          # an escape in a basic string: the next character as it is
+            current.append(raw[i:i + 2])
+            i += 2
+            continue
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(current))
+            current, i = [], i + 1
+            continue
+        current.append(ch)
+        i += 1
+    parts.append("".join(current))
+    return parts
+
+
 def parse_vary(items: list[str]) -> list[tuple[str, list]]:
     """["outside.K=2,5,10", "pump.enabled=true,false"] -> [(key, [values]), ...]."""
     out = []
@@ -58,7 +86,7 @@ def parse_vary(items: list[str]) -> list[tuple[str, list]]:
         if "=" not in item:
             raise ConfigError(f"--vary {item!r}: expected KEY=v1,v2,..., e.g. --vary outside.K=2.5,5,10,20")
         key, raw = item.split("=", 1)
-        values = [parse_value(v.strip()) for v in raw.split(",") if v.strip()]
+        values = [parse_value(v.strip()) for v in split_values(raw) if v.strip()]
         if not values:
             raise ConfigError(f"--vary {key}: no values given")
         seen = []
@@ -211,6 +239,9 @@ def write_table(rows: list[dict], path: Path, fmt: str) -> Path:
     """CSV (default) or Parquet, written to a temporary name and renamed."""
     columns = list(dict.fromkeys(c for r in rows for c in r))
     final = path.with_suffix(".parquet" if fmt == "parquet" else ".csv")
+    stale = path.with_suffix(".csv" if fmt == "parquet" else ".parquet")
+    if stale.is_file() or stale.is_symlink():      # a resume in the other --format: one table, not two that differ
+        stale.unlink()
     with replacing(final) as tmp:
         if fmt == "parquet":
             import pyarrow as pa
@@ -249,6 +280,9 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
     tasks = plan(base, vary, seeds, first_seed)          # every point validated before anything is made
     keys = [k for k, _ in vary]
     every = sample_every or default_sample_every(steps)
+    if out.is_dir() and not (out / "sweep.json").exists() and any((out / f).exists() for f in RUN_FILES[:2]):
+        raise guard.OutputError(f"--out {out}: holds a run (summary.json, timeseries.csv); a sweep goes into a "
+                                f"directory of its own: choose another")
     own_client = client is None and bool(scheduler or scheduler_file or cluster)
     remote = own_client and not scheduler      # workers on nodes of their own, with their own Numba cache
     jobs = None
@@ -372,7 +406,12 @@ def _check_manifest(out: Path, manifest: dict) -> None:
     except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise guard.OutputError(f"--out {out}: sweep.json is not as a sweep writes it; remove it (the runs are "
                                 f"checked one by one) or choose another --out") from None
-    varied = old_keys | {k for k, _ in manifest["vary"]}
+    new_keys = {k for k, _ in manifest["vary"]}
+    if old_keys != new_keys:        # other run names: the tables would drop the old sweep's runs
+        raise guard.OutputError(f"--out {out} holds a sweep of --vary {', '.join(sorted(old_keys))}; this one varies "
+                                f"{', '.join(sorted(new_keys))}: choose another --out (more values or seeds of the "
+                                f"same keys resume it)")
+    varied = old_keys | new_keys
     diff = _differences((old_steps, old_every, old_base),
                         (manifest["steps"], manifest["sample_every"], manifest["base_config"]), ignore=varied)
     if diff:
