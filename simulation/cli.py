@@ -229,7 +229,7 @@ def build_parser() -> OneLineParser:
     p.add_argument("--out", required=True, type=_out_dir, metavar="DIR", help="output directory (new or empty)")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     p.add_argument("--sample-every", type=_positive_int, metavar="K",
-                   help="record every K steps (default: steps/2000, at least 1)")
+                   help="record every K steps (default: steps/2000, at least 1 and at most 100000)")
     p.add_argument("--window", type=_window, metavar="FIRST:LAST",
                    help="steps averaged in summary.json (default: from the detected end of V's transient to the "
                         "last step; the second half for a run clamped throughout)")

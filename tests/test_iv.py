@@ -70,3 +70,21 @@ def test_reversal_is_read_between_the_points_that_bracket_zero():
     assert v0 == pytest.approx(-90.0, abs=1e-9) and used == [1, 2] and 0 < s < 5
     v0, s, used = iv.reversal(v, np.array([1.0, 2.0, 3.0, 4.0]), sem)
     assert math.isnan(v0) and used == []
+
+
+def test_an_iv_too_short_to_measure_permeabilities_says_so_instead_of_a_ghk_value():
+    """Three points 250 mV apart on a tiny cell: the reversal is a straight line across a curve,
+    and the ions that crossed fewer than 10 times have no measured permeability, so "GHK" would be
+    another ion's Nernst potential (issue 27: "reverses at -221.5 ± 24.5, GHK -72.2", P_K 0)."""
+    from simulation.headless.iv import MIN_TRANSITS, caveats, lines
+    result = {"transits": {"K": 0, "Na": 1, "Cl": 40}, "ions": ["K", "Na", "Cl"],
+              "reversal": {"channels_mV": -221.5, "channels_sem_mV": 24.5, "GHK_mV": -72.2,
+                           "channels_points_mV": [-250.0, 0.0], "zero_current_with_pump_mV": float("nan"),
+                           "total_mV": float("nan")}}
+    said = caveats(result)
+    assert len(said) == 2 and "K 0, Na 1" in said[0] and str(MIN_TRANSITS) in said[0] and "250 mV apart" in said[1]
+    printed = lines(result)
+    assert "GHK -72.2" not in printed[0] and "GHK not given" in printed[0]
+    result["transits"] = {"K": 50, "Na": 20, "Cl": 40}
+    result["reversal"]["channels_points_mV"] = [-80.0, -70.0]
+    assert caveats(result) == [] and "GHK -72.2 mV" in lines(result)[0]

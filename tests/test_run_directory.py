@@ -119,3 +119,10 @@ def test_a_config_with_quotes_newlines_and_control_characters_reads_back(tmp_pat
     path.write_text(to_toml(cfg.data))
     back = load(None, str(path), [])
     assert back.data == cfg.data
+
+
+def test_an_endless_run_still_records_a_row_every_so_often():
+    """--steps 9223372036854775807 chose a stride of 4.6e15 steps and recorded one row (issue 27)."""
+    from simulation.headless.run import MAX_DEFAULT_STRIDE, default_sample_every
+    assert default_sample_every(2 ** 63 - 1) == MAX_DEFAULT_STRIDE
+    assert default_sample_every(30_000) == 15 and default_sample_every(100) == 1

@@ -200,7 +200,8 @@ def analyse(rows: list[dict], base: Config) -> dict:
             p[f"I_{ion}_GHK_pA"] = float(ghk_current_pA(p["command_mV"], ion, p_abs[ion], p[f"{ion}_in_density"],
                                                         p[f"{ion}_out_density"], temperature))
     v = np.array([p["command_mV"] for p in pts])
-    result = {"points": pts, "ions": ions, "P_abs_nm2_per_ns": p_abs, "temperature_C": temperature}
+    result = {"points": pts, "ions": ions, "P_abs_nm2_per_ns": p_abs, "temperature_C": temperature,
+              "transits": {ion: int(sum(p[f"{ion}_transits"] for p in pts)) for ion in ions}}
     grid = np.linspace(v.min(), v.max(), 2001)
     curves = ghk_currents(result, grid) if ions and v.size > 1 else {}
     chan_theory = sum(curves.values()) if curves else np.zeros_like(grid)
@@ -256,13 +257,37 @@ def _fmt(x) -> str:
     return "" if x is None or not math.isfinite(x) else f"{x:.6g}"
 
 
+MIN_TRANSITS = 10       # crossings of an ion (all points) below which its permeability is not measured
+WIDE_mV = 2 * NEAR_mV   # a reversal between points further apart is a straight line across a curve
+
+
+def caveats(result: dict) -> list[str]:
+    """Why the printed figures cannot mean what they say here: too few crossings of an ion for its
+    permeability (GHK would leave it out and be another ion's Nernst potential), or a reversal read
+    between points too far apart. Empty when none."""
+    out = []
+    few = {ion: n for ion, n in result.get("transits", {}).items() if n < MIN_TRANSITS}
+    if few:
+        said = ", ".join(f"{ion} {n}" for ion, n in few.items())
+        out.append(f"GHK not given: too few crossings to measure the permeabilities (all points: {said}; at least "
+                   f"{MIN_TRANSITS} needed): longer --steps-per-point or a larger cell")
+    used = result["reversal"].get("channels_points_mV") or []
+    if math.isfinite(result["reversal"]["channels_mV"]) and len(used) >= 2 and min(
+            abs(b - a) for a, b in zip(sorted(used)[:-1], sorted(used)[1:])) > WIDE_mV:
+        out.append(f"the reversal is read on a straight line between points {abs(used[1] - used[0]):g} mV apart: "
+                   f"a rough figure; a smaller --step near it measures it")
+    return out
+
+
 def lines(result: dict) -> list[str]:
     """The reversal potentials measured against theory, in words (printed by `iv`)."""
     r = result["reversal"]
     out = []
+    notes = caveats(result)
+    ghk = (f"GHK {r['GHK_mV']:.1f} mV (measured permeabilities, the points' concentrations)"
+           if not any(n.startswith("GHK not given") for n in notes) else "GHK not given (below)")
     if math.isfinite(r["channels_mV"]):
-        out.append(f"channels reverse at {r['channels_mV']:.1f} ± {r['channels_sem_mV']:.1f} mV; "
-                   f"GHK {r['GHK_mV']:.1f} mV (measured permeabilities, the points' concentrations)")
+        out.append(f"channels reverse at {r['channels_mV']:.1f} ± {r['channels_sem_mV']:.1f} mV; {ghk}")
     else:
         out.append("channels' current does not cross zero in this range of V")
     if math.isfinite(r["zero_current_with_pump_mV"]) and math.isfinite(r["total_mV"]):
@@ -272,7 +297,7 @@ def lines(result: dict) -> list[str]:
         ion = result["ions"][0]
         where = "where the current reversed" if math.isfinite(r["ion_mV"][ion]) else "mid-range"
         out.append(f"E_{ion} (Nernst) {r['nernst_mV'][ion]:.1f} mV (at the concentrations {where})")
-    return out
+    return out + [f"note: {n}" for n in notes]
 
 
 def report(steps: int):
@@ -284,7 +309,7 @@ def report(steps: int):
         result = analyse(rows, base)
         write_csv(result, out / "iv.csv")
         write_json(out / "iv.json", {k: v for k, v in result.items() if k not in ("points", "curves")}
-                   | {"steps_per_point": steps})
+                   | {"steps_per_point": steps, "caveats": caveats(result)})
         iv_figure(result, base, steps, out)
         return result
     return write

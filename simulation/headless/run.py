@@ -41,8 +41,13 @@ def notes(summary: dict) -> list[str]:
     return out
 
 
+MAX_DEFAULT_STRIDE = 100_000   # a row at least every 100 000 steps (5 µs at 0.05 ns) by default
+
+
 def default_sample_every(steps: int) -> int:
-    return max(1, steps // 2000)
+    """About 2000 rows; but a row at least every MAX_DEFAULT_STRIDE steps (an endless --steps
+    once chose a stride of 4.6e15 and recorded one row)."""
+    return max(1, min(steps // 2000, MAX_DEFAULT_STRIDE))
 
 
 LABELS = ("name", "description")   # words about a config, not the cell: not part of its fingerprint
