@@ -71,6 +71,8 @@ CLI = [  # arguments -> a word the one-line message must contain
     (["sweep", "--vary", "outside.K=5,10", "--steps", "10", "--scheduler", "not a url", "--out", "O"], "--scheduler"),
     (["sweep", "--vary", "outside.K=5,10", "--steps", "10", "--scheduler", "inproc://x", "--out", "O"], "--scheduler"),
     (["iv", "--from=-1e308", "--to=1e308", "--step=1e300", "--steps-per-point", "10", "--out", "O"], "--from"),
+    (["sweep", "--vary", "outside.K=" + ",".join(str(5 + k) for k in range(1000)), "--vary",
+      "inside.K=" + ",".join(str(100 + k) for k in range(1000)), "--steps", "10", "--out", "O"], "at most 10000"),
     (["iv", "--from=-100", "--to=1e308", "--step=10", "--steps-per-point", "10", "--out", "O"], "--to"),
     (["iv", "--from=-100", "--to=100", "--step=1e-300", "--steps-per-point", "10", "--out", "O"], "points"),
 ]

@@ -28,6 +28,7 @@ LIMITS = {  # the file's text -> what the one line says
     "a nested field": (STEP + 'caption = "V = {V:{E_K}}"\n', "may only pad or cut"),
     "an index": (STEP + 'caption = "V = {V[0]}"\n', "unknown placeholder {V[0]}"),
     "not text": (STEP + 'caption = "' + "\\u0000" * 3 + '"\n', None),
+    "600 steps": ('preset = "k-only"\n' + "[[step]]\n" * 600, "600 steps; at most 100"),
 }
 
 

@@ -61,6 +61,7 @@ TOP_KEYS = ("name", "description", "preset", "config", "set", "include", "step",
 REFERENCE_KEYS = ("cite", "K_out", "V", "sem", "note")
 MAX_MINUTES = 240.0      # a scenario's declared length, at most (minutes)
 MAX_STEP_S = 3600.0      # a step's declared length, at most (seconds)
+MAX_STEPS = 100          # a scenario's steps, includes counted (each keeps a snapshot of the cell to go back to)
 MAX_CHOICES = 9          # a question's choices, at most: the number keys 1-9 vote for them
 
 
@@ -209,12 +210,18 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
             # the next part starts on the presenter's key (the first part at once)
             steps.append(replace(first, config=sub.config, wait=first.wait if not steps else "key"))
             steps += sub.steps[1:]
+            if len(steps) > MAX_STEPS:
+                raise ConfigError(f"{where}: include makes more than {MAX_STEPS} steps; at most {MAX_STEPS} "
+                                  f"(each keeps a copy of the cell to go back to)")
         if minutes is None and all(sub_len is not None for sub_len in lengths):
             minutes = sum(lengths) / 60
         return Scenario(name, description, config, tuple(steps), str(path), minutes, _reference(data, where))
     raw = data.get("step")
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"{where}: no [[step]]; a scenario needs at least one step (or an include list)")
+    if len(raw) > MAX_STEPS:
+        raise ConfigError(f"{where}: {len(raw)} steps; at most {MAX_STEPS} (each keeps a copy of the cell to go "
+                          f"back to)")
     steps = tuple(_step(s, k + 1, where, config, name) for k, s in enumerate(raw))
     asked = False
     for k, st in enumerate(steps):
