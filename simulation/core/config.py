@@ -76,9 +76,12 @@ DEFAULT_WIDTH_nm = 85.0
 DEFAULT_MEMBRANE_X_nm = 35.0
 
 
+MAX_mM = 5000.0    # no salt of these ions dissolves much further (KCl saturates near 4.6 M at 25 °C)
+
+
 def _concentrations(side: int) -> dict[str, Key]:
     """Every solute of the species table (one not in DEFAULT_mM is absent unless a config gives it)."""
-    return {ion: Key(DEFAULT_mM.get(ion, (0.0, 0.0))[side], float, lo=0.0) for ion in SOLUTES}
+    return {ion: Key(DEFAULT_mM.get(ion, (0.0, 0.0))[side], float, lo=0.0, hi=MAX_mM) for ion in SOLUTES}
 
 
 MIN_CROSSING_D = 0.001   # nm²/ns
@@ -765,7 +768,8 @@ def _check_counts(data: dict, where: str) -> None:
     if need > MAX_CHARGE_SHARE * n_in:
         raise ConfigError(f"{where}: physics.capacitance_e_per_mV = {phys['capacitance_e_per_mV']:g} needs "
                           f"{need:.3g} unpaired charges for -100 mV, more than {MAX_CHARGE_SHARE:.0%} of the "
-                          f"{n_in} ions inside; allowed: <= {MAX_CHARGE_SHARE * n_in / 100:.4g} with this cell")
+                          f"{n_in} ions a cell placed with these concentrations and physics.particles = "
+                          f"{phys['particles']} would hold inside; allowed: <= {MAX_CHARGE_SHARE * n_in / 100:.4g}")
 
 
 def membrane_sites(data: dict) -> int:
