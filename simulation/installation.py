@@ -46,6 +46,8 @@ def _record() -> dict[str, str] | None:
         dist = metadata.distribution(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         return None
+    if dist.read_text("RECORD") is None:
+        return None        # an egg-info's SOURCES.txt (a checkout's, stale as soon as a module is added)
     files = dist.files or []
     if not any(Path(dist.locate_file(f)).resolve() == Path(__file__).resolve() for f in files
                if f.name == "installation.py"):
@@ -79,7 +81,7 @@ def problems() -> list[str]:
         if foreign or changed:
             said = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
             what = (f"holds files the lab did not install ({said})" if foreign else
-                    f"has an __init__.py the lab did not install")
+                    "has an __init__.py the lab did not install")
             lines.append(f"the module '{name}' in {directory} {what}: another package named '{name}' was "
                          f"installed into the same environment; {ISOLATED}")
     return lines

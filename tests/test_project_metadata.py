@@ -64,3 +64,27 @@ def test_numba_caches_in_the_package_when_it_can_and_per_user_when_it_cannot(mon
     assert cache.choose() == tmp_path / "xdg" / cache.APP / "numba"
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
     assert cache.choose() is None                          # Numba reads the user's own choice itself
+
+
+def test_only_a_wheels_record_counts_as_the_installed_files(tmp_path, monkeypatch):
+    """A checkout's egg-info lists its sources when it was made: a module added since is not
+    "another package's file" (the start-up check refused every command in such a checkout)."""
+    from importlib import metadata
+
+    from simulation import installation
+    (tmp_path / "simulation").mkdir()
+    here = tmp_path / "simulation" / "installation.py"
+    here.write_text("")
+    monkeypatch.setattr(installation, "__file__", str(here))
+    egg = tmp_path / "resting_potential_lab.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: resting-potential-lab\nVersion: 0\n")
+    (egg / "SOURCES.txt").write_text("simulation/installation.py\n")
+    monkeypatch.setattr(installation.metadata, "distribution", lambda name: metadata.PathDistribution(egg))
+    assert installation._record() is None
+    wheel = tmp_path / "resting_potential_lab-0.dist-info"
+    wheel.mkdir()
+    (wheel / "METADATA").write_text("Metadata-Version: 2.1\nName: resting-potential-lab\nVersion: 0\n")
+    (wheel / "RECORD").write_text("simulation/installation.py,sha256=abc,0\n")
+    monkeypatch.setattr(installation.metadata, "distribution", lambda name: metadata.PathDistribution(wheel))
+    assert installation._record() == {"simulation/installation.py": "sha256=abc"}
