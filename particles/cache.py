@@ -39,14 +39,19 @@ def writable(directory: Path) -> bool:
         return False
 
 
+def temp_cache_dir(root: str | os.PathLike | None = None) -> Path:
+    """This user's cache directory under a temporary directory (`root`, else the system's)."""
+    uid = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    return Path(root or tempfile.gettempdir()) / f"{APP}-numba-{uid}"
+
+
 def choose() -> Path | None:
     """The directory Numba should cache in when its default is not writable, or None to leave it."""
     if os.environ.get("NUMBA_CACHE_DIR"):
         return None
     if writable(Path(__file__).resolve().parent / "__pycache__"):
         return None
-    uid = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
-    for where in (user_cache_root() / APP / "numba", Path(tempfile.gettempdir()) / f"{APP}-numba-{uid}"):
+    for where in (user_cache_root() / APP / "numba", temp_cache_dir()):
         if writable(where):
             return where
     return None

@@ -29,6 +29,7 @@ from render.text import TextLayer, make_fonts, shorten, wrap
 from render.transform import ViewTransform
 from simulation.core.config import Config
 from simulation.core.model import Simulation
+from simulation.system import replacing
 from simulation.session.interventions import type_words
 from simulation.session.session import CONTROL, SLOW_EVERY, Session
 
@@ -45,21 +46,12 @@ class BadDisplay(ValueError):
     """A monitor (--display N) this machine does not have."""
 
 
-
 def save_png(surface: pygame.Surface, path: str) -> None:
     """Save a PNG under a new name and rename it into place: a link already at `path` is replaced,
     never followed (its target is not overwritten), and a half-written file is never left there."""
-    import tempfile
-    fd, tmp = tempfile.mkstemp(suffix=".png", prefix=".tmp-", dir=os.path.dirname(os.path.abspath(path)))
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o644)                # mkstemp's 0600 would be the picture's
-        pygame.image.save(surface, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with replacing(path) as tmp:
+        pygame.image.save(surface, str(tmp))
+
 
 class App:
     def __init__(self, config: Config, preset: str | None = None, overrides: tuple[str, ...] = (),

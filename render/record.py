@@ -9,13 +9,15 @@ the stop signals (SIGINT, SIGTERM, SIGHUP, ...) until they are done (the signal 
 imageio-ffmpeg's writer, one makes it kill ffmpeg before the index is written."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pygame
+
+from simulation.system import STOP_SIGNALS, replacing
 
 SUFFIXES = (".mp4", ".gif")
 
@@ -30,8 +32,7 @@ DEFAULT_QUALITY = "medium"
 # the largest frames each format takes: H.264's largest level (6.2) holds 8192x4320 (ffmpeg
 # refused 16384x16384, after 2.85 GB of frames had gone to it); a GIF is kept to 4K (every frame
 # is held and quantised in memory)
-MAX_SIDE = {".mp4": 8192, ".gif": 3840}
-MAX_AREA = {".mp4": 8192 * 4320, ".gif": 3840 * 2160}
+MAX_FRAME = {".mp4": (8192, 4320), ".gif": (3840, 2160)}    # either way round, and no more pixels
 MAX_FPS = 120
 
 
@@ -43,9 +44,11 @@ def size_problem(path: str | Path, size: tuple[int, int]) -> str | None:
     """Why frames of `size` cannot be recorded into `path`'s format, or None."""
     suffix = Path(path).suffix.lower()
     w, h = size
-    if suffix in MAX_SIDE and (max(w, h) > MAX_SIDE[suffix] or w * h > MAX_AREA[suffix]):
-        most = {".mp4": "8192x4320", ".gif": "3840x2160"}[suffix]
-        return f"--record {path}: frames of {w}x{h} are larger than {suffix[1:].upper()} takes (at most {most})"
+    if suffix in MAX_FRAME:
+        side, other = MAX_FRAME[suffix]
+        if max(w, h) > side or w * h > side * other:
+            return (f"--record {path}: frames of {w}x{h} are larger than {suffix[1:].upper()} takes (at most "
+                    f"{side}x{other})")
     return None
 
 
@@ -71,7 +74,7 @@ class Recorder:
         self._writer = None
         self._imageio = imageio
         self._suffix = suffix            # the file is made with the first frame, not before
-        self._part: str | None = None    # the temporary name it is written under
+        self._part: contextlib.ExitStack | None = None    # holds the temporary file it is written under
 
     def _open_mp4(self, size: tuple[int, int]) -> None:
         """The H.264 writer, once the frame size is known (the cap depends on it). The encoder runs
@@ -86,15 +89,14 @@ class Recorder:
                            "-preset", "veryfast", "-threads", "1"])
 
     def _new_part(self) -> str:
-        fd, self._part = tempfile.mkstemp(suffix=self._suffix, prefix=f".{self.path.stem}-",
-                                          dir=os.path.dirname(os.path.abspath(self.path)))
-        os.close(fd)
-        os.chmod(self._part, 0o644)         # mkstemp's 0600 would be the video's
-        return self._part
+        """The temporary file the encoder writes; `close` renames it into place (or removes it)."""
+        self._part = contextlib.ExitStack()
+        return str(self._part.enter_context(replacing(self.path)))
 
     def add(self, surface: pygame.Surface) -> None:
-        if self._writer is None and size_problem(self.path, surface.get_size()):    # a full screen's size
-            raise RecordingError(size_problem(self.path, surface.get_size()))
+        problem = size_problem(self.path, surface.get_size()) if self._writer is None else None
+        if problem:                     # a full screen's size, known at the first frame
+            raise RecordingError(problem)
         w, h = surface.get_size()       # one C copy, rows first as the encoder reads them
         frame = np.frombuffer(pygame.image.tobytes(surface, "RGB"), dtype=np.uint8).reshape(h, w, 3)
         # a stop signal raised inside imageio-ffmpeg's writer makes it kill ffmpeg (no index
@@ -115,18 +117,9 @@ class Recorder:
             return
         with _signals_held():
             writer, self._writer = self._writer, None
-            try:
+            part, self._part = self._part, None
+            with part:                  # renamed into place when whole; removed if the encoder failed
                 writer.close()
-                os.replace(self._part, self.path)
-            except BaseException:
-                Path(self._part).unlink(missing_ok=True)     # never a broken file under any name
-                raise
-            self._part = None
-
-
-# the stop signals of the command line (simulation.headless.guard.STOP_SIGNALS; the view may not import it)
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
-                     if hasattr(signal, name))
 
 
 class _signals_held:

@@ -273,8 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     for line in problems()[:1]:         # another package's particles, membrane or render: nothing else works
         say(f"{program()}: {line}")
         return EXIT_BAD_INPUT
-    # headless work ends cleanly on SIGINT, SIGTERM or SIGHUP (simulation.headless.guard): the
-    # handlers go in before the heavy imports, so a signal at start-up is handled the same way
+    # headless work ends cleanly on a stop signal (SIGINT, SIGTERM, SIGHUP, ...: simulation.headless.guard):
+    # the handlers go in before the heavy imports, so a signal at start-up is handled the same way
     from simulation.headless import guard
     headless = args.command in ("run", "sweep", "iv")
     # a recording demo too: a stop signal must end it with the file finished and say it stopped
@@ -284,25 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     with stops:
         from simulation.core.config import ConfigError
         try:
-            if args.command == "presets":
-                return cmd_presets()
-            if args.command == "run":
-                return cmd_run(args)
-            if args.command == "sweep":
-                return cmd_sweep(args)
-            if args.command == "iv":
-                return cmd_iv(args)
-            if args.command == "plot":
-                return cmd_plot(args)
-            if args.command == "live":
-                return cmd_live(args)
-            if args.command == "demo":
-                return cmd_demo(args)
-            if args.command == "handout":
-                return cmd_handout(args)
-            if args.command == "validate":
-                from simulation.checks.validate import main as validate_main
-                return validate_main(quick=args.quick)
+            return COMMANDS[args.command](args)
         except ConfigError as e:
             say(f"config error: {e}")
             return EXIT_BAD_INPUT
@@ -320,7 +302,6 @@ def main(argv: list[str] | None = None) -> int:
             # whatever the command writes to files is complete; only lines nobody reads are lost
             _stdout_gone()
             return 0
-    return 0
 
 
 def _stdout_gone() -> None:
@@ -341,7 +322,12 @@ def say(line: str) -> None:
         pass
 
 
-def cmd_presets() -> int:
+def cmd_validate(args) -> int:
+    from simulation.checks.validate import main as validate_main
+    return validate_main(quick=args.quick)
+
+
+def cmd_presets(args=None) -> int:
     import tomllib
     from simulation.core.config import PRESET_DIR, preset_names
     for name in preset_names():
@@ -751,6 +737,11 @@ def cmd_run(args) -> int:
         say(f"{guard.signal_name()} received after the last step; the run in {args.out} is complete")
         return guard.exit_code()
     return 0
+
+
+# each subcommand's function (main turns their errors into one line and an exit code)
+COMMANDS = {"presets": cmd_presets, "run": cmd_run, "sweep": cmd_sweep, "iv": cmd_iv, "plot": cmd_plot,
+            "live": cmd_live, "demo": cmd_demo, "handout": cmd_handout, "validate": cmd_validate}
 
 
 if __name__ == "__main__":

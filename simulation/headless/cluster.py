@@ -40,10 +40,6 @@ class ClusterSpec:
     interface: str | None = None    # the network interface the workers listen on (e.g. "ib0")
     python: str | None = None       # the Python that runs the workers (default: this one)
 
-    def summary(self) -> str:
-        return (f"{self.jobs} {self.system} job{'s' if self.jobs != 1 else ''} of {self.cores} "
-                f"core{'s' if self.cores != 1 else ''}, {self.memory}, {self.walltime}")
-
 
 KEYS = {f.name for f in fields(ClusterSpec)}
 
@@ -150,15 +146,13 @@ def start(spec: ClusterSpec, timeout_s: float):
     try:
         cluster.scale(jobs=spec.jobs)
         client.wait_for_workers(1, timeout=timeout_s)
-    except (TimeoutError, OSError) as e:
+    except BaseException as e:      # Ctrl-C while waiting too: no job is left in the queue
         client.close()
         cluster.close()
-        raise ClusterError(f"--cluster {spec.system}: no worker started within {timeout_s:g} s of submitting "
-                           f"{spec.jobs} job{'s' if spec.jobs != 1 else ''} (queued? see the scheduler's queue, "
-                           f"or raise --timeout){' (' + str(e).splitlines()[0] + ')' if str(e) else ''}") from None
-    except BaseException:       # Ctrl-C while waiting too: no job is left in the queue
-        client.close()
-        cluster.close()
+        if isinstance(e, (TimeoutError, OSError)):
+            raise ClusterError(f"--cluster {spec.system}: no worker started within {timeout_s:g} s of submitting "
+                               f"{spec.jobs} job{'s' if spec.jobs != 1 else ''} (queued? see the scheduler's queue, "
+                               f"or raise --timeout){' (' + str(e).splitlines()[0] + ')' if str(e) else ''}") from None
         raise
     return cluster, client
 

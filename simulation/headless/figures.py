@@ -22,7 +22,7 @@ from membrane.channels import resting_potentials
 from particles.species import CHARGE, NAMES, PERMEANT_NAMES, SOLUTES, SYMBOL
 from simulation.core.config import Config
 from simulation.palette import PUMP_COLOUR as _PUMP_RGB, SPECIES_COLOUR, theory_line, transporter_colour
-from simulation.headless.recorders import replacing
+from simulation.system import replacing
 
 
 class Figure(figure.Figure):

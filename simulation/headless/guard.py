@@ -28,10 +28,8 @@ import threading
 import time
 from pathlib import Path
 
-# SIGINT (Ctrl-C), SIGTERM, SIGHUP (a closed terminal), SIGQUIT (Ctrl-\\) and SIGUSR1/2, whose
-# default would end the process with nothing written: all end the work the same way
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
-                     if hasattr(signal, name))
+from simulation.system import STOP_SIGNALS
+
 MARKER = ".in-progress"
 
 
@@ -150,8 +148,11 @@ def signal_name() -> str | None:
 
 
 def check() -> None:
-    """Raise KeyboardInterrupt if a stop signal came and was swallowed on its way up."""
+    """Raise KeyboardInterrupt if a stop signal came and was swallowed on its way up (or was held:
+    deferred, or re-sent from a compiler callback). Raised here, the stop counts as raised: a
+    signal re-sent later only is noted, never a second KeyboardInterrupt in the final writes."""
     if _active is not None and _active.received is not None and not _active._deferring:
+        _active._raised = True
         raise KeyboardInterrupt
 
 

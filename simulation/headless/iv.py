@@ -31,7 +31,7 @@ from membrane import theory
 from particles.species import CHARGE, PERMEANT_NAMES
 from simulation.core.config import MAX_COMMAND_mV, Config, ConfigError
 from simulation.core.observe import PA_PER_E_PER_US
-from simulation.headless.recorders import replacing
+from simulation.system import replacing
 
 MAX_POINTS = 201
 CURRENT_NAMES = PERMEANT_NAMES + ("pump",)
@@ -271,10 +271,10 @@ def caveats(result: dict) -> list[str]:
         said = ", ".join(f"{ion} {n}" for ion, n in few.items())
         out.append(f"GHK not given: too few crossings to measure the permeabilities (all points: {said}; at least "
                    f"{MIN_TRANSITS} needed): longer --steps-per-point or a larger cell")
-    used = result["reversal"].get("channels_points_mV") or []
-    if math.isfinite(result["reversal"]["channels_mV"]) and len(used) >= 2 and min(
-            abs(b - a) for a, b in zip(sorted(used)[:-1], sorted(used)[1:])) > WIDE_mV:
-        out.append(f"the reversal is read on a straight line between points {abs(used[1] - used[0]):g} mV apart: "
+    used = sorted(result["reversal"].get("channels_points_mV") or [])
+    gap = min((b - a for a, b in zip(used[:-1], used[1:])), default=0.0)
+    if math.isfinite(result["reversal"]["channels_mV"]) and gap > WIDE_mV:
+        out.append(f"the reversal is read on a straight line between points {gap:g} mV apart: "
                    f"a rough figure; a smaller --step near it measures it")
     return out
 

@@ -18,21 +18,20 @@ from __future__ import annotations
 
 import fcntl
 import os
-import tempfile
 from pathlib import Path
 
 import click
 
-CACHE_NAME = "resting-potential-lab-numba"
+from particles import cache
+
+CACHE_NAME = f"{cache.APP}-numba"
 LOCK_NAME = ".warm.lock"
 _state = {"warmed": False, "node": False}
 
 
 def node_cache_dir() -> Path:
     """The node's own cache directory: under the job's temporary directory."""
-    tmp = os.environ.get("SLURM_TMPDIR") or tempfile.gettempdir()
-    uid = os.getuid() if hasattr(os, "getuid") else "user"
-    return Path(tmp) / f"{CACHE_NAME}-{uid}"
+    return cache.temp_cache_dir(os.environ.get("SLURM_TMPDIR"))
 
 
 def own_cpus() -> int:
@@ -43,21 +42,17 @@ def own_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def configure(numba_threads: int | None) -> dict:
-    """Set this process's Numba threads and cache directory (before Numba is imported); what was set."""
+def configure(numba_threads: int | None) -> None:
+    """Set this process's Numba threads and cache directory (before Numba is imported)."""
     import sys
-    said = {}
     if numba_threads or not os.environ.get("NUMBA_NUM_THREADS"):
         os.environ["NUMBA_NUM_THREADS"] = str(numba_threads or own_cpus())
-    said["NUMBA_NUM_THREADS"] = int(os.environ["NUMBA_NUM_THREADS"])
     if not os.environ.get("NUMBA_CACHE_DIR"):
         os.environ["NUMBA_CACHE_DIR"] = str(node_cache_dir())
-    said["NUMBA_CACHE_DIR"] = os.environ["NUMBA_CACHE_DIR"]
     if "numba" in sys.modules:      # imported already (another preload): its config is read, so set it there
         from numba.core import config
         config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
     _state["node"] = True
-    return said
 
 
 def warm(compile_kernels) -> bool:

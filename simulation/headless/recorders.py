@@ -6,13 +6,10 @@ interrupted run keeps what it recorded) and keeps the samples in memory for the 
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import math
 import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +20,7 @@ from simulation.core.observe import PA_PER_E_PER_US, column_names
 from simulation.core.statistics import (MAX_TRANSIENT_SHARE, MIN_EFFECTIVE_SAMPLES, WANDER_BATCHES, WANDER_LIMIT,
                                         detect_equilibration, drift, flux_factors, mean_and_sem, measured_permeability,
                                         permeability_ratio_sem, slow_wander)
+from simulation.system import replacing
 
 
 class TimeseriesRecorder:
@@ -321,20 +319,3 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     """Write a text file atomically (see `replacing`)."""
     with replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
-
-
-@contextlib.contextmanager
-def replacing(path: str | os.PathLike):
-    """Yield a new, uniquely named file beside `path` to write; rename it over `path` on success
-    (which replaces a link there, never its target), remove it on failure."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

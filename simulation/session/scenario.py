@@ -377,25 +377,23 @@ def _poll(raw: dict, at: str, config: Config) -> dict:
 
 def check_caption(caption: str, at: str, config: Config) -> None:
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(caption) if f is not None]
+        fields = [(f, spec, conversion) for _, f, spec, conversion in string.Formatter().parse(caption)
+                  if f is not None]
     except ValueError as e:
         raise ConfigError(f"{at}: caption: {e} (write {{{{ and }}}} for a literal brace)") from None
     allowed = placeholders(config)
-    for _, f, spec, conversion in string.Formatter().parse(caption):
-        if f is None:
-            continue
-        name = f
+    for name, spec, conversion in fields:
         if name not in allowed:
             raise ConfigError(f"{at}: caption: unknown placeholder {{{name}}}; allowed: "
                               + ", ".join("{" + p + "}" for p in allowed[:11]) + ", {K_out}, {P_Na}, ...")
         # the values are text, as a lecturer says them ("−70"): a format may pad or cut them, no more
         m = FIELD_SPEC.match(spec or "")
         if conversion is not None or not m or "{" in (spec or ""):
-            raise ConfigError(f"{at}: caption: {{{f}{'!' + conversion if conversion else ''}:{spec}}}: a placeholder's "
+            raise ConfigError(f"{at}: caption: {{{name}{'!' + conversion if conversion else ''}:{spec}}}: a placeholder's "
                               f"value is text; its format may only pad or cut it, e.g. {{{name}:>5}}")
         for part in ("width", "cut"):
             if m[part] is not None and int(m[part]) > MAX_FIELD_WIDTH:
-                raise ConfigError(f"{at}: caption: {{{f}:{spec[:20]}}}: {part} {int(m[part])}; at most "
+                raise ConfigError(f"{at}: caption: {{{name}:{spec[:20]}}}: {part} {int(m[part])}; at most "
                                   f"{MAX_FIELD_WIDTH} characters")
 
 
