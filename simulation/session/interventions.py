@@ -316,14 +316,45 @@ def check(config: Config, key: str, value, where: str | None = None):
 
 
 def check_changes(changes, at: str, config: Config) -> dict:
-    """A table of changes (a scenario step's [step.set], `Lab.set`'s keywords), each checked."""
+    """A table of changes (a scenario step's [step.set], `Lab.set`'s keywords), each checked against
+    the cell the changes before it leave (`outside.Ca` then `channels.Ca` in one table is allowed)."""
     if not isinstance(changes, dict):
         raise ConfigError(f"{at}: set must be a table of changes")
     out = {}
     for key, v in changes.items():
         here = f"{at}: set.{key}"
         out[key] = find(key, here).check(config, key, v, here)
+        config = _changed(config, {key: out[key]}, here)
     return out
+
+
+def config_after(config: Config, changes: dict, base: Config, at: str) -> Config:
+    """The config of the cell after checked `changes` are applied as `apply_changes` applies them:
+    a change that rebuilds the cell builds it from `base` (the scenario's or the part's starting
+    config: what a step's other live changes did is gone with the old cell), keeping the fixed
+    anions as they were; the others change the cell in place. A scenario checks each step against
+    the cell the earlier steps leave."""
+    rebuilt = {key: v for key, v in changes.items() if find(key).rebuild}
+    if rebuilt:
+        config = base.replace({"fixed_anions.enabled": config["fixed_anions.enabled"]}, at)
+    return _changed(config, changes, at)
+
+
+def _changed(config: Config, changes: dict, at: str) -> Config:
+    """`config` with the lasting part of checked changes (a pulse leaves nothing; a clamp to a theory
+    line sets its command only when played; the cell's scale is the session's, not the config's)."""
+    table = {}
+    for key, v in changes.items():
+        if key == "clamp":
+            table["clamp.enabled"] = v is not False
+            if not isinstance(v, (bool, str)):
+                table["clamp.command_mV"] = v
+        elif key in ("cell", "pulse"):
+            continue
+        else:
+            (full_key,) = find(key).config_keys(key)
+            table[full_key] = v
+    return config.replace(table, at) if table else config
 
 
 def apply_changes(session, changes: dict, title: str | None = None, rebuild_from: Config | None = None,

@@ -41,7 +41,7 @@ from pathlib import Path
 from particles.species import PERMEANT_NAMES, SOLUTES
 from simulation.core.config import Config, ConfigError, load, preset_names
 from simulation.data import data_dir
-from simulation.session.interventions import E_LINES, check_changes
+from simulation.session.interventions import E_LINES, check_changes, config_after
 
 SCENARIO_DIR = data_dir("scenarios")
 
@@ -222,7 +222,11 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
     if len(raw) > MAX_STEPS:
         raise ConfigError(f"{where}: {len(raw)} steps; at most {MAX_STEPS} (each keeps a copy of the cell to go "
                           f"back to)")
-    steps = tuple(_step(s, k + 1, where, config, name) for k, s in enumerate(raw))
+    steps, cell = [], config          # each step is checked against the cell the steps before it leave
+    for k, s in enumerate(raw):
+        step, cell = _step(s, k + 1, where, cell, config, name)
+        steps.append(step)
+    steps = tuple(steps)
     asked = False
     for k, st in enumerate(steps):
         if st.reveal and not asked:
@@ -311,9 +315,14 @@ def _config(data: dict, path: Path, where: str) -> Config:
         raise ConfigError(f"{where}: {e}") from None
 
 
-def _step(raw: dict, k: int, where: str, config: Config, part: str) -> Step:
+def _step(raw: dict, k: int, where: str, before: Config, base: Config, part: str) -> tuple[Step, Config]:
+    """Step k checked: its changes against the cell `before` it, its caption, highlight and
+    question against the cell its changes make (rebuilt from `base` if a change rebuilds it);
+    returns the step and that cell's config."""
     at = f"{where}, step {k}"
     _table(raw, at, STEP_KEYS)
+    changes = check_changes(raw.get("set", {}), at, before)
+    config = config_after(before, changes, base, at)
     wait = raw.get("wait", "key" if k > 1 else 0.0)
     if isinstance(wait, bool) or not (wait in ("key", "settled") or isinstance(wait, (int, float))):
         raise ConfigError(f"{at}: wait must be \"key\", \"settled\" or ns of model time (a number >= 0), got {wait!r}")
@@ -333,12 +342,11 @@ def _step(raw: dict, k: int, where: str, config: Config, part: str) -> Step:
         if not isinstance(v, bool):
             raise ConfigError(f"{at}: {f} must be true or false, got {v!r}")
         flags[f] = v
-    changes = check_changes(raw.get("set", {}), at, config)
     title = _text(raw.get("title", f"step {k}"), at, "title")
     seconds = _length(raw.get("seconds"), at, "seconds", MAX_STEP_S)
     notes = _text(raw.get("notes", ""), at, "notes")
     return Step(title, float(wait) if isinstance(wait, (int, float)) else wait, caption, highlight, follow,
-                changes, part=part, seconds=seconds, notes=notes, **_poll(raw, at, config), **flags)
+                changes, part=part, seconds=seconds, notes=notes, **_poll(raw, at, config), **flags), config
 
 
 def _poll(raw: dict, at: str, config: Config) -> dict:
