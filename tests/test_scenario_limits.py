@@ -62,3 +62,18 @@ def test_demo_of_an_endless_file_is_one_line(path):
                        timeout=60, env={**os.environ, "SDL_VIDEODRIVER": "dummy"})
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "more than 256 kB" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_model_time_waits_are_bounded_each_and_in_all(tmp_path):
+    """`wait = 1e6` played headless by model time took ~18 h: a step's wait and a scenario's waits in
+    all are at most MAX_WAIT_NS, each refused in one line naming the file (and the step)."""
+    from simulation.session.scenario import MAX_WAIT_NS
+    f = tmp_path / "w.toml"
+    f.write_text(STEP + "[[step]]\nwait = 1e6\n")
+    with pytest.raises(ConfigError, match=r"w.toml, step 2: wait must be between 0 and 100000 ns"):
+        load_scenario(str(f))
+    f.write_text(STEP + f"[[step]]\nwait = {MAX_WAIT_NS * 0.6}\n[[step]]\nwait = {MAX_WAIT_NS * 0.5}\n")
+    with pytest.raises(ConfigError, match=r"w.toml: its steps wait 110000 ns of model time in all; at most 100000"):
+        load_scenario(str(f))
+    f.write_text(STEP + f"[[step]]\nwait = {MAX_WAIT_NS * 0.5}\n[[step]]\nwait = {MAX_WAIT_NS * 0.5}\n")
+    assert sum(st.wait for st in load_scenario(str(f)).steps[1:]) == MAX_WAIT_NS

@@ -61,6 +61,12 @@ TOP_KEYS = ("name", "description", "preset", "config", "set", "include", "step",
 REFERENCE_KEYS = ("cite", "K_out", "V", "sem", "note")
 MAX_MINUTES = 240.0      # a scenario's declared length, at most (minutes)
 MAX_STEP_S = 3600.0      # a step's declared length, at most (seconds)
+# the model time a scenario's timed waits may ask for, each and in all: 100 µs, four times the whole
+# lecture's (22.6 µs). Played headless (handout, Lecture.play) by model time, at ~130 ns a second for
+# a full-size cell on a 2-core machine: 100 µs is ~13 minutes; 1e6 ns in one step was 18 hours.
+MAX_WAIT_NS = 100_000.0
+MAX_WAIT_WORDS = ("100 µs: a cell takes minutes of computing to run it, and four times the whole lecture's "
+                  "waits; a longer story runs in a cell made to run down faster, as pump.toml does")
 MAX_STEPS = 100          # a scenario's steps, includes counted (each keeps a snapshot of the cell to go back to)
 MAX_CHOICES = 9          # a question's choices, at most: the number keys 1-9 vote for them
 
@@ -215,6 +221,7 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
                                   f"(each keeps a copy of the cell to go back to)")
         if minutes is None and all(sub_len is not None for sub_len in lengths):
             minutes = sum(lengths) / 60
+        _waits_in_all(steps, where)
         return Scenario(name, description, config, tuple(steps), str(path), minutes, _reference(data, where))
     raw = data.get("step")
     if not isinstance(raw, list) or not raw:
@@ -227,12 +234,20 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
         step, cell = _step(s, k + 1, where, cell, config, name)
         steps.append(step)
     steps = tuple(steps)
+    _waits_in_all(steps, where)
     asked = False
     for k, st in enumerate(steps):
         if st.reveal and not asked:
             raise ConfigError(f"{where}, step {k + 1}: reveal = true needs a question in an earlier step")
         asked = asked or bool(st.question)
     return Scenario(name, description, config, steps, str(path), minutes, _reference(data, where))
+
+
+def _waits_in_all(steps, where: str) -> None:
+    total = sum(st.wait for st in steps if isinstance(st.wait, float))
+    if total > MAX_WAIT_NS:
+        raise ConfigError(f"{where}: its steps wait {total:.0f} ns of model time in all; at most {MAX_WAIT_NS:.0f} "
+                          f"({MAX_WAIT_WORDS})")
 
 
 def _table(raw, at: str, allowed: tuple[str, ...], what: str = "") -> None:
@@ -326,8 +341,9 @@ def _step(raw: dict, k: int, where: str, before: Config, base: Config, part: str
     wait = raw.get("wait", "key" if k > 1 else 0.0)
     if isinstance(wait, bool) or not (wait in ("key", "settled") or isinstance(wait, (int, float))):
         raise ConfigError(f"{at}: wait must be \"key\", \"settled\" or ns of model time (a number >= 0), got {wait!r}")
-    if isinstance(wait, (int, float)) and not (math.isfinite(wait) and 0 <= wait <= 1e6):
-        raise ConfigError(f"{at}: wait must be between 0 and 1e6 ns of model time, got {wait!r}")
+    if isinstance(wait, (int, float)) and not (math.isfinite(wait) and 0 <= wait <= MAX_WAIT_NS):
+        raise ConfigError(f"{at}: wait must be between 0 and {MAX_WAIT_NS:.0f} ns of model time, got {wait!r} "
+                          f"({MAX_WAIT_WORDS})")
     caption = _text(raw.get("caption", ""), at, "caption")
     check_caption(caption, at, config)
     highlight = raw.get("highlight")
