@@ -8,6 +8,10 @@ any of them), this picks a directory that can be written: `NUMBA_CACHE_DIR` when
 reads it itself; a cluster job points it at the node's own disk), else the package's own
 `__pycache__` when writable, else a per-user cache directory (`$XDG_CACHE_HOME`, ~/.cache,
 ~/Library/Caches or %LOCALAPPDATA%), else one in the system's temporary directory.
+
+A cache that can be made but not filled (a full disk, a quota) made Numba's compile fail with the
+OSError of its save, and a run then said "cannot write to --out": `keep_going_when_full` makes a
+failed save a one-line note; the kernel, compiled, runs this once without being kept.
 """
 from __future__ import annotations
 
@@ -63,4 +67,29 @@ def configure() -> Path | None:
     if where is not None:
         from numba.core import config
         config.CACHE_DIR = str(where)
+    keep_going_when_full()
     return where
+
+
+_said_full: list[str] = []
+
+
+def keep_going_when_full() -> None:
+    """A cache save that fails (ENOSPC, EDQUOT, EROFS, ...) is said once on stderr, not raised."""
+    from numba.core import caching
+    save = caching.Cache.save_overload
+    if getattr(save, "_keeps_going", False):
+        return
+
+    def save_overload(self, sig, data):
+        try:
+            save(self, sig, data)
+        except OSError as e:
+            if not _said_full:
+                _said_full.append(e.filename or "")
+                where = getattr(self, "_cache_path", None) or os.path.dirname(e.filename or "") or "?"
+                print(f"note: cannot keep compiled kernels in the Numba cache ({where}: {e.strerror or e}); "
+                      f"they are compiled afresh at each start: give NUMBA_CACHE_DIR a directory with room",
+                      file=sys.stderr)
+    save_overload._keeps_going = True
+    caching.Cache.save_overload = save_overload

@@ -33,7 +33,7 @@ import numpy as np
 from simulation.core.config import Config, ConfigError, from_dict, load, preset_names
 from simulation.core.model import Simulation
 from simulation.headless import guard
-from simulation.headless.recorders import TimeseriesRecorder, write_json, write_text
+from simulation.headless.recorders import TimeseriesRecorder, check_samples, write_json, write_text
 from simulation.headless.run import claim, default_sample_every, record_steps, summary_of
 from simulation.session import interventions
 from simulation.session.session import CONTROL, CONTROLS, Session
@@ -141,6 +141,7 @@ class Lab:
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
             raise ConfigError(f"run: steps must be a whole number >= 0, got {steps!r}")
         rec = self._recording(int(steps))
+        check_samples(self.sim.config, rec.n_rows * rec.every + int(steps), rec.every)   # what it keeps, in all
         self._requested += int(steps)
         until = self.sim.step_count + int(steps)
         bar = None
@@ -154,7 +155,7 @@ class Lab:
                 record_steps(self.sim, rec, until, rec.every, bar, after_chunk=self.session._after_step)
         except KeyboardInterrupt:
             self.interrupted = True
-            print(f"interrupted at step {self.sim.step_count}: {len(rec.rows)} samples kept "
+            print(f"interrupted at step {self.sim.step_count}: {rec.n_rows} samples kept "
                   f"(lab.timeseries(), lab.summary(), lab.save() have them)")
         finally:
             self._wall_s += time.perf_counter() - t0

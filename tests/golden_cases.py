@@ -64,7 +64,7 @@ def record_case(name, preset, overrides, seed, interventions) -> dict:
     s = sim.state
     names = recorded_columns(rec)
     out = {
-        "columns": {c: [str(r[k]) for r in rec.rows] for k, c in enumerate(names)},
+        "columns": {c: [str(r[k]) for r in rec.rows()] for k, c in enumerate(names)},
         "q_in": int(sim.q_in),
         "events": [e.label for e in sim.events],
         "x": _digest(s.x, np.float64), "y": _digest(s.y, np.float64),

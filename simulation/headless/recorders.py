@@ -16,23 +16,46 @@ import numpy as np
 from membrane import theory
 from membrane.transporters import TABLE as TRANSPORTERS
 from particles.species import CHARGE, DIFFUSING_NAMES, NAMES, PERMEANT_NAMES, Species
-from simulation.core.observe import PA_PER_E_PER_US, column_names
+from simulation.core.config import ConfigError
+from simulation.core.observe import PA_PER_E_PER_US, column_names, timeseries_columns
 from simulation.core.statistics import (MAX_TRANSIENT_SHARE, MIN_EFFECTIVE_SAMPLES, WANDER_BATCHES, WANDER_LIMIT,
                                         detect_equilibration, drift, flux_factors, mean_and_sem, measured_permeability,
                                         permeability_ratio_sem, slow_wander)
 from simulation.system import replacing
 
 
+# the samples a run keeps in memory for its summary, at most (8 bytes a value): 2 GiB, ~4 million
+# rows of a cell's ~67 columns. Kept as Python lists they took ~2.1 kB a row.
+MAX_SAMPLE_BYTES = 2 << 30
+BLOCK_ROWS = 1 << 16         # the samples are kept in blocks of this many rows
+
+
+def check_samples(config, steps: int, every: int, where: str = "run") -> None:
+    """ConfigError (one line) when `steps` sampled every `every` would keep more than
+    MAX_SAMPLE_BYTES of samples in memory; says the stride that fits."""
+    from simulation.core.model import THEORY_KEYS
+    n_cols = len(timeseries_columns(tuple(t.name for t in config.channel_types()), TRANSPORTERS, THEORY_KEYS))
+    rows = steps // every + 2                      # the first sample, one every `every` steps, the last
+    if rows * n_cols * 8 > MAX_SAMPLE_BYTES:
+        fits = max(1, (MAX_SAMPLE_BYTES // (n_cols * 8)) - 2)
+        raise ConfigError(f"{where}: {steps} steps sampled every {every} keep {rows} samples of {n_cols} columns "
+                          f"({rows * n_cols * 8 / 2**30:.3g} GiB) in memory for the summary; at most "
+                          f"{MAX_SAMPLE_BYTES >> 30} GiB: sample every {-(-steps // fits)} steps or more "
+                          f"(--sample-every), or run at most {fits * every} steps at this stride")
+
+
 class TimeseriesRecorder:
-    """Reads the simulation every `every` steps; writes a CSV row and keeps it. Its columns are the
-    cell's declared ones (`Simulation.timeseries_columns`, `simulation.core.observe`)."""
+    """Reads the simulation every `every` steps; writes a CSV row and keeps it (as float64: a
+    value 8 bytes; whole numbers are exact below 2**53, NaN where the file is empty). Its columns
+    are the cell's declared ones (`Simulation.timeseries_columns`, `simulation.core.observe`)."""
 
     def __init__(self, sim, path: str | os.PathLike | None, every: int):
         self.sim = sim
         self.every = max(1, int(every))
         self.columns = sim.timeseries_columns()
         self.names = column_names(self.columns)
-        self.rows: list[list] = []
+        self._blocks: list[np.ndarray] = []      # BLOCK_ROWS rows each: no copy as it grows
+        self.n_rows = 0
         self._last = None    # the last sample's observation (for the currents)
         # "x": a new file; never written through a link or over a file already there
         self._file = open(path, "x", newline="") if path else None
@@ -44,9 +67,28 @@ class TimeseriesRecorder:
         o = self.sim.observe()
         row = [c.value(o, self._last) for c in self.columns]
         self._last = o
-        self.rows.append(row)
+        k = self.n_rows % BLOCK_ROWS
+        if k == 0:
+            self._blocks.append(np.empty((BLOCK_ROWS if self._blocks else 64, len(self.names))))
+        elif k == len(self._blocks[-1]):      # the first block starts small (most runs are 2000 rows)
+            self._blocks[-1] = np.concatenate([self._blocks[-1], np.empty((min(k, BLOCK_ROWS - k), len(self.names)))])
+        self._blocks[-1][k] = [np.nan if v == "" else v for v in row]
+        self.n_rows += 1
         if self._writer:
             self._writer.writerow(row)
+
+    def rows(self):
+        """The rows kept, as the file holds them (whole numbers as int, "" where none)."""
+        whole = [c.digits is None for c in self.columns]
+        for r in self._data().tolist():
+            yield ["" if v != v else int(v) if w else v for v, w in zip(r, whole)]
+
+    def _data(self) -> np.ndarray:
+        """The rows kept, as one float64 array (a copy)."""
+        if not self._blocks:
+            return np.zeros((0, len(self.names)))
+        last = self.n_rows - (len(self._blocks) - 1) * BLOCK_ROWS
+        return np.concatenate(self._blocks[:-1] + [self._blocks[-1][:last]])
 
     def flush(self) -> None:
         if self._file:
@@ -63,12 +105,10 @@ class TimeseriesRecorder:
         with replacing(path) as tmp, open(tmp, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(self.names)
-            w.writerows(self.rows)
+            w.writerows(self.rows())
 
     def array(self) -> dict[str, np.ndarray]:
-        if not self.rows:
-            return {c: np.zeros(0) for c in self.names}
-        data = np.array([[np.nan if v == "" else v for v in r] for r in self.rows], dtype=np.float64)
+        data = self._data()
         return {c: data[:, k] for k, c in enumerate(self.names)}
 
 

@@ -21,7 +21,7 @@ from simulation.core.config import Config, to_toml
 from simulation.core import spikes
 from simulation.core.model import Simulation
 from simulation.headless import guard
-from simulation.headless.recorders import TimeseriesRecorder, summarise, write_json, write_text
+from simulation.headless.recorders import TimeseriesRecorder, check_samples, summarise, write_json, write_text
 
 MAX_CHUNK = 2000  # steps between checks for Ctrl-C and progress updates
 RUN_FILES = ("summary.json", "timeseries.csv", "config.toml", "run.png", "run.svg")  # summary first
@@ -122,6 +122,7 @@ def run(config: Config, steps: int, out_dir: str | os.PathLike, seed: int = 0,
     """
     out = Path(out_dir)
     every = sample_every or default_sample_every(steps)
+    check_samples(config, steps, every)
     lock = claim(out, overwrite)
     try:
         summary, interrupted = _run_claimed(config, steps, out, seed, every, progress, window, lock)

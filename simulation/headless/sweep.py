@@ -36,6 +36,7 @@ from simulation.core.observe import summary_columns
 from simulation.headless import guard
 from simulation.headless.recorders import write_json
 from simulation.system import replacing
+from simulation.headless.recorders import check_samples
 from simulation.headless.run import LABELS, RUN_FILES, default_sample_every, fingerprint, summary_fingerprint
 
 
@@ -289,6 +290,7 @@ def sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, ou
     tasks = plan(base, vary, seeds, first_seed)          # every point validated before anything is made
     keys = [k for k, _ in vary]
     every = sample_every or default_sample_every(steps)
+    check_samples(base, steps, every, "sweep")           # each run keeps its samples for its summary
     if out.is_dir() and not (out / "sweep.json").exists() and any((out / f).exists() for f in RUN_FILES[:2]):
         raise guard.OutputError(f"--out {out}: holds a run (summary.json, timeseries.csv); a sweep goes into a "
                                 f"directory of its own: choose another")
