@@ -613,7 +613,11 @@ def _run_sweep(args, base, vary, steps: int, report=None) -> tuple[int, dict | N
         say(str(e))
         return EXIT_BAD_INPUT, None
     except OSError as e:
-        say(f"--out {args.out}: cannot write there ({e.strerror or e})")
+        runs = Path(args.out) / "runs"
+        kept = sum(1 for r in runs.iterdir() if (r / "summary.json").is_file()) if runs.is_dir() else 0
+        say(f"--out {args.out}: cannot write there ({e.strerror or e})"
+            + (f"; {kept} finished run{'s are' if kept != 1 else ' is'} kept in {runs}: make room and run the same "
+               f"command to resume" if kept else ""))
         return EXIT_BAD_INPUT, None
     for name in info["redone"]:
         say(f"note: runs/{name} had no readable summary.json; it was run again")
@@ -652,7 +656,8 @@ def cmd_plot(args) -> int:
         return EXIT_BAD_INPUT
     for f in ("summary.json", "timeseries.csv"):
         if not os.path.isfile(os.path.join(d, f)):
-            why = " (its run was killed before it finished)" if guard.killed_before_finishing(d) else ""
+            why = guard.unfinished(d)
+            why = f" ({why})" if why else ""
             say(f"plot: {d} is not a finished run directory (no {f}){why}")
             return EXIT_BAD_INPUT
     from simulation.headless.figures import run_figure
@@ -704,7 +709,15 @@ def cmd_run(args) -> int:
             f"what was recorded is in {args.out} (summary.json says interrupted)")
         return guard.exit_code()
     except OSError as e:
-        say(f"cannot write to --out {args.out}: {e.strerror or e}")
+        kept = getattr(e, "summary", None)
+        if kept is not None:
+            say(f"--out {args.out}: {kept['error']}; stopped at step {kept['steps']} of {args.steps}: the whole "
+                f"rows recorded are in timeseries.csv, and summary.json says why")
+        elif getattr(e, "why", None):
+            say(f"--out {args.out}: {e.why}; summary.json could not be written either (.in-progress says why); "
+                f"timeseries.csv keeps the whole rows recorded")
+        else:
+            say(f"cannot write to --out {args.out}: {e.strerror or e}")
         return EXIT_BAD_INPUT
     for line in notes(summary):
         say(line)

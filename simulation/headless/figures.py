@@ -260,7 +260,7 @@ def run_plot(summary: dict, ts) -> Figure:
         if held is not None and total.get("pA") is not None:
             result = f"clamped at {held:g} mV, I = {total['pA']:+.1f} ± {total['pA_sem']:.1f} pA in the window"
     stopped = (f", stopped at step {summary['steps']} of {summary.get('steps_requested')}"
-               if summary.get("interrupted") else "")
+               + (f": {summary['error']}" if summary.get("error") else "") if summary.get("interrupted") else "")
     a1.set_title(_fit_title(f"{cfg['name']} (seed {summary['seed']}{stopped}): {result}"), fontsize=11)
     if "mM_per_particle" in summary:
         k_in, k_out = summary["mM_per_particle"]["in"], summary["mM_per_particle"]["out"]

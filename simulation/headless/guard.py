@@ -14,7 +14,9 @@ SIGQUIT, 138 and 140 for SIGUSR1 and SIGUSR2.
 Directories. A run or a sweep holds an exclusive `flock` on DIR/.in-progress for as long as it
 writes there; the file names the process and is removed when the work is complete. A second
 writer is refused with one line naming the first; a marker left with no lock on it means the
-writer was killed before it finished (`plot` and sweeps read it so).
+writer was killed before it finished (`plot` and sweeps read it so). The marker also holds
+RESERVE_BYTES of disk (allocated, after its one line): a disk that fills mid-run gives them back
+(`free_reserve`) so the summary saying why the run stopped can still be written.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from pathlib import Path
 from simulation.system import STOP_SIGNALS
 
 MARKER = ".in-progress"
+RESERVE_BYTES = 64 << 10       # room kept for summary.json (~8 kB) and its temporary copy
 
 
 class OutputError(Exception):
@@ -191,6 +194,7 @@ class DirectoryLock:
         self.path = self.dir / MARKER
         self.what = what
         self._fd: int | None = None
+        self._line = 0
 
     def acquire(self) -> "DirectoryLock":
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
@@ -200,10 +204,33 @@ class DirectoryLock:
             os.close(fd)
             raise busy_error(self.dir, holder(self.dir) or "another process") from None
         os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "what": self.what, "argv": sys.argv,
-                                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode() + b"\n")
-        self._fd = fd
+        line = json.dumps({"pid": os.getpid(), "what": self.what, "argv": sys.argv,
+                           "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode() + b"\n"
+        os.write(fd, line)
+        self._fd, self._line = fd, len(line)
+        try:                       # room for the last words if the disk fills (NUL bytes after the line)
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(fd, len(line), RESERVE_BYTES)
+            else:
+                os.write(fd, bytes(RESERVE_BYTES))
+        except OSError:            # no room even for that, or a file system without it: nothing kept
+            os.ftruncate(fd, len(line))
         return self
+
+    def failed(self, why: str) -> None:
+        """Leave the marker saying why the work stopped (`unfinished` reads it)."""
+        if self._fd is not None:
+            self.free_reserve()
+            with contextlib.suppress(OSError):      # within the block the line already holds
+                text = json.dumps({"what": self.what, "failed": why[:1000]}).encode() + b"\n"
+                os.ftruncate(self._fd, 0)
+                os.pwrite(self._fd, text, 0)
+
+    def free_reserve(self) -> None:
+        """Give back the room the marker kept (the disk is full: the summary needs it)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._line)
 
     def release(self, complete: bool) -> None:
         """Let go; a complete job removes the marker, an incomplete one leaves it (unlocked)."""
@@ -234,7 +261,7 @@ def holder(directory: str | os.PathLike) -> str | None:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             try:
-                info = json.loads(os.read(fd, 65536).decode() or "{}")
+                info = json.loads(os.read(fd, 65536).split(b"\n", 1)[0].decode() or "{}")
             except (ValueError, UnicodeDecodeError):
                 info = {}
             return f"a {info.get('what', 'job')} (pid {info.get('pid', '?')}, since {info.get('started', '?')})"
@@ -247,3 +274,16 @@ def holder(directory: str | os.PathLike) -> str | None:
 def killed_before_finishing(directory: str | os.PathLike) -> bool:
     """True if DIR carries a marker that nobody holds: its writer died before completing."""
     return (Path(directory) / MARKER).exists() and holder(directory) is None
+
+
+def unfinished(directory: str | os.PathLike) -> str | None:
+    """Why DIR's writer did not finish, in words, if a marker nobody holds says so: what it could
+    not write, or that it was killed; None when there is no such marker."""
+    if not killed_before_finishing(directory):
+        return None
+    try:
+        info = json.loads((Path(directory) / MARKER).read_bytes().split(b"\n", 1)[0].decode() or "{}")
+    except (OSError, ValueError, UnicodeDecodeError):
+        info = {}
+    why = info.get("failed") if isinstance(info, dict) else None
+    return f"its run stopped: {why}" if why else "its run was killed before it finished"

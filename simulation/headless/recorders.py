@@ -58,8 +58,10 @@ class TimeseriesRecorder:
         self.n_rows = 0
         self._last = None    # the last sample's observation (for the currents)
         # "x": a new file; never written through a link or over a file already there
+        self.path = path
         self._file = open(path, "x", newline="") if path else None
         self._writer = csv.writer(self._file) if self._file else None
+        self._whole = self._whole_rows = 0      # bytes of the file known written whole, and its rows
         if self._writer:
             self._writer.writerow(self.names)
 
@@ -87,17 +89,30 @@ class TimeseriesRecorder:
         """The rows kept, as one float64 array (a copy)."""
         if not self._blocks:
             return np.zeros((0, len(self.names)))
-        last = self.n_rows - (len(self._blocks) - 1) * BLOCK_ROWS
-        return np.concatenate(self._blocks[:-1] + [self._blocks[-1][:last]])
+        return np.concatenate(self._blocks)[:self.n_rows]
 
     def flush(self) -> None:
         if self._file:
             self._file.flush()
+            self._whole, self._whole_rows = self._file.tell(), self.n_rows
 
     def close(self) -> None:
         if self._file:
-            self._file.close()
-            self._file = None
+            f, self._file = self._file, None
+            f.close()
+
+    def abandon(self) -> None:
+        """After a failed write (a full disk): close the file without what was not flushed and cut
+        it back to its last whole row, so it holds whole rows only; the samples after that row
+        are dropped from memory too, so the summary is of the rows the file holds."""
+        if self._file:
+            f, self._file = self._file, None
+            try:
+                f.close()           # its flush fails again; the descriptor is closed all the same
+            except OSError:
+                pass
+            os.truncate(self.path, self._whole)
+            self.n_rows = self._whole_rows
 
     def write_csv(self, path: str | os.PathLike) -> None:
         """The rows kept so far as timeseries.csv, byte for byte what a recorder writing as it

@@ -125,19 +125,35 @@ def run(config: Config, steps: int, out_dir: str | os.PathLike, seed: int = 0,
     check_samples(config, steps, every)
     lock = claim(out, overwrite)
     try:
-        summary, interrupted = _run_claimed(config, steps, out, seed, every, progress, window, lock)
+        summary, interrupted, failed = _run_claimed(config, steps, out, seed, every, progress, window, lock)
+    except OSError as e:               # not even the summary could be written: the marker says why
+        e.why = _failure(e, out)
+        lock.failed(e.why)
+        raise
     finally:
         lock.release(complete=False)   # after an error: the marker stays, saying the run did not finish
+    if failed is not None:
+        failed.summary = summary
+        raise failed
     if interrupted:
         raise Interrupted(summary)
     return summary
 
 
+def _failure(e: OSError, out: Path) -> str:
+    """A failed write in words: "cannot write timeseries.csv: No space left on device"."""
+    name = e.filename2 or e.filename
+    where = os.path.basename(str(name)) if name else str(out)
+    return f"cannot write {where}: {e.strerror or e}"
+
+
 def _run_claimed(config: Config, steps: int, out: Path, seed: int, every: int, progress: bool, window,
-                 lock: guard.DirectoryLock) -> tuple[dict, bool]:
-    """The body of `run` once DIR is held: step, record, and write the summary last."""
+                 lock: guard.DirectoryLock) -> tuple[dict, bool, OSError | None]:
+    """The body of `run` once DIR is held: step, record, and write the summary last. A write that
+    fails (a full disk, a quota) stops the run as a signal does: timeseries.csv is cut back to its
+    whole rows and summary.json, written in the room the marker kept, says why (`error`)."""
     t0 = time.perf_counter()
-    sim = rec = bar = None
+    sim = rec = bar = failed = None
     interrupted = False
     startup_s = wall_s = 0.0
     try:
@@ -161,15 +177,33 @@ def _run_claimed(config: Config, steps: int, out: Path, seed: int, every: int, p
         interrupted = sim is None or sim.step_count < steps   # a signal after the last step stops nothing
         if not startup_s:
             startup_s = time.perf_counter() - t0
+    except OSError as e:
+        failed = e
+        if not (e.filename or e.filename2) and rec is not None:     # a flush of the rows names no file
+            e.filename = rec.path
     with guard.deferred():             # nothing cuts the final write short
         if bar is not None:
             bar.close()
-        if rec is not None:
-            rec.close()
+        if rec is not None and failed is None:
+            try:
+                rec.close()
+            except OSError as e:       # its last rows did not fit
+                failed = e
+        if failed is not None:
+            interrupted = True
+            startup_s = startup_s or time.perf_counter() - t0
+            lock.free_reserve()
+            if rec is not None:
+                rec.abandon()
         summary = summary_of(config, sim, rec, steps, seed, every, interrupted, startup_s, wall_s, window)
-        write_json(out / "summary.json", summary)
+        if failed is not None:
+            summary["error"] = _failure(failed, out)
+        try:
+            write_json(out / "summary.json", summary)
+        except OSError as e:
+            raise (failed or e) from None          # the first failure is the one to name
         lock.release(complete=True)
-    return summary, interrupted
+    return summary, interrupted, failed
 
 
 def record_steps(sim, rec: TimeseriesRecorder, until_step: int, every: int, bar=None, after_chunk=None) -> None:
