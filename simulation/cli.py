@@ -224,7 +224,7 @@ def build_parser() -> OneLineParser:
 
     p = sub.add_parser("run", help="headless run that writes timeseries.csv and summary.json")
     _add_config_args(p)
-    p.add_argument("--steps", type=_non_negative_int, required=True, help="time steps to run")
+    p.add_argument("--steps", type=_positive_int, required=True, help="time steps to run")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, type=_out_dir, metavar="DIR", help="output directory (new or empty)")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
