@@ -15,10 +15,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 S = 'preset = "k-only"\n'
-def sc(body):                      # a scenario file
+
+
+def sc(body):
+    """A scenario file of the K+-only cell."""
     return {"s.toml": S + body}
+
+
 def cf(body):
+    """A config file."""
     return {"c.toml": body}
+
+
 RUN = ["run", "--steps", "20", "--out", "O"]
 SW = ["sweep", "--steps", "20", "--out", "O"]
 IV = ["iv", "--from=-80", "--to=0", "--step=20", "--steps-per-point", "20", "--out", "O"]

@@ -187,8 +187,9 @@ def _fixed_anions(session, key: str, on: bool) -> str:
 def _cell_apply(session, key: str, scale: float) -> str:
     before = session.cell_scale
     session.cell_scale = scale * session.initial_cell_scale
-    return (f"restart: cell x{session.cell_scale:g} (membrane, ions, capacitance): the same V, "
-            f"{'less' if session.cell_scale >= before else 'more'} noise")
+    noise = ("the same noise" if session.cell_scale == before
+             else f"{'less' if session.cell_scale > before else 'more'} noise")
+    return f"restart: cell x{session.cell_scale:g} (membrane, ions, capacitance): the same V, {noise}"
 
 
 def clamp_command(target, theory: dict) -> float:
@@ -197,7 +198,10 @@ def clamp_command(target, theory: dict) -> float:
         return float(target)
     m = CLAMP_TARGET.match(target)
     name, sign, offset = m.group(1), m.group(2), m.group(3)
-    base = theory[f"{name}_mV"]
+    base = theory.get(f"{name}_mV")
+    if base is None or not math.isfinite(base):
+        raise ConfigError(f"clamp {target!r}: {name} has no value in this cell now (an ion it needs is absent on "
+                          f"a side, or nothing crosses); give a command in mV")
     return base + (float(offset) if sign == "+" else -float(offset) if sign else 0.0)
 
 
@@ -220,6 +224,9 @@ def _concentration(session, key: str, mM: float) -> str:
     after = sim.concentrations_mM()[0 if side == "inside" else 1]
     where = "o" if side == "outside" else "i"
     said = f"[{ion}]{where} = {reached:.3g} mM"
+    if abs(reached - mM) > 0.01 * mM:                  # whole particles: a trace rounds to none
+        each = sim.mM_per_particle[0 if side == "inside" else 1]
+        said += f" ({mM:.3g} asked: this cell holds whole particles, {each:.3g} mM each)"
     for filler, words in (("X", "X- (an impermeant anion)"), ("Y", "Y+ (an impermeant cation)")):
         d = after[filler] - before[filler]
         if filler != ion and abs(d) > 1e-9:
