@@ -16,9 +16,12 @@ from pathlib import Path
 
 import pygame
 
+from render.app import save_png
 from render.offscreen import OffscreenDemo
+from simulation.headless import guard
 from simulation.session.player import Player
 from simulation.session.scenario import Scenario
+from simulation.system import replacing
 
 MAX_FRAMES_PER_STEP = 20_000     # a step whose wait is never met ends the handout here, said on its page
 
@@ -58,14 +61,28 @@ def write_handout(scenario: Scenario, out: Path, *, size=(1280, 720), theme: str
 
     def keep(k: int, picture: pygame.Surface, caption: str, t_ns: float, complete: bool) -> None:
         name = f"{k + 1:02d}-{_slug(scenario.steps[k].title)}.png"
-        pygame.image.save(picture, str(stills / name))
+        save_png(picture, str(stills / name))
         pages.append((k, name, caption, t_ns, complete))
         if progress is not None:
             progress(k + 1, len(scenario.steps))
 
+    try:
+        _play(player, view, keep)
+    except KeyboardInterrupt:          # a stop signal: the page holds the steps kept so far, then it stops
+        with guard.deferred():
+            pygame.display.quit()
+            _write_page(scenario, out, stills, pages, player, seed, cell_scale, stopped=player.k)
+        raise
+    pygame.display.quit()
+    return _write_page(scenario, out, stills, pages, player, seed, cell_scale)
+
+
+def _play(player: Player, view: OffscreenDemo, keep) -> None:
+    """Play to the end, keeping each step's still as it ends (`keep`)."""
     whole = None          # the step's last frame whose scope shows where it began (its first frame does)
     frames = 0
     while not player.finished:
+        guard.check()                                 # a stop signal a library swallowed
         if player.session.paused:           # a step that pauses waits for the presenter: go on
             player.session.paused = False
         k = player.k
@@ -86,8 +103,11 @@ def write_handout(scenario: Scenario, out: Path, *, size=(1280, 720), theme: str
             break
         if _shows_start(player):
             whole = (picture, caption, t_ns)
-    pygame.display.quit()
 
+
+def _write_page(scenario: Scenario, out: Path, stills: Path, pages: list, player: Player, seed: int,
+                cell_scale: float, stopped: int | None = None) -> Path:
+    """The Markdown page of the stills kept (`stopped`: the step a stop signal cut short)."""
     lines = [f"# {scenario.name}", ""]
     if scenario.description:
         lines += [scenario.description, ""]
@@ -112,5 +132,9 @@ def write_handout(scenario: Scenario, out: Path, *, size=(1280, 720), theme: str
         if not complete:
             lines += [f"*This step's wait was not met after {MAX_FRAMES_PER_STEP} frames: the handout stops here.*",
                       ""]
-    out.write_text("\n".join(lines), encoding="utf-8")
+    if stopped is not None:
+        lines += [f"*Stopped ({guard.signal_name() or 'SIGINT'}) during step {stopped + 1} of {len(scenario.steps)}: "
+                  f"this page has the steps before it.*", ""]
+    with replacing(out) as tmp:
+        tmp.write_text("\n".join(lines), encoding="utf-8")
     return out

@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     headless = args.command in ("run", "sweep", "iv")
     # a recording demo too: a stop signal must end it with the file finished and say it stopped
     # (SDL's own SIGTERM handler would quit with exit 0; SIGHUP's default left an MP4 with no index)
-    guarded = headless or (args.command == "demo" and args.record is not None)
+    guarded = headless or (args.command == "demo" and args.record is not None) or args.command == "handout"
     stops = guard.StopSignals(restore=False) if guarded else contextlib.nullcontext()
     with stops:
         from simulation.core.config import ConfigError
@@ -535,6 +535,11 @@ def cmd_handout(args) -> int:
     except OSError as e:
         say(f"handout: cannot write {e.filename or out}: {e.strerror or e}")
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        from simulation.headless import guard
+        say(f"{guard.signal_name() or 'SIGINT'}: the handout stopped; {out} has the steps finished before it "
+            f"(and says where it stopped)")
+        return guard.exit_code()
     print(f"wrote {page} and {len(scenario.steps)} stills in {page.with_name(page.stem + '-stills')}/")
     return 0
 

@@ -65,3 +65,29 @@ def test_a_recording_onto_a_link_replaces_the_link(tmp_path):
     gif = tmp_path / "talk.gif"
     assert not gif.is_symlink() and gif.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
     assert (gif.stat().st_mode & 0o777) == 0o644
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_a_stopped_handout_writes_the_steps_it_finished(tmp_path, sig, code):
+    """A handout went on to its end through Ctrl-C (the signal was swallowed): it now stops, writes
+    its page with the stills of the steps it finished and the step it stopped in, and exits 128 + the
+    signal with one line."""
+    p = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "handout", "emerges", "--out", "h.md", "--cell",
+                          "0.25", "--size", "800x450"], cwd=tmp_path, env=ENV, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and not list((tmp_path / "h-stills").glob("*.png")):
+            time.sleep(0.2)                  # the first step's still is kept: stop in the second
+        os.kill(p.pid, sig)
+        _, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == code, err
+    said = [line for line in err.replace("\r", "\n").splitlines() if line and not line.startswith("handout ")]
+    assert len(said) == 1 and "the handout stopped" in said[0] and "Traceback" not in err, err
+    page = (tmp_path / "h.md").read_text()
+    stills = sorted(f.name for f in (tmp_path / "h-stills").glob("*.png"))
+    assert stills and all(f"h-stills/{s}" in page for s in stills)
+    assert "*Stopped (" + signal.Signals(sig).name + ") during step" in page
