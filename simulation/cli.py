@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import sys
 from pathlib import Path
 import time
@@ -35,7 +36,7 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit code 2."""
 
     def error(self, message):
-        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        sys.stderr.write(_one_line(f"{self.prog}: error: {message} (see --help)") + "\n")
         sys.exit(EXIT_BAD_INPUT)
 
 
@@ -313,10 +314,22 @@ def _stdout_gone() -> None:
         pass
 
 
+LONGEST_WORD = 160     # a value echoed in a message longer than this is cut (a 300-letter name, a pasted blob)
+
+
+def _one_line(text: str) -> str:
+    """`text` on one line (a library's message may hold newlines), each word at most LONGEST_WORD
+    characters: "xxxx…(300 characters)"."""
+    def cut(m: re.Match) -> str:
+        w = m.group(0)
+        return f"{w[:60]}…({len(w)} characters)"
+    return re.sub(r"\S{%d,}" % (LONGEST_WORD + 1), cut, " ".join(text.split()))
+
+
 def say(line: str) -> None:
     """One line on stderr; a closed terminal (after SIGHUP) must not turn it into a traceback."""
     try:
-        sys.stderr.write(line + "\n")
+        sys.stderr.write(_one_line(line) + "\n")
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
