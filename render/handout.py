@@ -10,6 +10,7 @@ others within the noise.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 from pathlib import Path
@@ -18,7 +19,6 @@ import pygame
 
 from render.app import save_png
 from render.offscreen import OffscreenDemo
-from simulation.headless import guard
 from simulation.session.player import Player
 from simulation.session.scenario import Scenario
 from simulation.system import replacing
@@ -47,9 +47,13 @@ def _shows_start(player: Player) -> bool:
 
 
 def write_handout(scenario: Scenario, out: Path, *, size=(1280, 720), theme: str = "light", seed: int = 0,
-                  cell_scale: float = 1.0, progress=None) -> Path:
+                  cell_scale: float = 1.0, progress=None, stops=None) -> Path:
     """Play `scenario` and write `out` (a .md file) with the stills beside it in `<stem>-stills/`.
-    `progress(k, n)` is called as each step ends. Returns the page's path."""
+    `progress(k, n)` is called as each step ends. Returns the page's path. On KeyboardInterrupt
+    (a stop signal) the page is written with the steps finished, then it is raised again; `stops`
+    (the command line's `simulation.headless.guard`) raises a signal a library swallowed at each
+    frame (`check`), holds further signals while the page is written (`deferred`) and names the
+    signal (`signal_name`)."""
     out = Path(out)
     stills = out.with_name(out.stem + "-stills")
     stills.mkdir(parents=True, exist_ok=True)
@@ -67,22 +71,23 @@ def write_handout(scenario: Scenario, out: Path, *, size=(1280, 720), theme: str
             progress(k + 1, len(scenario.steps))
 
     try:
-        _play(player, view, keep)
+        _play(player, view, keep, stops.check if stops else lambda: None)
     except KeyboardInterrupt:          # a stop signal: the page holds the steps kept so far, then it stops
-        with guard.deferred():
+        with stops.deferred() if stops else contextlib.nullcontext():
             pygame.display.quit()
-            _write_page(scenario, out, stills, pages, player, seed, cell_scale, stopped=player.k)
+            said = (stops.signal_name() if stops else None) or "SIGINT"
+            _write_page(scenario, out, stills, pages, player, seed, cell_scale, stopped=(player.k, said))
         raise
     pygame.display.quit()
     return _write_page(scenario, out, stills, pages, player, seed, cell_scale)
 
 
-def _play(player: Player, view: OffscreenDemo, keep) -> None:
-    """Play to the end, keeping each step's still as it ends (`keep`)."""
+def _play(player: Player, view: OffscreenDemo, keep, check) -> None:
+    """Play to the end, keeping each step's still as it ends (`keep`); `check()` each frame."""
     whole = None          # the step's last frame whose scope shows where it began (its first frame does)
     frames = 0
     while not player.finished:
-        guard.check()                                 # a stop signal a library swallowed
+        check()                                       # a stop signal a library swallowed
         if player.session.paused:           # a step that pauses waits for the presenter: go on
             player.session.paused = False
         k = player.k
@@ -106,8 +111,9 @@ def _play(player: Player, view: OffscreenDemo, keep) -> None:
 
 
 def _write_page(scenario: Scenario, out: Path, stills: Path, pages: list, player: Player, seed: int,
-                cell_scale: float, stopped: int | None = None) -> Path:
-    """The Markdown page of the stills kept (`stopped`: the step a stop signal cut short)."""
+                cell_scale: float, stopped: tuple[int, str] | None = None) -> Path:
+    """The Markdown page of the stills kept (`stopped`: the step a stop signal cut short, and the
+    signal's name)."""
     lines = [f"# {scenario.name}", ""]
     if scenario.description:
         lines += [scenario.description, ""]
@@ -133,7 +139,7 @@ def _write_page(scenario: Scenario, out: Path, stills: Path, pages: list, player
             lines += [f"*This step's wait was not met after {MAX_FRAMES_PER_STEP} frames: the handout stops here.*",
                       ""]
     if stopped is not None:
-        lines += [f"*Stopped ({guard.signal_name() or 'SIGINT'}) during step {stopped + 1} of {len(scenario.steps)}: "
+        lines += [f"*Stopped ({stopped[1]}) during step {stopped[0] + 1} of {len(scenario.steps)}: "
                   f"this page has the steps before it.*", ""]
     with replacing(out) as tmp:
         tmp.write_text("\n".join(lines), encoding="utf-8")

@@ -541,15 +541,15 @@ def cmd_handout(args) -> int:
     from tqdm import tqdm
 
     from render.handout import write_handout
+    from simulation.headless import guard
     try:
         with tqdm(total=len(scenario.steps), unit="step", desc=f"handout {scenario.name}", file=sys.stderr) as bar:
             page = write_handout(scenario, out, size=args.size, theme=args.theme, seed=args.seed,
-                                 cell_scale=args.cell, progress=lambda k, n: bar.update(1))
+                                 cell_scale=args.cell, progress=lambda k, n: bar.update(1), stops=guard)
     except OSError as e:
         say(f"handout: cannot write {e.filename or out}: {e.strerror or e}")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        from simulation.headless import guard
         say(f"{guard.signal_name() or 'SIGINT'}: the handout stopped; {out} has the steps finished before it "
             f"(and says where it stopped)")
         return guard.exit_code()
