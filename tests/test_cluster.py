@@ -58,10 +58,12 @@ def test_a_cluster_is_described_on_the_command_line_or_in_a_toml_file(tmp_path):
     ('system = "local"\nprologue = ["module load x"]\n', {}, "prologue"),
     ('system = "slurm"\n', {"memory": "4 parsecs"}, "--memory"),
     ('system = [\n', {}, "not valid TOML"),
+    ('system = "slurm"\nprologue = ["' + "x" * 70000 + '"]\n', {}, "more than 64 kB"),
+    (b"\xff\xfe", {}, "not a text file"),
 ])
 def test_a_bad_cluster_description_is_one_line_naming_the_key(tmp_path, text, overrides, said):
     f = tmp_path / "c.toml"
-    f.write_text(text)
+    f.write_bytes(text if isinstance(text, bytes) else text.encode())
     with pytest.raises(cl.ClusterError) as e:
         cl.load_spec(str(f), overrides)
     assert said in str(e.value) and "\n" not in str(e.value)
@@ -71,7 +73,8 @@ def test_a_bad_cluster_description_is_one_line_naming_the_key(tmp_path, text, ov
     (["--cluster", "lsf"], "--cluster 'lsf'"),
     (["--cluster", "slurm", "--walltime", "soon"], "--walltime"),
     (["--cores", "4"], "--cores describes the jobs of --cluster"),
-    (["--cluster", "nowhere.toml"], "cannot read it"),
+    (["--cluster", "nowhere.toml"], "--cluster file not found: nowhere.toml"),
+    (["--cluster", "/dev/zero.toml"], "--cluster file not found"),
     (["--job-script"], "--job-script"),
     (["--cluster", "slurm", "--workers", "2"], "not allowed with"),
     (["--scheduler-file", "/nonexistent/scheduler.json", "--timeout", "1"], "--scheduler-file"),

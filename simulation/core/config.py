@@ -292,23 +292,29 @@ def preset_path(name: str) -> Path:
 MAX_CONFIG_BYTES = 1 << 20   # a config is a page of text; more is a wrong file (or /dev/zero)
 
 
-def _read_toml(path: Path) -> dict:
+def read_toml(path: str | os.PathLike, most_bytes: int = MAX_CONFIG_BYTES, kind: str = "config file",
+              what: str = "a config file is a page of TOML", name: str | None = None) -> dict:
+    """A TOML file (a `kind`: config, scenario, --cluster file) read whole, at most `most_bytes` of
+    it (`/dev/zero` is a file name too): every failure is one ConfigError, after `name` (default:
+    the path)."""
+    name = name or str(path)
+    size = f"{most_bytes >> 20} MB" if most_bytes >= 1 << 20 else f"{most_bytes >> 10} kB"
     try:
         with open(path, "rb") as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)
-        if len(raw) > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path}: more than {MAX_CONFIG_BYTES >> 20} MB; a config file is a page of TOML")
+            raw = f.read(most_bytes + 1)
+        if len(raw) > most_bytes:
+            raise ConfigError(f"{name}: more than {size}; {what}")
         return tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        raise ConfigError(f"{kind} not found: {path}") from None
     except IsADirectoryError:
-        raise ConfigError(f"config path is a directory, not a TOML file: {path}") from None
+        raise ConfigError(f"{kind} {path} is a directory, not a TOML file") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+        raise ConfigError(f"{name}: not valid TOML ({e})") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text file (TOML is UTF-8 text)") from None
+        raise ConfigError(f"{name}: not a text file (TOML is UTF-8 text)") from None
     except OSError as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+        raise ConfigError(f"{name}: cannot read it ({e.strerror or e})") from None
 
 
 def load(preset: str | None = None, config_file: str | os.PathLike | None = None,
@@ -319,11 +325,11 @@ def load(preset: str | None = None, config_file: str | os.PathLike | None = None
     data = defaults()
     if config_file:
         source = str(config_file)
-        notes = _merge(data, _read_toml(Path(config_file)), source)
+        notes = _merge(data, read_toml(config_file), source)
     else:
         name = preset or DEFAULT_PRESET
         source = f"preset {name}"
-        notes = _merge(data, _read_toml(preset_path(name)), source)
+        notes = _merge(data, read_toml(preset_path(name)), source)
     notes += _override(data, overrides)
     return Config(_validate_all(data, source), source, notes)
 

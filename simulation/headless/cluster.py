@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import shutil
-import tomllib
 from dataclasses import dataclass, field, fields, replace
+
+from simulation.core.config import ConfigError, read_toml
 
 SYSTEMS = {"slurm": "dask_jobqueue.SLURMCluster", "pbs": "dask_jobqueue.PBSCluster",
            "sge": "dask_jobqueue.SGECluster", "local": "dask_jobqueue.local.LocalCluster"}
@@ -83,12 +84,10 @@ def load_spec(system_or_file: str, overrides: dict) -> ClusterSpec:
     if system_or_file.endswith(".toml"):
         where = f"--cluster {system_or_file}: "
         try:
-            with open(system_or_file, "rb") as f:
-                data = tomllib.load(f)
-        except OSError as e:
-            raise ClusterError(f"{where}cannot read it ({e.strerror or e})") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ClusterError(f"{where}not valid TOML ({e})") from None
+            data = read_toml(system_or_file, 64 << 10, "--cluster file", "a cluster's keys are a few lines",
+                             f"--cluster {system_or_file}")
+        except ConfigError as e:
+            raise ClusterError(str(e)) from None
         unknown = sorted(set(data) - KEYS)
         if unknown:
             raise ClusterError(f"{where}unknown key {unknown[0]!r}; allowed: {', '.join(sorted(KEYS))}")

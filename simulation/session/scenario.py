@@ -34,12 +34,11 @@ from __future__ import annotations
 import math
 import re
 import string
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from particles.species import PERMEANT_NAMES, SOLUTES
-from simulation.core.config import Config, ConfigError, load, preset_names
+from simulation.core.config import Config, ConfigError, load, preset_names, read_toml
 from simulation.data import data_dir
 from simulation.session.interventions import E_LINES, check_changes, config_after
 
@@ -180,18 +179,7 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
     where = path.name
     if str(path.resolve()) in _seen:
         raise ConfigError(f"{where}: includes itself")
-    try:
-        with open(path, "rb") as f:
-            raw_bytes = f.read(MAX_SCENARIO_BYTES + 1)       # /dev/zero is a file name too
-        if len(raw_bytes) > MAX_SCENARIO_BYTES:
-            raise ConfigError(f"{where}: more than {MAX_SCENARIO_BYTES >> 10} kB; a scenario is a few pages of TOML")
-        data = tomllib.loads(raw_bytes.decode("utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{where}: not valid TOML ({e})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{where}: not a text file (a scenario is UTF-8 TOML)") from None
-    except OSError as e:
-        raise ConfigError(f"{where}: cannot read ({e.strerror or e})") from None
+    data = read_toml(path, MAX_SCENARIO_BYTES, "scenario file", "a scenario is a few pages of TOML", where)
     for k in data:
         if k not in TOP_KEYS:
             raise ConfigError(f"{where}: unknown key {k!r}; allowed: {', '.join(TOP_KEYS)}")
