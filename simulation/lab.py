@@ -98,10 +98,11 @@ class Lab:
     def __init__(self, cell: str | os.PathLike | dict | Config | None = None, *,
                  set: list[str] | tuple[str, ...] | dict = (), seed: int = 0,   # noqa: A002
                  sample_every: int | None = None, scale: float = 1.0):
+        self.seed = _whole(seed, "seed", 0)
+        sample_every = _whole(sample_every, "sample_every", 1, True)
         config = scaled(load_config(cell, set), scale)
         for note in config.notes:          # as `run` says them on stderr (and summary.json keeps them)
             warnings.warn(note, ConfigNote, stacklevel=2)
-        self.seed = int(seed)
         preset = str(cell) if isinstance(cell, str) and cell in preset_names() else None
         t0 = time.perf_counter()
         self.session = Session(config, seed=self.seed, preset=preset)
@@ -181,6 +182,12 @@ class Lab:
         """summary.json's dict for what was run so far (window: steps a:b to average over, as
         `run --window`; default: the settled part, detected as the command line does)."""
         rec = self._recording(0)
+        if window is not None:
+            ok = (isinstance(window, (tuple, list)) and len(window) == 2
+                  and all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in window))
+            if not ok or not 0 <= window[0] < window[1] <= self.sim.step_count:
+                raise ConfigError(f"summary: window must be (first, last) steps with 0 <= first < last <= "
+                                  f"{self.sim.step_count} (the steps run), got {window!r}")
         return summary_of(self.config, self.sim, rec, self._requested, self.seed, rec.every, self.interrupted,
                           self._startup_s, self._wall_s, window)
 
@@ -214,6 +221,9 @@ class Lab:
         starts a new record."""
         table = dict(key) if isinstance(key, dict) else ({key: value} if key is not None else {})
         table.update(named)
+        for k in table:
+            if not isinstance(k, str):
+                raise ConfigError(f"set: a change is named by text (\"outside.K\", \"pumps\"), got {k!r}")
         if not table:
             raise ConfigError("set: name a change, e.g. lab.set(\"outside.K\", 20); see simulation.lab.changes()")
         with self.session.lock:            # not between a notebook view's steps
@@ -410,8 +420,20 @@ class IVResult:
         return self.points._repr_html_()
 
 
+def _whole(value, name: str, least: int, none_ok: bool = False) -> int | None:
+    """An argument that must be a whole number >= `least` (or None, where allowed), as the command
+    line's; ConfigError naming it otherwise."""
+    if value is None and none_ok:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not least <= value < 2 ** 63:
+        raise ConfigError(f"{name} must be a whole number >= {least}{' (or None)' if none_ok else ''}, got {value!r}")
+    return int(value)
+
+
 def _sweep(base: Config, vary: list[tuple[str, list]], seeds: int, steps: int, out, client, workers,
            sample_every, progress, report=None) -> tuple[dict, Path | None]:
+    seeds, steps = _whole(seeds, "seeds", 1), _whole(steps, "steps", 1)
+    workers, sample_every = _whole(workers, "workers", 1, True), _whole(sample_every, "sample_every", 1, True)
     from simulation.installation import require
     if client is None:
         require("sweep", "sweep() and iv()", ("dask", "distributed"))
