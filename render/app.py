@@ -8,6 +8,7 @@ the zoom and pan, help, tint, charges, buttons, full screen.
 """
 from __future__ import annotations
 
+import io
 import os
 import sys
 import threading
@@ -48,9 +49,13 @@ class BadDisplay(ValueError):
 
 def save_png(surface: pygame.Surface, path: str) -> None:
     """Save a PNG under a new name and rename it into place: a link already at `path` is replaced,
-    never followed (its target is not overwritten), and a half-written file is never left there."""
-    with replacing(path) as tmp:
-        pygame.image.save(surface, str(tmp))
+    never followed (its target is not overwritten), and a half-written file is never left there.
+    Encoded in memory and written by Python, so a full disk raises OSError (SDL's own writer
+    left an empty file and said nothing)."""
+    buffer = io.BytesIO()
+    pygame.image.save(surface, buffer, "still.png")
+    with replacing(path) as tmp, open(tmp, "wb") as f:
+        f.write(buffer.getvalue())
 
 
 class App:

@@ -186,7 +186,11 @@ class Demo(App):
         if path is None:
             stem = re.sub(r"[^A-Za-z0-9]+", "-", self.scenario.name).strip("-").lower()
             path = f"{self.screenshot_dir}/{stem}-step{self.player.k + 1}-{self.sim.time_ns:.0f}ns.png"
-        save_png(self.screen, path)
+        try:
+            save_png(self.screen, path)
+        except OSError as e:           # in front of a class: said on screen, the lecture goes on
+            self.say(f"cannot save {path}: {e.strerror or e}")
+            return path
         self.say(f"saved {path}")
         return path
 

@@ -10,8 +10,10 @@ imageio-ffmpeg's writer, one makes it kill ffmpeg before the index is written.""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +86,7 @@ class Recorder:
         # sizes need not be multiples of 16: the frame is padded to even sides instead
         self._writer = self._imageio.get_writer(
             self._new_part(), fps=self.fps, codec="libx264", quality=None, macro_block_size=2, pixelformat="yuv420p",
-            ffmpeg_log_level="error",
+            ffmpeg_log_level="quiet",      # its errors would print over our one line; `_reason` finds why
             output_params=["-crf", str(crf), "-maxrate", f"{cap:.2f}M", "-bufsize", f"{cap:.2f}M",
                            "-preset", "veryfast", "-threads", "1"])
 
@@ -107,8 +109,40 @@ class Recorder:
                                                         loop=0)
             elif self._writer is None:
                 self._open_mp4(surface.get_size())
-            self._writer.append_data(frame)
+            try:
+                self._writer.append_data(frame)
+            except (OSError, RuntimeError) as e:     # ffmpeg could not write (a full disk) and died
+                self._fail(e)
         self.frames += 1
+
+    def _fail(self, e: BaseException) -> None:
+        """The encoder cannot go on: its file is removed (unfinished, it would not play) and the
+        reason raised as one line."""
+        writer, self._writer = self._writer, None
+        part, self._part = self._part, None
+        with contextlib.suppress(Exception):
+            writer.close()
+        _forget(writer)
+        reason = self._reason(e)                     # while the unfinished file still fills the disk
+        with contextlib.suppress(Exception):
+            if part is not None:
+                part.__exit__(type(e), e, None)      # removes the temporary file
+        raise RecordingError(f"--record {self.path}: cannot write it ({reason}) after {self.frames} "
+                             f"frames; an unfinished video does not play, so nothing is kept") from None
+
+    def _reason(self, e: BaseException) -> str:
+        """Why the encoder could not write, in words: the error's own, else what writing 64 kB
+        beside the file says (ffmpeg dies with a broken pipe), else the encoder's message."""
+        if getattr(e, "strerror", None) and getattr(e, "errno", None) != errno.EPIPE:
+            return e.strerror
+        try:
+            with tempfile.TemporaryFile(dir=self.path.parent) as f:
+                f.write(bytes(64 << 10))
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as probe:
+            return probe.strerror or str(probe)
+        return _ffmpeg_reason(str(e))
 
     def close(self) -> None:
         """Finish the file (the encoder writes its index) and rename it into place; a stop signal
@@ -119,7 +153,36 @@ class Recorder:
             writer, self._writer = self._writer, None
             part, self._part = self._part, None
             with part:                  # renamed into place when whole; removed if the encoder failed
-                writer.close()
+                try:
+                    writer.close()
+                except (OSError, RuntimeError) as e:     # the last frames or the index did not fit
+                    _forget(writer)
+                    reason = self._reason(e)
+                    failed = RecordingError(f"--record {self.path}: cannot write it ({reason}) after {self.frames} "
+                                            f"frames; an unfinished video does not play, so nothing is kept")
+                    raise failed from None
+
+
+def _forget(writer) -> None:
+    """A writer whose close failed is not closed again when it is collected (imageio's GIF writer
+    would retry the whole save from its __del__ and print the failure twice more)."""
+    instance = getattr(writer, "instance", None)
+    for forget in (lambda: setattr(writer, "closed", True), lambda: instance.images_to_write.clear(),
+                   lambda: instance._request._file.close(),       # its buffered bytes cannot be written
+                   lambda: setattr(instance, "close", lambda: None)):
+        with contextlib.suppress(Exception):
+            forget()
+
+
+def _ffmpeg_reason(text: str) -> str:
+    """The line of an encoder's message that says why ("No space left on device"), else its first."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for ln in lines:
+        for known in ("No space left on device", "Disk quota exceeded", "File too large", "Read-only file system",
+                      "Permission denied", "Broken pipe"):
+            if known in ln:
+                return known
+    return lines[0][:120] if lines else "the encoder stopped"
 
 
 class _signals_held:

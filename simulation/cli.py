@@ -393,6 +393,17 @@ def _output_file_problem(option: str, path: str | None, suffixes: tuple[str, ...
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         return f"{option} {path}: no such directory {os.path.dirname(path) or parent}"
+    return _cannot_write_in(parent, f"{option} {path}")
+
+
+def _cannot_write_in(directory: str | os.PathLike, what: str) -> str | None:
+    """Why no file can be made in `directory` (read-only, no permission, full), or None: tried,
+    as the write will be (os.access says yes to root on a read-only mount)."""
+    import tempfile
+    try:
+        tempfile.TemporaryFile(dir=directory).close()
+    except OSError as e:
+        return f"{what}: cannot write in {directory} ({e.strerror or e})"
     return None
 
 
@@ -429,7 +440,11 @@ def cmd_live(args) -> int:
         said = app.toggle_audio()
         if said.startswith("no audio"):
             sys.stderr.write(f"live: {said}\n")
-    fps = app.run(frames=args.frames, screenshot=args.screenshot)
+    try:
+        fps = app.run(frames=args.frames, screenshot=args.screenshot)
+    except OSError as e:              # the still did not fit (a full disk)
+        say(f"live: --screenshot {args.screenshot}: cannot write it ({e.strerror or e})")
+        return EXIT_BAD_INPUT
     if args.frames:
         print(f"fps: {fps:.1f}")
     return 0
@@ -493,8 +508,11 @@ def cmd_demo(args) -> int:
     t0 = time.perf_counter()
     try:
         fps = demo.run(frames=args.frames, screenshot=args.screenshot)     # it closes the recording
-    except RecordingError as e:         # full screen on a display larger than the format takes
+    except RecordingError as e:         # full screen on a display larger than the format takes, a full disk
         say(f"demo: {e}")
+        return EXIT_BAD_INPUT
+    except OSError as e:                # the still did not fit (a full disk)
+        say(f"demo: --screenshot {args.screenshot}: cannot write it ({e.strerror or e})")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         from simulation.headless import guard
@@ -536,6 +554,10 @@ def cmd_handout(args) -> int:
         return EXIT_BAD_INPUT
     if not out.parent.resolve().is_dir():
         say(f"handout: --out {out}: no such directory {out.parent}")
+        return EXIT_BAD_INPUT
+    problem = _cannot_write_in(out.parent, f"handout: --out {out}")   # known before anything is played
+    if problem:
+        say(problem)
         return EXIT_BAD_INPUT
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")   # drawn offscreen: no window, no display needed
     from tqdm import tqdm

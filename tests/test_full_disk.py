@@ -120,3 +120,23 @@ def test_a_full_numba_cache_is_a_note_not_a_failed_compile(small_disk, tmp_path)
     assert r.returncode == 0 and r.stdout.strip() == "42", r.stderr
     assert r.stderr.count("note: cannot keep compiled kernels in the Numba cache (") == 1, r.stderr
     assert "No space left on device" in r.stderr and "Traceback" not in r.stderr
+
+
+ENV = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+
+
+@pytest.mark.parametrize("args", [["demo", "emerges", "--frames", "150", "--record", "talk.mp4"],
+                                  ["demo", "emerges", "--frames", "150", "--record", "talk.gif"],
+                                  ["live", "--frames", "2", "--screenshot", "still.png"]],
+                         ids=["mp4", "gif", "screenshot"])
+def test_a_recording_or_still_that_fills_the_disk_is_one_line_and_leaves_no_broken_file(small_disk, args):
+    """An MP4 whose encoder hit a full disk was renamed into place unplayable (ffmpeg's errors
+    printed over the message), a GIF ended in a traceback (and two more from imageio's __del__),
+    and a still was left empty with exit 0 (SDL's writer said nothing)."""
+    _fill(small_disk, 150)
+    size = ["--size", "3840x2160"] if args[0] == "live" else ["--size", "800x450", "--no-notes"]
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), *args, *size, "--cell", "0.25"], cwd=small_disk,
+                       env=ENV, capture_output=True, text=True, timeout=300)
+    said = [line for line in r.stderr.splitlines() if not line.startswith("note:")]
+    assert r.returncode == 2 and len(said) == 1 and "No space left on device" in said[0], r.stderr
+    assert sorted(p.name for p in small_disk.iterdir()) == ["fill"]      # nothing broken, no temporary file

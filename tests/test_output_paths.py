@@ -85,14 +85,26 @@ def test_plot_where_a_figure_cannot_be_written_is_one_line(finished_run):
     assert not list(finished_run.glob(".*tmp*")) and not list(finished_run.glob("*.tmp"))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory anyway")
-def test_plot_of_a_read_only_run_directory_is_one_line(finished_run):
-    finished_run.chmod(0o555)
-    try:
-        r = _main("plot", str(finished_run), cwd=finished_run.parent)
-    finally:
-        finished_run.chmod(0o755)
-    assert r.returncode == 2 and "cannot write the figures" in r.stderr and "Traceback" not in r.stderr
+def test_plot_of_a_read_only_run_directory_is_one_line(finished_run, read_only):
+    read_only(finished_run)
+    r = _main("plot", str(finished_run), cwd=finished_run.parent)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "cannot write the figures" in r.stderr and "Read-only file system" in r.stderr + "Permission denied"
+
+
+@pytest.mark.parametrize("command", [["run", "--steps", "50", "--no-progress", *SETS],
+                                     ["sweep", "--vary", "outside.K=5,10", "--steps", "50", "--no-progress", *SETS],
+                                     ["handout", "emerges"]], ids=["run", "sweep", "handout"])
+def test_output_into_a_read_only_directory_is_one_line(command, tmp_path, read_only):
+    where = tmp_path / "ro"
+    where.mkdir()
+    read_only(where)
+    out = where / ("h.md" if command[0] == "handout" else "out")
+    r = _main(*command, "--out", str(out), cwd=tmp_path)
+    said = [line for line in r.stderr.splitlines() if not line.startswith("note:")]
+    assert r.returncode == 2 and len(said) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "Read-only file system" in said[0] or "Permission denied" in said[0], said
+    assert not any(where.iterdir())
 
 
 @pytest.mark.parametrize("command", [["presets"], ["run", "--steps", "50", "--out", "r", "--no-progress", *SETS]],
