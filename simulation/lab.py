@@ -267,12 +267,16 @@ class Lab:
         rec = self._recording(0)
         summary = self.summary()
         lock = claim(out, overwrite, "save", ("save:", "overwrite=True"))
-        try:
-            write_text(out / "config.toml", _toml(self.config))
-            rec.write_csv(out / "timeseries.csv")
-            write_json(out / "summary.json", summary)
-        finally:
-            lock.release(complete=True)
+        files = (("config.toml", lambda f: write_text(f, _toml(self.config))), ("timeseries.csv", rec.write_csv),
+                 ("summary.json", lambda f: write_json(f, summary)))
+        for name, write in files:
+            try:
+                write(out / name)
+            except OSError as e:       # a full disk: the marker stays and says so (`plot` repeats it)
+                lock.failed(f"cannot write {name}: {e.strerror or e}")
+                lock.release(complete=False)
+                raise
+        lock.release(complete=True)
         return out
 
     def show(self, **options):

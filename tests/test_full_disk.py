@@ -140,3 +140,17 @@ def test_a_recording_or_still_that_fills_the_disk_is_one_line_and_leaves_no_brok
     said = [line for line in r.stderr.splitlines() if not line.startswith("note:")]
     assert r.returncode == 2 and len(said) == 1 and "No space left on device" in said[0], r.stderr
     assert sorted(p.name for p in small_disk.iterdir()) == ["fill"]      # nothing broken, no temporary file
+
+
+def test_a_save_from_python_that_fills_the_disk_raises_and_the_directory_says_why(small_disk):
+    import warnings
+
+    from simulation.lab import Lab
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lab = Lab("k-only", set=SETS[3:8:2], sample_every=1).run(2000, progress=False)
+    _fill(small_disk, 200)                         # timeseries.csv is ~540 kB
+    with pytest.raises(OSError):
+        lab.save(small_disk / "s")
+    p = _main("plot", str(small_disk / "s"))
+    assert p.returncode == 2 and "its run stopped: cannot write timeseries.csv: No space left on device" in p.stderr
