@@ -124,6 +124,8 @@ def ghk_efflux_factor(z: int, u: float) -> float:
     zu = z * u
     if abs(zu) < 1e-9:
         return 1.0
+    if zu < -700.0:                 # e^(−zu) would overflow: the factor is −zu e^(zu), vanishing
+        return -zu * math.exp(zu)
     return zu / -math.expm1(-zu)
 
 
@@ -132,6 +134,8 @@ def ghk_influx_factor(z: int, u: float) -> float:
     zu = z * u
     if abs(zu) < 1e-9:
         return 1.0
+    if zu > 700.0:                  # e^(zu) would overflow: the factor is zu e^(−zu), vanishing
+        return zu * math.exp(-zu)
     return zu / math.expm1(zu)
 
 

@@ -28,6 +28,7 @@ from simulation.system import replacing
 # rows of a cell's ~67 columns. Kept as Python lists they took ~2.1 kB a row.
 MAX_SAMPLE_BYTES = 2 << 30
 BLOCK_ROWS = 1 << 16         # the samples are kept in blocks of this many rows
+MAX_MEMBRANE_mV = 500.0      # |V| beyond this: dielectric breakdown of a real membrane is near 300 mV
 
 
 def check_samples(config, steps: int, every: int, where: str = "run") -> None:
@@ -182,6 +183,11 @@ def choose_window(samples: dict[str, np.ndarray], window: tuple[int, int] | None
     if math.isfinite(d) and d_sem > 0 and abs(d) > 3 * d_sem:
         warnings.append(f"{what} drifts by {d:+.2f} ± {d_sem:.2f} {unit} between the halves of the window: "
                         f"not yet steady (gradients running down, or still settling)")
+    if what == "V" and x.size and np.nanmax(np.abs(x)) > MAX_MEMBRANE_mV:
+        worst = float(x[np.nanargmax(np.abs(x))])
+        warnings.append(f"V reached {worst:+.0f} mV, past ±{MAX_MEMBRANE_mV:.0f} mV, where no membrane holds (a real "
+                        f"one breaks down near 300 mV): nothing in this run held V back (a current larger than "
+                        f"the channels carry, or the pores' field off), and its numbers describe no cell")
     how.update({"effective_samples": float(n_eff), f"drift_{unit}": d, f"drift_sem_{unit}": d_sem,
                 "settled": not warnings, "warnings": warnings})
     return sel, how

@@ -36,8 +36,10 @@ def notes(summary: dict) -> list[str]:
     for ion, t in (summary.get("channels_placed") or {}).items():
         asked, got = t["relative_permeability_asked"], t["relative_permeability_achieved"]
         if asked > 0 and abs(got / asked - 1) > PERMEABILITY_TOLERANCE:
+            how = (f"at open probability {t['open_probability_used']:.3g}" if "open_probability_used" in t
+                   else "all open")        # a gated type's permeability is counted with every channel open
             out.append(f"note: channels.{ion}.relative_permeability = {asked:g} asked, {got:.4g} placed "
-                       f"({t['channels']} channels at open probability {t['open_probability_used']:.3g})")
+                       f"({t['channels']} channels {how})")
     return out
 
 
