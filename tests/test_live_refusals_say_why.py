@@ -40,3 +40,8 @@ def test_scaling_to_the_size_it_has_says_the_same_noise(lab):
     assert lab.set("cell", 0.5).endswith("more noise")
     assert lab.set("cell", 0.5).endswith("the same noise")
     assert lab.set("cell", 1).endswith("less noise")
+
+
+def test_following_an_ion_the_cell_has_no_channels_for_says_so(lab):
+    assert lab.session.follow_next("Ca") == "no Ca2+ channels in this cell: none to follow"
+    assert lab.session.follow_next("K") != "no K+ channels in this cell: none to follow"

@@ -454,6 +454,8 @@ class Session:
         what the view shows, `view_mid_nm`); in slow motion. A view is asked to zoom to it (`view_request`)."""
         sim = self.sim
         s, g, pores = sim.state, sim.geometry, sim.channels.pores
+        if species is not None and species not in sim.channels.crossing():
+            return f"no {LABEL[species]} channels in this cell: none to follow"
         free = (s.flags & HELD) == 0
         near = free & (s.x > g.x_left_nm - 1.0) & (s.x < g.x_right_nm + 1.0)
         idx = np.flatnonzero(near)
