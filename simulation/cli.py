@@ -217,7 +217,7 @@ def build_parser() -> OneLineParser:
     p.add_argument("--out", metavar="FILE.md", help="the page to write (default: <scenario>.md here); the stills go "
                    "beside it, in <FILE>-stills/")
     p.add_argument("--size", type=_window_size, default=(1280, 720), metavar="WxH",
-                   help="the stills' size in pixels (default 1280x720)")
+                   help="the stills' size in pixels, at most 3840x2160 (default 1280x720)")
     p.add_argument("--theme", choices=THEMES, default="light", help="the stills' theme (default light: it prints)")
     p.add_argument("--cell", type=_cell_scale, default=1.0, metavar="SCALE",
                    help="cell size: 0.25, 0.5, 1, 2 or 4 times the scenario's (smaller is quicker and noisier)")
@@ -545,12 +545,20 @@ def _predictions(player) -> list[str]:
     return lines
 
 
+MAX_STILL = (3840, 2160)     # a handout's stills, at most (either way round, and no more pixels)
+
+
 def cmd_handout(args) -> int:
     from simulation.session.scenario import load_scenario
     scenario = load_scenario(args.scenario)     # every error in the file, before anything is played
     out = Path(args.out or f"{Path(args.scenario).stem}.md")
     if out.suffix.lower() != ".md":
         say(f"handout: --out {out}: the page must end in .md")
+        return EXIT_BAD_INPUT
+    w, h = args.size
+    if max(w, h) > MAX_STILL[0] or w * h > MAX_STILL[0] * MAX_STILL[1]:
+        say(f"handout: --size {w}x{h}: a handout's stills are at most {MAX_STILL[0]}x{MAX_STILL[1]} (a page shows "
+            f"less; a 16384x16384 still took 3.4 GB and minutes a frame)")
         return EXIT_BAD_INPUT
     if not out.parent.resolve().is_dir():
         say(f"handout: --out {out}: no such directory {out.parent}")

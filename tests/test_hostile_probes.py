@@ -152,6 +152,7 @@ PROBES = [  # (what, arguments, files made first in the working directory, a wor
     ("live frames 0", ["live", "--frames", "0"], {}, '--frames'),
     ("live unknown preset", ["live", "--preset", "nope", "--frames", "1"], {}, "unknown preset 'nope'"),
     ("handout out txt", ["handout", "emerges", "--out", "h.txt"], {}, 'must end in .md'),
+    ("handout 16K stills", ["handout", "emerges", "--size", "16384x16384"], {}, "at most 3840x2160"),
     ("handout out no dir", ["handout", "emerges", "--out", "nodir/h.md"], {}, 'no such directory nodir'),
     ("plot missing", ["plot", "nowhere"], {}, 'no summary.json'),
     ("plot a file", ["plot", "afile"], {"afile": "x"}, 'no summary.json'),
