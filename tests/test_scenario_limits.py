@@ -29,6 +29,8 @@ LIMITS = {  # the file's text -> what the one line says
     "an index": (STEP + 'caption = "V = {V[0]}"\n', "unknown placeholder {V[0]}"),
     "not text": (STEP + 'caption = "' + "\\u0000" * 3 + '"\n', None),
     "600 steps": ('preset = "k-only"\n' + "[[step]]\n" * 600, "600 steps; at most 100"),
+    "100 hour-long steps": ('preset = "k-only"\n' + "[[step]]\nseconds = 3600\n" * 100,
+                            "seconds add up to 6000 minutes; at most 240"),
 }
 
 

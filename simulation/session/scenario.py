@@ -209,7 +209,7 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
                                   f"(each keeps a copy of the cell to go back to)")
         if minutes is None and all(sub_len is not None for sub_len in lengths):
             minutes = sum(lengths) / 60
-        _waits_in_all(steps, where)
+        _in_all(steps, where)
         return Scenario(name, description, config, tuple(steps), str(path), minutes, _reference(data, where))
     raw = data.get("step")
     if not isinstance(raw, list) or not raw:
@@ -222,7 +222,7 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
         step, cell = _step(s, k + 1, where, cell, config, name)
         steps.append(step)
     steps = tuple(steps)
-    _waits_in_all(steps, where)
+    _in_all(steps, where)
     asked = False
     for k, st in enumerate(steps):
         if st.reveal and not asked:
@@ -231,11 +231,17 @@ def load_scenario(name_or_file: str, _seen: tuple[str, ...] = ()) -> Scenario:
     return Scenario(name, description, config, steps, str(path), minutes, _reference(data, where))
 
 
-def _waits_in_all(steps, where: str) -> None:
+def _in_all(steps, where: str) -> None:
+    """What a scenario's steps add up to, bounded: their timed waits (model time) and their
+    declared lengths (what --auto plays by the clock)."""
     total = sum(st.wait for st in steps if isinstance(st.wait, float))
     if total > MAX_WAIT_NS:
         raise ConfigError(f"{where}: its steps wait {total:.0f} ns of model time in all; at most {MAX_WAIT_NS:.0f} "
                           f"({MAX_WAIT_WORDS})")
+    declared = sum(st.seconds for st in steps if st.seconds is not None)
+    if declared > MAX_MINUTES * 60:
+        raise ConfigError(f"{where}: its steps' seconds add up to {declared / 60:.0f} minutes; at most "
+                          f"{MAX_MINUTES:.0f} (a scenario's length), which --auto would play")
 
 
 def _table(raw, at: str, allowed: tuple[str, ...], what: str = "") -> None:
