@@ -11,13 +11,18 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from scipy.optimize import brentq
-
 from particles.species import CHARGE
 
 BOLTZMANN_OVER_E_mV_per_K = 0.08617333262  # k/e in mV/K (CODATA 2018)
 ZERO_C_K = 273.15
 PUMP_RATIO = 1.5  # Na⁺ out : K⁺ in = 3 : 2, the r of Mullins & Noda (1963) (membrane.transporters.PUMP)
+
+
+def brentq(f, a, b, **options):
+    """scipy.optimize.brentq, imported when a root is first sought: scipy.optimize takes 0.28 s to
+    import, which every command that reads a config (or refuses one) paid."""
+    from scipy.optimize import brentq as root
+    return root(f, a, b, **options)
 
 
 def thermal_voltage_mV(temperature_C: float) -> float:
