@@ -42,13 +42,19 @@ class RecordingError(ValueError):
     """A recording that cannot be made as asked (one line, exit 2)."""
 
 
+def larger_than(size: tuple[int, int], most: tuple[int, int]) -> bool:
+    """Whether a frame of `size` is larger than `most` allows, either way round or in pixels."""
+    (w, h), (side, other) = size, most
+    return max(w, h) > side or w * h > side * other
+
+
 def size_problem(path: str | Path, size: tuple[int, int]) -> str | None:
     """Why frames of `size` cannot be recorded into `path`'s format, or None."""
     suffix = Path(path).suffix.lower()
     w, h = size
     if suffix in MAX_FRAME:
         side, other = MAX_FRAME[suffix]
-        if max(w, h) > side or w * h > side * other:
+        if larger_than(size, MAX_FRAME[suffix]):
             return (f"--record {path}: frames of {w}x{h} are larger than {suffix[1:].upper()} takes (at most "
                     f"{side}x{other})")
     return None
@@ -122,13 +128,17 @@ class Recorder:
         part, self._part = self._part, None
         with contextlib.suppress(Exception):
             writer.close()
-        _forget(writer)
-        reason = self._reason(e)                     # while the unfinished file still fills the disk
+        failed = self._cannot_write(writer, e)       # while the unfinished file still fills the disk
         with contextlib.suppress(Exception):
             if part is not None:
                 part.__exit__(type(e), e, None)      # removes the temporary file
-        raise RecordingError(f"--record {self.path}: cannot write it ({reason}) after {self.frames} "
-                             f"frames; an unfinished video does not play, so nothing is kept") from None
+        raise failed from None
+
+    def _cannot_write(self, writer, e: BaseException) -> RecordingError:
+        """The one line for an encoder that could not write; its writer is not closed again."""
+        _forget(writer)
+        return RecordingError(f"--record {self.path}: cannot write it ({self._reason(e)}) after {self.frames} "
+                              f"frames; an unfinished video does not play, so nothing is kept")
 
     def _reason(self, e: BaseException) -> str:
         """Why the encoder could not write, in words: the error's own, else what writing 64 kB
@@ -156,11 +166,7 @@ class Recorder:
                 try:
                     writer.close()
                 except (OSError, RuntimeError) as e:     # the last frames or the index did not fit
-                    _forget(writer)
-                    reason = self._reason(e)
-                    failed = RecordingError(f"--record {self.path}: cannot write it ({reason}) after {self.frames} "
-                                            f"frames; an unfinished video does not play, so nothing is kept")
-                    raise failed from None
+                    raise self._cannot_write(writer, e) from None
 
 
 def _forget(writer) -> None:

@@ -555,8 +555,9 @@ def cmd_handout(args) -> int:
     if out.suffix.lower() != ".md":
         say(f"handout: --out {out}: the page must end in .md")
         return EXIT_BAD_INPUT
+    from render.record import larger_than
     w, h = args.size
-    if max(w, h) > MAX_STILL[0] or w * h > MAX_STILL[0] * MAX_STILL[1]:
+    if larger_than(args.size, MAX_STILL):
         say(f"handout: --size {w}x{h}: a handout's stills are at most {MAX_STILL[0]}x{MAX_STILL[1]} (a page shows "
             f"less; a 16384x16384 still took 3.4 GB and minutes a frame)")
         return EXIT_BAD_INPUT
@@ -661,8 +662,9 @@ def _run_sweep(args, base, vary, steps: int, report=None) -> tuple[int, dict | N
         say(str(e))
         return EXIT_BAD_INPUT, None
     except OSError as e:
+        from simulation.headless.sweep import read_summary
         runs = Path(args.out) / "runs"
-        kept = sum(1 for r in runs.iterdir() if (r / "summary.json").is_file()) if runs.is_dir() else 0
+        kept = sum(1 for r in runs.iterdir() if read_summary(r) is not None) if runs.is_dir() else 0
         say(f"--out {args.out}: cannot write there ({e.strerror or e})"
             + (f"; {kept} finished run{'s are' if kept != 1 else ' is'} kept in {runs}: make room and run the same "
                f"command to resume" if kept else ""))

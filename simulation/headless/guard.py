@@ -220,8 +220,7 @@ class DirectoryLock:
     def failed(self, why: str) -> None:
         """Leave the marker saying why the work stopped (`unfinished` reads it)."""
         if self._fd is not None:
-            self.free_reserve()
-            with contextlib.suppress(OSError):      # within the block the line already holds
+            with contextlib.suppress(OSError):      # the reserve given back, within the block the line holds
                 text = json.dumps({"what": self.what, "failed": why[:1000]}).encode() + b"\n"
                 os.ftruncate(self._fd, 0)
                 os.pwrite(self._fd, text, 0)
@@ -260,10 +259,7 @@ def holder(directory: str | os.PathLike) -> str | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            try:
-                info = json.loads(os.read(fd, 65536).split(b"\n", 1)[0].decode() or "{}")
-            except (ValueError, UnicodeDecodeError):
-                info = {}
+            info = _marker_info(os.read(fd, 65536))
             return f"a {info.get('what', 'job')} (pid {info.get('pid', '?')}, since {info.get('started', '?')})"
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
@@ -282,8 +278,17 @@ def unfinished(directory: str | os.PathLike) -> str | None:
     if not killed_before_finishing(directory):
         return None
     try:
-        info = json.loads((Path(directory) / MARKER).read_bytes().split(b"\n", 1)[0].decode() or "{}")
-    except (OSError, ValueError, UnicodeDecodeError):
+        info = _marker_info((Path(directory) / MARKER).read_bytes())
+    except OSError:
         info = {}
-    why = info.get("failed") if isinstance(info, dict) else None
+    why = info.get("failed")
     return f"its run stopped: {why}" if why else "its run was killed before it finished"
+
+
+def _marker_info(raw: bytes) -> dict:
+    """The marker's first line (what holds DIR, or why it stopped), {} if it is not one."""
+    try:
+        info = json.loads(raw.split(b"\n", 1)[0].decode() or "{}")
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return info if isinstance(info, dict) else {}

@@ -98,9 +98,10 @@ class TimeseriesRecorder:
             self._whole, self._whole_rows = self._file.tell(), self.n_rows
 
     def close(self) -> None:
+        """Close the file (its last rows written); if that fails, `abandon` still cuts it back."""
         if self._file:
-            f, self._file = self._file, None
-            f.close()
+            self._file.close()
+            self._file = None
 
     def abandon(self) -> None:
         """After a failed write (a full disk): close the file without what was not flushed and cut

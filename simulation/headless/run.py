@@ -181,8 +181,6 @@ def _run_claimed(config: Config, steps: int, out: Path, seed: int, every: int, p
             startup_s = time.perf_counter() - t0
     except OSError as e:
         failed = e
-        if not (e.filename or e.filename2) and rec is not None:     # a flush of the rows names no file
-            e.filename = rec.path
     with guard.deferred():             # nothing cuts the final write short
         if bar is not None:
             bar.close()
@@ -197,6 +195,8 @@ def _run_claimed(config: Config, steps: int, out: Path, seed: int, every: int, p
             lock.free_reserve()
             if rec is not None:
                 rec.abandon()
+                if not (failed.filename or failed.filename2):      # a flush of the rows names no file
+                    failed.filename = rec.path
         summary = summary_of(config, sim, rec, steps, seed, every, interrupted, startup_s, wall_s, window)
         if failed is not None:
             summary["error"] = _failure(failed, out)

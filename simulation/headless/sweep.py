@@ -34,10 +34,9 @@ from simulation import __version__
 from simulation.core.config import Config, ConfigError, flatten, from_data, parse_value
 from simulation.core.observe import summary_columns
 from simulation.headless import guard
-from simulation.headless.recorders import write_json
-from simulation.system import replacing
-from simulation.headless.recorders import check_samples
+from simulation.headless.recorders import check_samples, write_json
 from simulation.headless.run import LABELS, RUN_FILES, default_sample_every, fingerprint, summary_fingerprint
+from simulation.system import replacing
 
 
 @dataclass(frozen=True)

@@ -341,8 +341,7 @@ def config_after(config: Config, changes: dict, base: Config, at: str) -> Config
     config: what a step's other live changes did is gone with the old cell), keeping the fixed
     anions as they were; the others change the cell in place. A scenario checks each step against
     the cell the earlier steps leave."""
-    rebuilt = {key: v for key, v in changes.items() if find(key).rebuild}
-    if rebuilt:
+    if any(find(key).rebuild for key in changes):
         config = base.replace({"fixed_anions.enabled": config["fixed_anions.enabled"]}, at)
     return _changed(config, changes, at)
 
